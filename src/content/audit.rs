@@ -1,0 +1,466 @@
+//! Auditing a WsusContent folder with nothing but the folder itself.
+//!
+//! Every content file is named by its SHA-1, so hashing each one and comparing with its name
+//! proves the store intact without a manifest or the WSUS database. The audit walks the tree
+//! (sorted, never following links), classifies every entry, hashes content-shaped files in
+//! parallel, and returns findings sorted by path. Problems with single files become findings;
+//! only a root that cannot be audited at all is an error.
+
+use std::cmp::Reverse;
+use std::ffi::OsStr;
+use std::io;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::{Serialize, Serializer};
+use walkdir::WalkDir;
+
+use super::hash::{FileDigests, READ_CHUNK, hash_file};
+use super::layout::{ContentName, Placement, Sha1Digest, classify};
+use crate::progress::Progress;
+
+/// How to run an audit.
+#[derive(Debug, Clone, Default)]
+pub struct AuditOptions {
+    /// Number of hashing threads; `None` uses one per CPU.
+    pub jobs: Option<NonZeroUsize>,
+}
+
+/// Why an audit could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("{}: the folder does not exist", path.display())]
+    RootMissing { path: PathBuf },
+    #[error("{}: not a folder", path.display())]
+    RootNotAFolder { path: PathBuf },
+    #[error("{}: cannot read: {source}", path.display())]
+    RootUnreadable { path: PathBuf, source: io::Error },
+    #[error("cannot start {jobs} hashing threads: {source}")]
+    ThreadPool {
+        jobs: usize,
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
+/// How much a finding matters. Only errors make an audit fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+/// What kind of non-folder entry an `other` finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryType {
+    /// A regular file whose name is not content-shaped.
+    File,
+    /// A symbolic link or junction: listed, never followed.
+    Link,
+    /// A device, pipe or socket: listed, never opened.
+    Special,
+}
+
+/// One thing the audit found about one path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// The file's SHA-1 differs from the one its name promises.
+    Corrupt {
+        expected_sha1: Sha1Digest,
+        actual_sha1: Sha1Digest,
+    },
+    /// A content file of zero bytes: the usual trace of an interrupted download or copy.
+    Empty,
+    /// A content-shaped name outside the folder WSUS would look in.
+    Misplaced { expected_path: String },
+    /// The entry could not be read.
+    Unreadable { error: String },
+    /// An `.esd` file whose SHA-1 differs from its name. WSUS decrypts `.esd` files in place
+    /// and it is unconfirmed whether they keep their name's hash, so this is a warning.
+    EsdMismatch {
+        expected_sha1: Sha1Digest,
+        actual_sha1: Sha1Digest,
+    },
+    /// A content file named in lower-case hex; WSUS writes upper case.
+    LowerCase { expected_path: String },
+    /// Not a content file, such as `anonymousCheckFile.txt`: listed, not a problem.
+    Other { file_type: EntryType },
+}
+
+impl FindingKind {
+    pub fn severity(&self) -> Severity {
+        match self {
+            FindingKind::Corrupt { .. }
+            | FindingKind::Empty
+            | FindingKind::Misplaced { .. }
+            | FindingKind::Unreadable { .. } => Severity::Error,
+            FindingKind::EsdMismatch { .. } => Severity::Warning,
+            FindingKind::LowerCase { .. } | FindingKind::Other { .. } => Severity::Info,
+        }
+    }
+
+    /// The short name used in reports and JSON (`corrupt`, `esd-mismatch`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            FindingKind::Corrupt { .. } => "corrupt",
+            FindingKind::Empty => "empty",
+            FindingKind::Misplaced { .. } => "misplaced",
+            FindingKind::Unreadable { .. } => "unreadable",
+            FindingKind::EsdMismatch { .. } => "esd-mismatch",
+            FindingKind::LowerCase { .. } => "lower-case",
+            FindingKind::Other { .. } => "other",
+        }
+    }
+}
+
+/// A finding about one path, relative to the audited root with `/` separators.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    pub path: String,
+    pub kind: FindingKind,
+}
+
+impl Serialize for Finding {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Flat<'a> {
+            path: &'a str,
+            severity: Severity,
+            #[serde(flatten)]
+            kind: &'a FindingKind,
+        }
+        Flat {
+            path: &self.path,
+            severity: self.kind.severity(),
+            kind: &self.kind,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// Counts and timing of an audit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Totals {
+    /// Every entry that is not a folder.
+    pub files: u64,
+    /// Content-shaped files, in place or misplaced; these are the ones hashed.
+    pub content_files: u64,
+    /// Bytes read and hashed.
+    pub bytes: u64,
+    pub seconds: f64,
+    pub bytes_per_second: f64,
+}
+
+/// The result of an audit: findings sorted by path, then kind.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    pub root: PathBuf,
+    pub findings: Vec<Finding>,
+    pub totals: Totals,
+}
+
+impl Audit {
+    /// Number of findings of the given severity.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|finding| finding.kind.severity() == severity)
+            .count()
+    }
+
+    /// True when nothing of [`Severity::Error`] was found.
+    pub fn is_clean(&self) -> bool {
+        self.count(Severity::Error) == 0
+    }
+}
+
+/// A content-shaped file waiting to be hashed.
+struct Candidate {
+    relative: String,
+    path: PathBuf,
+    size: u64,
+    name: ContentName,
+    /// False when the file is misplaced.
+    in_place: bool,
+}
+
+/// Audits the WsusContent folder at `root`.
+pub fn audit(
+    root: &Path,
+    options: &AuditOptions,
+    progress: &dyn Progress,
+) -> Result<Audit, AuditError> {
+    let started = Instant::now();
+    check_root(root)?;
+    let pool = thread_pool(options.jobs)?;
+
+    let mut findings = Vec::new();
+    let mut candidates = Vec::new();
+    let mut files = 0u64;
+    for entry in WalkDir::new(root).follow_links(false).sort_by_file_name() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                let path = error.path().unwrap_or(root);
+                if path == root {
+                    return Err(AuditError::RootUnreadable {
+                        path: root.to_owned(),
+                        source: error.into(),
+                    });
+                }
+                findings.push(Finding {
+                    path: relative_display(root, path),
+                    kind: FindingKind::Unreadable {
+                        error: walk_error_text(error),
+                    },
+                });
+                continue;
+            }
+        };
+        let file_type = entry.file_type();
+        if file_type.is_dir() {
+            continue;
+        }
+        files += 1;
+        let relative = relative_display(root, entry.path());
+        if !file_type.is_file() {
+            let file_type = if file_type.is_symlink() {
+                EntryType::Link
+            } else {
+                EntryType::Special
+            };
+            findings.push(Finding {
+                path: relative,
+                kind: FindingKind::Other { file_type },
+            });
+            continue;
+        }
+        let components: Vec<&OsStr> = entry
+            .path()
+            .strip_prefix(root)
+            .unwrap_or(entry.path())
+            .iter()
+            .collect();
+        let (name, in_place) = match classify(&components) {
+            Placement::Other => {
+                findings.push(Finding {
+                    path: relative,
+                    kind: FindingKind::Other {
+                        file_type: EntryType::File,
+                    },
+                });
+                continue;
+            }
+            Placement::Content { name, lower_case } => {
+                if lower_case {
+                    findings.push(Finding {
+                        path: relative.clone(),
+                        kind: FindingKind::LowerCase {
+                            expected_path: name.expected_path(),
+                        },
+                    });
+                }
+                (name, true)
+            }
+            Placement::Misplaced { name } => (name, false),
+        };
+        // A size we cannot read now will show up as unreadable when hashing.
+        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        candidates.push(Candidate {
+            relative,
+            path: entry.into_path(),
+            size,
+            name,
+            in_place,
+        });
+    }
+
+    // Largest first, so that a big file started last does not leave the other threads idle.
+    candidates.sort_by_key(|candidate| Reverse(candidate.size));
+    progress.start(
+        candidates.len() as u64,
+        candidates.iter().map(|c| c.size).sum(),
+    );
+    let hashed: Vec<(Candidate, io::Result<FileDigests>)> = pool.install(|| {
+        candidates
+            .into_par_iter()
+            .map_init(
+                || vec![0u8; READ_CHUNK],
+                |buffer, candidate| {
+                    let digests = hash_file(&candidate.path, buffer, progress);
+                    progress.file_done();
+                    (candidate, digests)
+                },
+            )
+            .collect()
+    });
+
+    let content_files = hashed.len() as u64;
+    let mut bytes = 0u64;
+    for (candidate, digests) in hashed {
+        if !candidate.in_place {
+            findings.push(Finding {
+                path: candidate.relative.clone(),
+                kind: FindingKind::Misplaced {
+                    expected_path: candidate.name.expected_path(),
+                },
+            });
+        }
+        match digests {
+            Ok(digests) => {
+                bytes += digests.size;
+                if let Some(kind) = judge(&candidate.name, &digests) {
+                    findings.push(Finding {
+                        path: candidate.relative,
+                        kind,
+                    });
+                }
+            }
+            Err(error) => findings.push(Finding {
+                path: candidate.relative,
+                kind: FindingKind::Unreadable {
+                    error: error.to_string(),
+                },
+            }),
+        }
+    }
+    findings.sort();
+
+    let elapsed = started.elapsed();
+    Ok(Audit {
+        root: root.to_owned(),
+        findings,
+        totals: Totals {
+            files,
+            content_files,
+            bytes,
+            seconds: elapsed.as_secs_f64(),
+            bytes_per_second: throughput(bytes, elapsed),
+        },
+    })
+}
+
+/// What a content file's digests say against its name, if anything is wrong.
+fn judge(name: &ContentName, digests: &FileDigests) -> Option<FindingKind> {
+    if digests.sha1 == name.sha1 {
+        return None;
+    }
+    if digests.size == 0 {
+        return Some(FindingKind::Empty);
+    }
+    let expected_sha1 = name.sha1;
+    let actual_sha1 = digests.sha1;
+    Some(if name.extension.eq_ignore_ascii_case("esd") {
+        FindingKind::EsdMismatch {
+            expected_sha1,
+            actual_sha1,
+        }
+    } else {
+        FindingKind::Corrupt {
+            expected_sha1,
+            actual_sha1,
+        }
+    })
+}
+
+fn check_root(root: &Path) -> Result<(), AuditError> {
+    match std::fs::metadata(root) {
+        Ok(metadata) if metadata.is_dir() => Ok(()),
+        Ok(_) => Err(AuditError::RootNotAFolder {
+            path: root.to_owned(),
+        }),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Err(AuditError::RootMissing {
+            path: root.to_owned(),
+        }),
+        Err(source) => Err(AuditError::RootUnreadable {
+            path: root.to_owned(),
+            source,
+        }),
+    }
+}
+
+fn thread_pool(jobs: Option<NonZeroUsize>) -> Result<rayon::ThreadPool, AuditError> {
+    let mut builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("hash-{i}"));
+    if let Some(jobs) = jobs {
+        builder = builder.num_threads(jobs.get());
+    }
+    builder.build().map_err(|source| AuditError::ThreadPool {
+        jobs: jobs.map_or(0, NonZeroUsize::get),
+        source,
+    })
+}
+
+/// `path` relative to `root`, with `/` separators on every platform. Names that are not valid
+/// Unicode are shown with replacement characters.
+fn relative_display(root: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<_> = relative.iter().map(OsStr::to_string_lossy).collect();
+    parts.join("/")
+}
+
+fn walk_error_text(error: walkdir::Error) -> String {
+    match error.into_io_error() {
+        Some(io_error) => io_error.to_string(),
+        None => "file system loop".to_owned(),
+    }
+}
+
+fn throughput(bytes: u64, elapsed: Duration) -> f64 {
+    let seconds = elapsed.as_secs_f64();
+    if seconds > 0.0 {
+        bytes as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(hex: &str, extension: &str) -> ContentName {
+        ContentName {
+            sha1: Sha1Digest::from_hex(hex).unwrap(),
+            extension: extension.to_owned(),
+            lower_case: false,
+        }
+    }
+
+    fn digests(size: u64, hex: &str) -> FileDigests {
+        FileDigests {
+            size,
+            sha1: Sha1Digest::from_hex(hex).unwrap(),
+            blake3: blake3::hash(b""),
+        }
+    }
+
+    const A: &str = "FB0A150601470195C47B4E8D87FCB3F50292BEB2";
+    const B: &str = "A9993E364706816ABA3E25717850C26C9CD0D89D";
+
+    #[test]
+    fn matching_digest_is_fine() {
+        assert_eq!(judge(&name(A, "cab"), &digests(10, A)), None);
+    }
+
+    #[test]
+    fn mismatch_is_corrupt_empty_or_esd_warning() {
+        assert!(matches!(
+            judge(&name(A, "cab"), &digests(10, B)),
+            Some(FindingKind::Corrupt { .. })
+        ));
+        assert_eq!(judge(&name(A, "cab"), &digests(0, B)), Some(FindingKind::Empty));
+        let esd = judge(&name(A, "ESD"), &digests(10, B)).unwrap();
+        assert_eq!(esd.severity(), Severity::Warning);
+    }
+
+    #[test]
+    fn an_empty_file_named_by_the_empty_hash_is_intact() {
+        let empty = "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709";
+        assert_eq!(judge(&name(empty, "cab"), &digests(0, empty)), None);
+    }
+}

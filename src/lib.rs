@@ -1,0 +1,10 @@
+//! wsus-airgap moves Windows Server Update Services (WSUS) content into air-gapped networks
+//! and proves it arrived authentic, complete and intact.
+//!
+//! The library decides; the `wsus-airgap` binary talks. Nothing here prints or exits: every
+//! operation returns typed results and errors, and the command layer turns them into text,
+//! JSON and exit codes.
+
+pub mod content;
+pub mod progress;
+pub mod synth;
