@@ -6,7 +6,9 @@ use std::io::{self, Write};
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};
 use serde::Serialize;
-use wsus_airgap::content::{Audit, AuditOptions, EntryType, Finding, FindingKind, Severity, Totals};
+use wsus_airgap::content::{
+    Audit, AuditOptions, EntryType, Finding, FindingKind, Severity, Totals,
+};
 
 use super::Exit;
 use super::progress_bar::Bar;
@@ -94,7 +96,11 @@ fn timing_line(totals: &Totals) -> String {
 fn verdict_line(audit: &Audit) -> String {
     let tally = |severity: Severity| {
         let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
-        for finding in audit.findings.iter().filter(|f| f.kind.severity() == severity) {
+        for finding in audit
+            .findings
+            .iter()
+            .filter(|f| f.kind.severity() == severity)
+        {
             *by_kind.entry(finding.kind.name()).or_default() += 1;
         }
         let total: usize = by_kind.values().sum();
@@ -109,10 +115,16 @@ fn verdict_line(audit: &Audit) -> String {
     let mut line = if problems == 0 {
         "result: clean".to_owned()
     } else {
-        format!("result: {problems} {} ({problem_kinds})", plural(problems, "problem"))
+        format!(
+            "result: {problems} {} ({problem_kinds})",
+            plural(problems, "problem")
+        )
     };
     if warnings > 0 {
-        line += &format!("; {warnings} {} ({warning_kinds})", plural(warnings, "warning"));
+        line += &format!(
+            "; {warnings} {} ({warning_kinds})",
+            plural(warnings, "warning")
+        );
     }
     line
 }
@@ -138,7 +150,11 @@ pub fn write_json(audit: &Audit, out: &mut impl Write) -> io::Result<()> {
     }
     let document = Document {
         root: audit.root.display().to_string(),
-        result: if audit.is_clean() { "clean" } else { "problems" },
+        result: if audit.is_clean() {
+            "clean"
+        } else {
+            "problems"
+        },
         errors: audit.count(Severity::Error),
         warnings: audit.count(Severity::Warning),
         findings: &audit.findings,

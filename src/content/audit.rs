@@ -453,7 +453,10 @@ mod tests {
             judge(&name(A, "cab"), &digests(10, B)),
             Some(FindingKind::Corrupt { .. })
         ));
-        assert_eq!(judge(&name(A, "cab"), &digests(0, B)), Some(FindingKind::Empty));
+        assert_eq!(
+            judge(&name(A, "cab"), &digests(0, B)),
+            Some(FindingKind::Empty)
+        );
         let esd = judge(&name(A, "ESD"), &digests(10, B)).unwrap();
         assert_eq!(esd.severity(), Severity::Warning);
     }

@@ -121,13 +121,12 @@ pub fn classify(components: &[&OsStr]) -> Placement {
     let Some(name) = ContentName::parse(file_name) else {
         return Placement::Other;
     };
-    if let [folder, _] = components {
-        if let Some(folder) = folder.to_str() {
-            if folder.eq_ignore_ascii_case(&name.sha1.folder()) {
-                let lower_case = name.lower_case || folder.bytes().any(|b| b.is_ascii_lowercase());
-                return Placement::Content { name, lower_case };
-            }
-        }
+    if let [folder, _] = components
+        && let Some(folder) = folder.to_str()
+        && folder.eq_ignore_ascii_case(&name.sha1.folder())
+    {
+        let lower_case = name.lower_case || folder.bytes().any(|b| b.is_ascii_lowercase());
+        return Placement::Content { name, lower_case };
     }
     Placement::Misplaced { name }
 }
