@@ -156,11 +156,21 @@ pub struct Totals {
     pub bytes_per_second: f64,
 }
 
-/// The result of an audit: findings sorted by path, then kind.
+/// One hashed file: what it holds now, whatever its name says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Relative to the audited root, with `/` separators.
+    pub path: String,
+    pub digests: FileDigests,
+}
+
+/// The result of an audit: findings sorted by path, then kind, and the inventory of every
+/// content file that could be read, sorted by path.
 #[derive(Debug, Clone)]
 pub struct Audit {
     pub root: PathBuf,
     pub findings: Vec<Finding>,
+    pub inventory: Vec<Entry>,
     pub totals: Totals,
 }
 
@@ -289,6 +299,9 @@ pub fn audit(
     let hashed: Vec<(Candidate, io::Result<FileDigests>)> = pool.install(|| {
         candidates
             .into_par_iter()
+            // One file per job: otherwise rayon hands each thread a run of files to hash in
+            // sequence, and the thread with the large files ends up working alone.
+            .with_max_len(1)
             .map_init(
                 || vec![0u8; READ_CHUNK],
                 |buffer, candidate| {
@@ -302,6 +315,7 @@ pub fn audit(
 
     let content_files = hashed.len() as u64;
     let mut bytes = 0u64;
+    let mut inventory = Vec::with_capacity(hashed.len());
     for (candidate, digests) in hashed {
         if !candidate.in_place {
             findings.push(Finding {
@@ -316,10 +330,14 @@ pub fn audit(
                 bytes += digests.size;
                 if let Some(kind) = judge(&candidate.name, &digests) {
                     findings.push(Finding {
-                        path: candidate.relative,
+                        path: candidate.relative.clone(),
                         kind,
                     });
                 }
+                inventory.push(Entry {
+                    path: candidate.relative,
+                    digests,
+                });
             }
             Err(error) => findings.push(Finding {
                 path: candidate.relative,
@@ -330,11 +348,13 @@ pub fn audit(
         }
     }
     findings.sort();
+    inventory.sort_by(|a, b| a.path.cmp(&b.path));
 
     let elapsed = started.elapsed();
     Ok(Audit {
         root: root.to_owned(),
         findings,
+        inventory,
         totals: Totals {
             files,
             content_files,
@@ -441,6 +461,33 @@ mod tests {
 
     const A: &str = "FB0A150601470195C47B4E8D87FCB3F50292BEB2";
     const B: &str = "A9993E364706816ABA3E25717850C26C9CD0D89D";
+
+    #[test]
+    fn inventory_holds_both_digests_of_every_readable_content_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = crate::synth::SiteSpec {
+            files: 5,
+            max_size: 10_000,
+            ..Default::default()
+        };
+        let site = crate::synth::generate(dir.path(), &spec).unwrap();
+        site.corrupt(0).unwrap();
+        let audit = audit(
+            dir.path(),
+            &AuditOptions::default(),
+            &crate::progress::NoProgress,
+        )
+        .unwrap();
+        let paths: Vec<&str> = audit.inventory.iter().map(|e| e.path.as_str()).collect();
+        let expected: Vec<&str> = site.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, expected);
+        for entry in &audit.inventory {
+            let bytes = std::fs::read(dir.path().join(&entry.path)).unwrap();
+            assert_eq!(entry.digests.blake3, blake3::hash(&bytes));
+            assert_eq!(entry.digests.size, bytes.len() as u64);
+        }
+        assert_ne!(audit.inventory[0].digests.sha1, site.files[0].sha1);
+    }
 
     #[test]
     fn matching_digest_is_fine() {

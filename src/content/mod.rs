@@ -6,7 +6,8 @@ pub mod hash;
 pub mod layout;
 
 pub use audit::{
-    Audit, AuditError, AuditOptions, EntryType, Finding, FindingKind, Severity, Totals, audit,
+    Audit, AuditError, AuditOptions, Entry, EntryType, Finding, FindingKind, Severity, Totals,
+    audit,
 };
 pub use hash::{FileDigests, hash_file};
 pub use layout::{ContentName, Placement, Sha1Digest, content_path};
