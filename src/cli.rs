@@ -26,6 +26,9 @@ pub enum Command {
     /// SHA-1 in its name. Needs no manifest and no database.
     #[command(after_help = EXIT_CODES)]
     Audit(AuditArgs),
+    /// Show what a `wsusutil export` package holds: server, languages, updates and files.
+    #[command(after_help = EXIT_CODES)]
+    Inspect(InspectArgs),
     /// Generate a sample WsusContent folder, damage two files, and audit it.
     #[command(after_help = EXIT_CODES)]
     Demo(DemoArgs),
@@ -41,6 +44,16 @@ pub struct AuditArgs {
     /// Number of files hashed at once [default: one per CPU].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The export package (a .cab or gzip file written by `wsusutil export`).
+    #[arg(value_name = "PACKAGE")]
+    pub package: PathBuf,
+    /// Write one JSON document to stdout instead of the text report.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

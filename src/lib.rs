@@ -6,5 +6,6 @@
 //! JSON and exit codes.
 
 pub mod content;
+pub mod package;
 pub mod progress;
 pub mod synth;

@@ -3,12 +3,14 @@
 
 mod audit;
 mod demo;
+mod inspect;
 mod progress_bar;
 
 use std::process::ExitCode;
 
 use crate::cli::Command;
 use wsus_airgap::content::AuditError;
+use wsus_airgap::package::PackageError;
 
 /// How the process ends; documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,7 @@ impl From<Exit> for ExitCode {
 pub fn run(command: Command) -> Exit {
     let result = match command {
         Command::Audit(args) => audit::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     result.unwrap_or_else(|error| {
@@ -44,13 +47,26 @@ pub fn run(command: Command) -> Exit {
 
 /// The next step for errors whose fix is known.
 fn hint(error: &anyhow::Error) -> Option<&'static str> {
-    match error.downcast_ref::<AuditError>()? {
-        AuditError::RootMissing { .. } | AuditError::RootNotAFolder { .. } => Some(
-            "give the WsusContent folder itself, for example D:\\WSUS\\WsusContent or the media's WsusContent folder",
+    if let Some(error) = error.downcast_ref::<AuditError>() {
+        return match error {
+            AuditError::RootMissing { .. } | AuditError::RootNotAFolder { .. } => Some(
+                "give the WsusContent folder itself, for example D:\\WSUS\\WsusContent or the media's WsusContent folder",
+            ),
+            AuditError::RootUnreadable { .. } => {
+                Some("run as a user that can read the whole folder (on Windows, an administrator)")
+            }
+            AuditError::ThreadPool { .. } => Some("try a smaller --jobs"),
+        };
+    }
+    match error.downcast_ref::<PackageError>()? {
+        PackageError::Empty { .. } => Some(
+            "wsusutil export is known to write an empty package when the export exceeds the \
+             2 GB limit of the CAB format (fixed by KB2819484 on Windows Server 2012 and \
+             KB2828185 on WSUS 3.0 SP2): install the fix and export again",
         ),
-        AuditError::RootUnreadable { .. } => {
-            Some("run as a user that can read the whole folder (on Windows, an administrator)")
+        PackageError::UnknownFormat { .. } => {
+            Some("give the file written by `wsusutil export <package> <logfile>`")
         }
-        AuditError::ThreadPool { .. } => Some("try a smaller --jobs"),
+        PackageError::Io { .. } | PackageError::Invalid { .. } => None,
     }
 }

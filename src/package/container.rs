@@ -1,0 +1,283 @@
+//! The package's container, decided by magic bytes and never by file name.
+//!
+//! A real export is a Microsoft Cabinet (`MSCF`) holding exactly `package.xml` and
+//! `metadata.txt`. Microsoft's documentation calls the file a gzip file; whether wsusutil ever
+//! writes one is unconfirmed, so gzip is accepted too, holding either such a cabinet or the
+//! package XML alone. Anything else fails with a message that says what was found.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::package_xml::{self, PackageXml};
+use super::{FileRef, Package, PackageError, Update, metadata};
+
+const CAB_MAGIC: &[u8] = b"MSCF";
+const GZIP_MAGIC: &[u8] = &[0x1F, 0x8B];
+const PACKAGE_XML: &str = "package.xml";
+const METADATA_TXT: &str = "metadata.txt";
+
+/// How the package was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Container {
+    /// A Microsoft Cabinet, as wsusutil writes.
+    Cab,
+    /// gzip around a Microsoft Cabinet.
+    GzipCab,
+    /// gzip around the package XML alone (no `metadata.txt`).
+    GzipXml,
+}
+
+impl Container {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Container::Cab => "Microsoft Cabinet",
+            Container::GzipCab => "gzip holding a Microsoft Cabinet",
+            Container::GzipXml => "gzip holding package XML",
+        }
+    }
+}
+
+pub fn read(path: &Path) -> Result<Package, PackageError> {
+    let io_error = |source| PackageError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io_error)?;
+    if file.metadata().map_err(io_error)?.len() == 0 {
+        return Err(PackageError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    let magic = read_magic(&mut file).map_err(io_error)?;
+    if magic.starts_with(CAB_MAGIC) {
+        read_cab(path, file, Container::Cab)
+    } else if magic.starts_with(GZIP_MAGIC) {
+        read_gzip(path, file)
+    } else {
+        Err(PackageError::UnknownFormat {
+            path: path.to_owned(),
+            found: describe_bytes(&magic),
+        })
+    }
+}
+
+/// The first bytes of `file`, which is left at its start.
+fn read_magic(file: &mut (impl Read + Seek)) -> io::Result<Vec<u8>> {
+    let mut magic = Vec::with_capacity(8);
+    file.by_ref().take(8).read_to_end(&mut magic)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok(magic)
+}
+
+fn describe_bytes(bytes: &[u8]) -> String {
+    let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    let text: String = bytes
+        .iter()
+        .map(|&b| if b.is_ascii_graphic() { b as char } else { '.' })
+        .collect();
+    format!("bytes {} (\"{text}\")", hex.join(" "))
+}
+
+/// Unpacks the gzip stream into a temporary file (a cabinet must be seekable) and reads what
+/// it holds.
+fn read_gzip(path: &Path, file: File) -> Result<Package, PackageError> {
+    let mut inner = tempfile::tempfile().map_err(|source| PackageError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut decoder = flate2::read::MultiGzDecoder::new(BufReader::new(file));
+    io::copy(&mut decoder, &mut inner)
+        .map_err(|error| PackageError::invalid(path, "gzip", format!("cannot unpack: {error}")))?;
+    inner
+        .seek(SeekFrom::Start(0))
+        .map_err(|source| PackageError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    let magic = read_magic(&mut inner).map_err(|source| PackageError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let text_start = magic.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&magic);
+    if magic.starts_with(CAB_MAGIC) {
+        read_cab(path, inner, Container::GzipCab)
+    } else if text_start.starts_with(b"<") {
+        let xml = package_xml::read(BufReader::new(inner))
+            .map_err(|detail| PackageError::invalid(path, "gzip: package XML", detail))?;
+        Ok(assemble(xml, None, Container::GzipXml))
+    } else {
+        Err(PackageError::invalid(
+            path,
+            "gzip",
+            format!(
+                "holds neither a Microsoft Cabinet nor XML: it starts with {}",
+                describe_bytes(&magic)
+            ),
+        ))
+    }
+}
+
+fn read_cab<R: Read + Seek>(
+    path: &Path,
+    reader: R,
+    container: Container,
+) -> Result<Package, PackageError> {
+    let mut cabinet = cab::Cabinet::new(reader).map_err(|error| {
+        PackageError::invalid(path, "cabinet", format!("not a readable cabinet: {error}"))
+    })?;
+    let names: Vec<String> = cabinet
+        .folder_entries()
+        .flat_map(|folder| folder.file_entries())
+        .map(|file| file.name().to_owned())
+        .collect();
+    let find = |wanted: &str| {
+        names
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(wanted))
+            .cloned()
+    };
+    let (Some(package_name), Some(metadata_name)) = (find(PACKAGE_XML), find(METADATA_TXT)) else {
+        return Err(PackageError::invalid(
+            path,
+            "cabinet",
+            format!(
+                "expected the members {PACKAGE_XML} and {METADATA_TXT}, found {}",
+                list_or_none(&names)
+            ),
+        ));
+    };
+    let others: Vec<String> = names
+        .iter()
+        .filter(|n| **n != package_name && **n != metadata_name)
+        .cloned()
+        .collect();
+    if !others.is_empty() {
+        return Err(PackageError::invalid(
+            path,
+            "cabinet",
+            format!(
+                "holds members other than {PACKAGE_XML} and {METADATA_TXT}: {}",
+                others.join(", ")
+            ),
+        ));
+    }
+
+    let member = cabinet
+        .read_file(&package_name)
+        .map_err(|error| PackageError::invalid(path, &package_name, error.to_string()))?;
+    let xml = package_xml::read(BufReader::with_capacity(256 * 1024, member))
+        .map_err(|detail| PackageError::invalid(path, &package_name, detail))?;
+
+    let member = cabinet
+        .read_file(&metadata_name)
+        .map_err(|error| PackageError::invalid(path, &metadata_name, error.to_string()))?;
+    let mut updates = Vec::with_capacity(xml.updates.len());
+    let mut seen = HashSet::with_capacity(xml.updates.len());
+    metadata::read_updates(BufReader::with_capacity(1024 * 1024, member), |update| {
+        // Exports carry several revisions of some updates: identity is id and revision.
+        if !seen.insert((update.id.clone(), update.revision)) {
+            return Err(format!(
+                "update {} revision {} appears twice",
+                update.id, update.revision
+            ));
+        }
+        updates.push(update);
+        Ok(())
+    })
+    .map_err(|detail| PackageError::invalid(path, &metadata_name, detail))?;
+
+    check_same_updates(&xml, &updates)
+        .map_err(|detail| PackageError::invalid(path, &package_name, detail))?;
+    Ok(assemble(xml, Some(updates), container))
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// `package.xml` and `metadata.txt` must describe the same update revisions.
+fn check_same_updates(xml: &PackageXml, updates: &[Update]) -> Result<(), String> {
+    let mut in_xml = HashSet::with_capacity(xml.updates.len());
+    for update in &xml.updates {
+        if !in_xml.insert((update.id.as_str(), update.revision)) {
+            return Err(format!(
+                "update {} revision {} appears twice",
+                update.id, update.revision
+            ));
+        }
+    }
+    let in_metadata: HashSet<(&str, u32)> = updates
+        .iter()
+        .map(|u| (u.id.as_str(), u.revision))
+        .collect();
+    if let Some(missing) = xml
+        .updates
+        .iter()
+        .find(|u| !in_metadata.contains(&(u.id.as_str(), u.revision)))
+    {
+        return Err(format!(
+            "lists update {} revision {}, which {METADATA_TXT} does not describe",
+            missing.id, missing.revision
+        ));
+    }
+    if let Some(extra) = updates
+        .iter()
+        .find(|u| !in_xml.contains(&(u.id.as_str(), u.revision)))
+    {
+        return Err(format!(
+            "does not list update {} revision {}, which {METADATA_TXT} describes",
+            extra.id, extra.revision
+        ));
+    }
+    Ok(())
+}
+
+/// The package from its parts. Without `metadata.txt`, updates come from `package.xml`, with
+/// file names taken from its package-level file list.
+fn assemble(xml: PackageXml, updates: Option<Vec<Update>>, container: Container) -> Package {
+    let updates = updates.unwrap_or_else(|| {
+        let names: BTreeMap<_, _> = xml.files.iter().map(|f| (f.sha1, f.name.clone())).collect();
+        xml.updates
+            .iter()
+            .map(|update| Update {
+                id: update.id.clone(),
+                revision: update.revision,
+                kind: String::new(),
+                kb: None,
+                title: None,
+                files: update
+                    .files
+                    .iter()
+                    .map(|sha1| FileRef {
+                        sha1: *sha1,
+                        name: names.get(sha1).cloned().unwrap_or_default(),
+                        size: None,
+                        modified: None,
+                        patching_type: None,
+                        sha256: None,
+                    })
+                    .collect(),
+                bundled: Vec::new(),
+            })
+            .collect()
+    });
+    Package {
+        container,
+        server_id: xml.server_id,
+        creation_time: xml.creation_time,
+        format_version: xml.format_version,
+        protocol_version: xml.protocol_version,
+        languages: xml.languages,
+        files: xml.files,
+        updates,
+    }
+}

@@ -1,0 +1,477 @@
+//! Streaming `metadata.txt`: one record per update,
+//! `<UpdateID>,<revision: 8 hex>,<XML length: 8 hex>,<XML>\r\n`.
+//!
+//! The length counts UTF-16 code units, and the XML may contain line breaks, so records are
+//! cut by the length field, never by line. The file can be gigabytes: it is read through a
+//! buffer one record at a time, and only the parsed update is kept.
+
+use std::io::{BufRead, Read};
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use super::xml::{attribute, local_name, required_attribute, resolve_reference};
+use super::{FileRef, Update, decode_sha1};
+
+/// Longest record accepted, in bytes of UTF-8: far beyond any real update, small enough that
+/// a corrupt length field cannot exhaust memory.
+const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
+
+/// Reads every record of `input`, handing each parsed update to `each`. Errors are plain text
+/// naming the record (its number and update id) and byte offset.
+pub fn read_updates(
+    mut input: impl BufRead,
+    mut each: impl FnMut(Update) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut offset = skip_bom(&mut input)?;
+    let mut record = 0u64;
+    let mut body = Vec::new();
+    loop {
+        if input.fill_buf().map_err(read_error)?.is_empty() {
+            return Ok(());
+        }
+        record += 1;
+        let start = offset;
+        let context = |detail: String| format!("record {record} at byte {start}: {detail}");
+        let id = read_field(&mut input, &mut offset, 40, "update id").map_err(context)?;
+        let revision = read_hex_field(&mut input, &mut offset, "revision").map_err(context)?;
+        let length = read_hex_field(&mut input, &mut offset, "XML length").map_err(context)?;
+        let context =
+            |detail: String| format!("record {record} (update {id}) at byte {start}: {detail}");
+        read_utf16_units(&mut input, &mut offset, length, &mut body).map_err(context)?;
+        let xml = std::str::from_utf8(&body)
+            .map_err(|error| context(format!("the XML is not UTF-8: {error}")))?;
+        let update = parse_update(xml).map_err(context)?;
+        if !update.id.eq_ignore_ascii_case(&id) || update.revision != revision {
+            return Err(context(format!(
+                "the record says update {id} revision {revision}, its XML says {} revision {}",
+                update.id, update.revision
+            )));
+        }
+        skip_line_break(&mut input, &mut offset).map_err(context)?;
+        each(update).map_err(context)?;
+    }
+}
+
+fn read_error(error: std::io::Error) -> String {
+    format!("read error: {error}")
+}
+
+fn skip_bom(input: &mut impl BufRead) -> Result<u64, String> {
+    let buffer = input.fill_buf().map_err(read_error)?;
+    if buffer.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        input.consume(3);
+        return Ok(3);
+    }
+    Ok(0)
+}
+
+/// Reads up to the next comma (at most `max` bytes before it) and returns the text before it.
+fn read_field(
+    input: &mut impl BufRead,
+    offset: &mut u64,
+    max: u64,
+    what: &str,
+) -> Result<String, String> {
+    let mut field = Vec::new();
+    let read = Read::take(&mut *input, max + 1)
+        .read_until(b',', &mut field)
+        .map_err(read_error)?;
+    *offset += read as u64;
+    if field.pop() != Some(b',') {
+        return Err(if read as u64 > max {
+            format!("the {what} field is longer than {max} bytes")
+        } else {
+            format!("the file ends inside the {what} field")
+        });
+    }
+    String::from_utf8(field).map_err(|_| format!("the {what} field is not text"))
+}
+
+fn read_hex_field(input: &mut impl BufRead, offset: &mut u64, what: &str) -> Result<u32, String> {
+    let field = read_field(input, offset, 8, what)?;
+    if field.len() != 8 {
+        return Err(format!("the {what} field {field:?} is not 8 hex digits"));
+    }
+    u32::from_str_radix(&field, 16).map_err(|_| format!("the {what} field {field:?} is not hex"))
+}
+
+/// Reads UTF-8 text that is `units` UTF-16 code units long into `body`.
+fn read_utf16_units(
+    input: &mut impl BufRead,
+    offset: &mut u64,
+    units: u32,
+    body: &mut Vec<u8>,
+) -> Result<(), String> {
+    body.clear();
+    let wanted = u64::from(units);
+    let mut counted = 0u64;
+    loop {
+        let buffer = input.fill_buf().map_err(read_error)?;
+        if buffer.is_empty() {
+            if counted == wanted {
+                return Ok(());
+            }
+            return Err(format!(
+                "the XML length ({units} UTF-16 units) runs past the end of the file, which \
+                 ends after {counted}: the file is truncated or the length is wrong"
+            ));
+        }
+        let mut taken = 0;
+        let mut done = false;
+        for &byte in buffer {
+            let is_continuation = byte & 0xC0 == 0x80;
+            if !is_continuation {
+                if counted == wanted {
+                    done = true;
+                    break;
+                }
+                // Characters of four UTF-8 bytes are two UTF-16 units (a surrogate pair).
+                counted += if byte >= 0xF0 { 2 } else { 1 };
+                if counted > wanted {
+                    return Err(format!(
+                        "the XML length ({units} UTF-16 units) ends inside a character"
+                    ));
+                }
+            }
+            taken += 1;
+        }
+        if body.len() + taken > MAX_RECORD_BYTES {
+            return Err(format!(
+                "the record is longer than {} MiB",
+                MAX_RECORD_BYTES / 1024 / 1024
+            ));
+        }
+        body.extend_from_slice(&buffer[..taken]);
+        input.consume(taken);
+        *offset += taken as u64;
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// After a record: `\r\n` (or a bare `\n`), or the end of the file.
+fn skip_line_break(input: &mut impl BufRead, offset: &mut u64) -> Result<(), String> {
+    for expected in [b'\r', b'\n'] {
+        let buffer = input.fill_buf().map_err(read_error)?;
+        match buffer.first() {
+            None => return Ok(()),
+            Some(&byte) if byte == expected => {
+                input.consume(1);
+                *offset += 1;
+            }
+            Some(b'\n') => {}
+            Some(&byte) => {
+                return Err(format!(
+                    "expected a line break after the XML, found byte {byte:#04X}: the XML length is wrong"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where a text being collected goes.
+enum Capture {
+    None,
+    KbArticle,
+    Language,
+    Title,
+    Sha256,
+}
+
+/// Parses one update's XML.
+pub fn parse_update(xml: &str) -> Result<Update, String> {
+    let mut reader = Reader::from_str(xml);
+    let mut update = Update {
+        id: String::new(),
+        revision: 0,
+        kind: String::new(),
+        kb: None,
+        title: None,
+        files: Vec::new(),
+        bundled: Vec::new(),
+    };
+    let mut stack: Vec<String> = Vec::new();
+    let mut capture = Capture::None;
+    let mut text = String::new();
+    let mut titles: Vec<(String, String)> = Vec::new();
+    let (mut language, mut title) = (String::new(), String::new());
+    loop {
+        let position = reader.buffer_position();
+        let event = reader
+            .read_event()
+            .map_err(|error| format!("malformed XML near character {position}: {error}"))?;
+        match event {
+            Event::Start(element) => {
+                let name = local_name(&element);
+                capture = opened(&mut update, &stack, &name, &element)?;
+                text.clear();
+                stack.push(name);
+            }
+            Event::Empty(element) => {
+                let name = local_name(&element);
+                opened(&mut update, &stack, &name, &element)?;
+            }
+            Event::Text(content) if !matches!(capture, Capture::None) => {
+                text.push_str(&content.xml10_content());
+            }
+            Event::GeneralRef(reference) if !matches!(capture, Capture::None) => {
+                text.push_str(&resolve_reference(&reference)?);
+            }
+            Event::End(_) => {
+                let name = stack.pop().unwrap_or_default();
+                match std::mem::replace(&mut capture, Capture::None) {
+                    Capture::KbArticle => update.kb = Some(text.trim().to_owned()),
+                    Capture::Language => language = text.trim().to_owned(),
+                    Capture::Title => title = text.clone(),
+                    Capture::Sha256 => {
+                        if let Some(file) = update.files.last_mut() {
+                            file.sha256 = Some(text.trim().to_owned());
+                        }
+                    }
+                    Capture::None => {}
+                }
+                if name == "LocalizedProperties" {
+                    titles.push((std::mem::take(&mut language), std::mem::take(&mut title)));
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if let Some(open) = stack.last() {
+        return Err(format!("the XML ends inside <{open}>"));
+    }
+    if update.id.is_empty() {
+        return Err("the XML has no <UpdateIdentity> for the update".into());
+    }
+    update.title = titles
+        .iter()
+        .find(|(language, _)| language == "en")
+        .or(titles.first())
+        .map(|(_, title)| title.clone());
+    Ok(update)
+}
+
+/// Handles an opening element; says whether its text is wanted.
+fn opened(
+    update: &mut Update,
+    stack: &[String],
+    name: &str,
+    element: &BytesStart,
+) -> Result<Capture, String> {
+    let parents: Vec<&str> = stack.iter().map(String::as_str).collect();
+    let capture = match (parents.as_slice(), name) {
+        ([], "Update") => Capture::None,
+        ([], other) => return Err(format!("the root element is <{other}>, expected <Update>")),
+        (["Update"], "UpdateIdentity") => {
+            update.id = required_attribute(element, "UpdateID")?.to_ascii_lowercase();
+            let revision = required_attribute(element, "RevisionNumber")?;
+            update.revision = revision
+                .parse()
+                .map_err(|_| format!("RevisionNumber {revision:?} is not a number"))?;
+            Capture::None
+        }
+        (["Update"], "Properties") => {
+            update.kind = attribute(element, "UpdateType")?.unwrap_or_default();
+            Capture::None
+        }
+        (["Update", "Properties"], "KBArticleID") => Capture::KbArticle,
+        (
+            [
+                "Update",
+                "LocalizedPropertiesCollection",
+                "LocalizedProperties",
+            ],
+            "Language",
+        ) => Capture::Language,
+        (
+            [
+                "Update",
+                "LocalizedPropertiesCollection",
+                "LocalizedProperties",
+            ],
+            "Title",
+        ) => Capture::Title,
+        (["Update", "Files"], "File") => {
+            update.files.push(file_ref(element)?);
+            Capture::None
+        }
+        (["Update", "Files", "File"], "AdditionalDigest") => {
+            match attribute(element, "Algorithm")?.as_deref() {
+                Some("SHA256") => Capture::Sha256,
+                _ => Capture::None,
+            }
+        }
+        ([.., "BundledUpdates"] | [.., "BundledUpdates", "AtLeastOne"], "UpdateIdentity")
+            if parents.starts_with(&["Update", "Relationships"]) =>
+        {
+            update
+                .bundled
+                .push(required_attribute(element, "UpdateID")?.to_ascii_lowercase());
+            Capture::None
+        }
+        _ => Capture::None,
+    };
+    Ok(capture)
+}
+
+fn file_ref(element: &BytesStart) -> Result<FileRef, String> {
+    let name = required_attribute(element, "FileName")?;
+    if let Some(algorithm) = attribute(element, "DigestAlgorithm")?
+        && !algorithm.eq_ignore_ascii_case("SHA1")
+    {
+        return Err(format!(
+            "file {name}: digest algorithm {algorithm:?}, expected SHA1"
+        ));
+    }
+    let sha1 = decode_sha1(&required_attribute(element, "Digest")?)
+        .map_err(|error| format!("file {name}: {error}"))?;
+    let size = match attribute(element, "Size")? {
+        Some(size) => Some(
+            size.parse()
+                .map_err(|_| format!("file {name}: Size {size:?} is not a number"))?,
+        ),
+        None => None,
+    };
+    Ok(FileRef {
+        sha1,
+        name,
+        size,
+        modified: attribute(element, "Modified")?,
+        patching_type: attribute(element, "PatchingType")?,
+        sha256: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "e6cf1350-c01b-414d-a61f-263d14d133b4";
+
+    fn update_xml(title: &str, extra: &str) -> String {
+        format!(
+            "<upd:Update xmlns:upd=\"http://schemas.microsoft.com/msus/2002/12/Update\">\
+             <upd:UpdateIdentity UpdateID=\"{}\" RevisionNumber=\"2\" />\
+             <upd:Properties UpdateType=\"Software\"><upd:KBArticleID>5034441</upd:KBArticleID></upd:Properties>\
+             <upd:LocalizedPropertiesCollection>\
+             <upd:LocalizedProperties><upd:Language>de</upd:Language><upd:Title>Deutsch</upd:Title></upd:LocalizedProperties>\
+             <upd:LocalizedProperties><upd:Language>en</upd:Language><upd:Title>{title}</upd:Title></upd:LocalizedProperties>\
+             </upd:LocalizedPropertiesCollection>{extra}</upd:Update>",
+            ID.to_uppercase()
+        )
+    }
+
+    fn record(xml: &str) -> String {
+        format!("{ID},00000002,{:08x},{xml}\r\n", xml.encode_utf16().count())
+    }
+
+    fn read_all(text: &str) -> Result<Vec<Update>, String> {
+        let mut updates = Vec::new();
+        read_updates(text.as_bytes(), |u| {
+            updates.push(u);
+            Ok(())
+        })?;
+        Ok(updates)
+    }
+
+    #[test]
+    fn records_are_cut_by_utf16_length_even_across_line_breaks_and_astral_characters() {
+        // "𝕎" is one character, two UTF-16 units and four UTF-8 bytes.
+        let title = "Fix &amp; more\r\nfor 𝕎indows";
+        let files = "<upd:Files><upd:File Digest=\"+woVBgFHAZXEe06Nh/yz9QKSvrI=\" DigestAlgorithm=\"SHA1\" \
+                     FileName=\"kb.exe\" Size=\"1234\" Modified=\"2024-01-01T00:00:00Z\">\
+                     <upd:AdditionalDigest Algorithm=\"SHA256\">c2hhMjU2</upd:AdditionalDigest></upd:File></upd:Files>\
+                     <upd:Relationships><upd:BundledUpdates><upd:UpdateIdentity UpdateID=\"AAAAAAAA-0000-0000-0000-000000000001\" RevisionNumber=\"1\" />\
+                     <upd:AtLeastOne><upd:UpdateIdentity UpdateID=\"AAAAAAAA-0000-0000-0000-000000000002\" RevisionNumber=\"1\" /></upd:AtLeastOne>\
+                     </upd:BundledUpdates></upd:Relationships>";
+        let text = record(&update_xml(title, files)) + &record(&update_xml("Second", ""));
+        let updates = read_all(&text).unwrap();
+        assert_eq!(updates.len(), 2);
+        let first = &updates[0];
+        assert_eq!(first.id, ID);
+        assert_eq!(first.revision, 2);
+        assert_eq!(first.kind, "Software");
+        assert_eq!(first.kb.as_deref(), Some("5034441"));
+        assert_eq!(first.title.as_deref(), Some("Fix & more\nfor 𝕎indows"));
+        assert_eq!(first.files.len(), 1);
+        assert_eq!(
+            first.files[0].content_path(),
+            "B2/FB0A150601470195C47B4E8D87FCB3F50292BEB2.exe"
+        );
+        assert_eq!(first.files[0].size, Some(1234));
+        assert_eq!(first.files[0].sha256.as_deref(), Some("c2hhMjU2"));
+        assert_eq!(
+            first.bundled,
+            [
+                "aaaaaaaa-0000-0000-0000-000000000001",
+                "aaaaaaaa-0000-0000-0000-000000000002"
+            ]
+        );
+        assert_eq!(updates[1].title.as_deref(), Some("Second"));
+    }
+
+    #[test]
+    fn a_length_running_past_the_end_is_refused() {
+        let xml = update_xml("t", "");
+        let text = format!("{ID},00000002,{:08x},{xml}", xml.len() + 10);
+        let error = read_all(&text).unwrap_err();
+        assert!(error.contains("runs past the end of the file"), "{error}");
+        assert!(
+            error.starts_with(&format!("record 1 (update {ID}) at byte 0: ")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_non_hex_length_is_refused() {
+        let error = read_all(&format!("{ID},00000002,0000zz10,<x/>")).unwrap_err();
+        assert!(
+            error.contains("XML length field \"0000zz10\" is not hex"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_length_too_short_is_caught_at_the_line_break() {
+        let xml = update_xml("t", "");
+        let text = format!("{ID},00000002,{:08x},{xml}\r\n", xml.len() - 1);
+        let error = read_all(&text).unwrap_err();
+        assert!(
+            error.contains("the XML ends inside") || error.contains("malformed XML"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn broken_nesting_is_refused() {
+        let xml = update_xml(
+            "t",
+            "<upd:Files><upd:File Digest=\"+woVBgFHAZXEe06Nh/yz9QKSvrI=\" FileName=\"a.cab\"></upd:Files>",
+        );
+        let error = read_all(&record(&xml)).unwrap_err();
+        assert!(error.contains("malformed XML"), "{error}");
+    }
+
+    #[test]
+    fn a_digest_that_is_not_20_bytes_is_refused() {
+        let files =
+            "<upd:Files><upd:File Digest=\"AAAA\" FileName=\"kb.cab\" Size=\"1\" /></upd:Files>";
+        let error = read_all(&record(&update_xml("t", files))).unwrap_err();
+        assert!(
+            error.contains("file kb.cab: digest \"AAAA\" holds 3 bytes"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_record_whose_prefix_disagrees_with_its_xml_is_refused() {
+        let xml = update_xml("t", "");
+        let text = format!("{ID},00000003,{:08x},{xml}", xml.len());
+        let error = read_all(&text).unwrap_err();
+        assert!(error.contains("its XML says"), "{error}");
+    }
+}

@@ -1,0 +1,281 @@
+//! `wsus-airgap inspect` on the real export fixture and on broken packages.
+
+mod support;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use support::run;
+
+fn fixture() -> PathBuf {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/wsus-export-2024.cab");
+    assert!(
+        path.is_file(),
+        "the real export fixture is missing: {}",
+        path.display()
+    );
+    path
+}
+
+fn inspect(path: &Path) -> support::Run {
+    run([std::ffi::OsStr::new("inspect"), path.as_os_str()])
+}
+
+const FIXTURE_FACTS: &str = "\
+server id: a86cecaa-02ab-44a1-a09d-cac309aa7a3e
+created: 2024-06-19T17:11:14Z
+format version: 1.0, protocol version: 1.20
+languages: 39 known, 1 enabled: all
+updates: 4,125 (451 Category, 3,674 Detectoid)
+file references: 0, 0 distinct files, 0 B
+";
+
+#[test]
+fn the_real_export_inspects_to_the_facts_in_its_readme() {
+    let path = fixture();
+    let run = inspect(&path);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "package: {} (Microsoft Cabinet)\n{FIXTURE_FACTS}",
+            path.display()
+        )
+    );
+
+    let json = run_json(&path);
+    assert_eq!(json["server_id"], "a86cecaa-02ab-44a1-a09d-cac309aa7a3e");
+    assert_eq!(json["updates"], 4125);
+    assert_eq!(json["updates_by_type"]["Category"], 451);
+    assert_eq!(json["updates_by_type"]["Detectoid"], 3674);
+    assert_eq!(json["languages"].as_array().unwrap().len(), 39);
+}
+
+fn run_json(path: &Path) -> serde_json::Value {
+    let run = run([
+        std::ffi::OsStr::new("inspect"),
+        path.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+#[test]
+fn a_gzip_holding_the_cabinet_is_read_by_its_magic_bytes_whatever_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.cab"); // named .cab, but gzip inside
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&fs::read(fixture()).unwrap()).unwrap();
+    fs::write(&path, encoder.finish().unwrap()).unwrap();
+    let run = inspect(&path);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "package: {} (gzip holding a Microsoft Cabinet)\n{FIXTURE_FACTS}",
+            path.display()
+        )
+    );
+}
+
+/// Writes `bytes` to a file and inspects it; returns stderr after checking exit code 2.
+fn refused(name: &str, bytes: &[u8]) -> (PathBuf, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    fs::write(&path, bytes).unwrap();
+    let run = inspect(&path);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.stdout, "");
+    (path, run.stderr, dir)
+}
+
+#[test]
+fn a_zero_byte_package_names_the_known_export_bug() {
+    let (path, stderr, _dir) = refused("export.cab", b"");
+    assert_eq!(
+        stderr,
+        format!(
+            "wsus-airgap: error: {}: the package is empty (0 bytes)\n\
+             hint: wsusutil export is known to write an empty package when the export exceeds the \
+             2 GB limit of the CAB format (fixed by KB2819484 on Windows Server 2012 and \
+             KB2828185 on WSUS 3.0 SP2): install the fix and export again\n",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn an_unknown_format_names_what_was_found() {
+    let (path, stderr, _dir) = refused("export.xml.gz", b"PK\x03\x04rest");
+    assert!(
+        stderr.starts_with(&format!(
+            "wsus-airgap: error: {}: not a WSUS export package: expected a Microsoft Cabinet \
+             (4D 53 43 46) or gzip (1F 8B), found bytes 50 4B 03 04 72 65 73 74 (\"PK..rest\")\n",
+            path.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn gzip_garbage_is_refused() {
+    let (path, stderr, _dir) = refused(
+        "export.xml.gz",
+        b"\x1F\x8B\x08\x00garbage that is not deflate",
+    );
+    assert!(
+        stderr.starts_with(&format!(
+            "wsus-airgap: error: {}: gzip: cannot unpack: ",
+            path.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_gzip_of_something_else_names_what_it_holds() {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(b"hello world").unwrap();
+    let (path, stderr, _dir) = refused("export.xml.gz", &encoder.finish().unwrap());
+    assert!(
+        stderr.starts_with(&format!(
+            "wsus-airgap: error: {}: gzip: holds neither a Microsoft Cabinet nor XML: it starts with bytes 68 65 6C 6C",
+            path.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_truncated_cabinet_is_refused_naming_the_member() {
+    let bytes = fs::read(fixture()).unwrap();
+    let (path, stderr, _dir) = refused("export.cab", &bytes[..bytes.len() / 2]);
+    let prefix = format!("wsus-airgap: error: {}: ", path.display());
+    assert!(stderr.starts_with(&prefix), "{stderr}");
+    let member = stderr[prefix.len()..].split(':').next().unwrap();
+    assert!(
+        ["cabinet", "package.xml", "metadata.txt"].contains(&member),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_truncation_of_the_real_cabinet_fails_cleanly() {
+    // Never a panic, whatever the cut: a clean error (exit 2) every time.
+    let bytes = fs::read(fixture()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.cab");
+    for cut in [
+        1,
+        4,
+        35,
+        36,
+        60,
+        200,
+        5_000,
+        100_000,
+        400_000,
+        bytes.len() - 1,
+    ] {
+        fs::write(&path, &bytes[..cut]).unwrap();
+        let run = inspect(&path);
+        assert_eq!(run.code, 2, "cut at {cut}: {run:?}");
+        assert!(
+            run.stderr.starts_with("wsus-airgap: error: "),
+            "cut at {cut}: {run:?}"
+        );
+    }
+}
+
+fn cabinet(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut builder = cab::CabinetBuilder::new();
+    let folder = builder.add_folder(cab::CompressionType::MsZip);
+    for (name, _) in members {
+        folder.add_file(*name);
+    }
+    let mut writer = builder.build(std::io::Cursor::new(Vec::new())).unwrap();
+    let mut contents = members.iter();
+    while let Some(mut file) = writer.next_file().unwrap() {
+        file.write_all(contents.next().unwrap().1).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_cabinet_with_other_members_is_refused_naming_them() {
+    let bytes = cabinet(&[
+        ("package.xml", b"<ExportPackage/>"),
+        ("metadata.txt", b""),
+        ("evil.exe", b"MZ"),
+    ]);
+    let (path, stderr, _dir) = refused("export.cab", &bytes);
+    assert_eq!(
+        stderr,
+        format!(
+            "wsus-airgap: error: {}: cabinet: holds members other than package.xml and metadata.txt: evil.exe\n",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn a_cabinet_without_the_members_is_refused_naming_what_it_holds() {
+    let bytes = cabinet(&[("readme.txt", b"hi")]);
+    let (path, stderr, _dir) = refused("export.cab", &bytes);
+    assert_eq!(
+        stderr,
+        format!(
+            "wsus-airgap: error: {}: cabinet: expected the members package.xml and metadata.txt, found readme.txt\n",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn broken_package_xml_nesting_is_refused() {
+    let bytes = cabinet(&[
+        (
+            "package.xml",
+            b"<ExportPackage ServerID=\"x\" CreationTime=\"y\"><Languages></ExportPackage>",
+        ),
+        ("metadata.txt", b""),
+    ]);
+    let (path, stderr, _dir) = refused("export.cab", &bytes);
+    assert!(
+        stderr.starts_with(&format!(
+            "wsus-airgap: error: {}: package.xml: malformed XML",
+            path.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn duplicate_update_revisions_are_refused() {
+    let xml = "<upd:Update xmlns:upd=\"u\"><upd:UpdateIdentity UpdateID=\"11111111-1111-1111-1111-111111111111\" RevisionNumber=\"1\"/></upd:Update>";
+    let record = format!(
+        "11111111-1111-1111-1111-111111111111,00000001,{:08x},{xml}\r\n",
+        xml.len()
+    );
+    let metadata = record.repeat(2);
+    let bytes = cabinet(&[
+        (
+            "package.xml",
+            b"<ExportPackage ServerID=\"x\" CreationTime=\"y\"><Updates><Update UpdateId=\"11111111-1111-1111-1111-111111111111\" RevisionNumber=\"1\"/></Updates></ExportPackage>",
+        ),
+        ("metadata.txt", metadata.as_bytes()),
+    ]);
+    let (path, stderr, _dir) = refused("export.cab", &bytes);
+    let at = record.len();
+    assert_eq!(
+        stderr,
+        format!(
+            "wsus-airgap: error: {}: metadata.txt: record 2 (update 11111111-1111-1111-1111-111111111111) at byte {at}: \
+             update 11111111-1111-1111-1111-111111111111 revision 1 appears twice\n",
+            path.display()
+        )
+    );
+}
