@@ -30,15 +30,26 @@ fn total_bytes(site: &TestSite) -> u64 {
 
 const LOOSE_FILE: &str = "other: anonymousCheckFile.txt: not a content file\n";
 
+/// The stable report for the small site: the finding lines (plus the loose file) sorted by
+/// path, the summary for its 27 files holding `bytes`, and the verdict.
+fn small_site_report(site: &TestSite, findings: &[String], bytes: u64, verdict: &str) -> String {
+    let mut lines: Vec<String> = findings.iter().map(|l| format!("{l}\n")).collect();
+    lines.push(LOOSE_FILE.to_owned());
+    // The report is sorted by path, the second field of `kind: path: detail`.
+    lines.sort_by(|a, b| a.split(": ").nth(1).cmp(&b.split(": ").nth(1)));
+    format!(
+        "{}{}result: {verdict}\n",
+        lines.concat(),
+        summary(site.root(), 27, 26, bytes)
+    )
+}
+
 #[test]
 fn clean_tree_exits_0_and_lists_the_loose_file() {
     let site = TestSite::small();
     let run = audit(site.root(), &[]);
     assert_eq!(run.code, 0, "{run:?}");
-    let expected = format!(
-        "{LOOSE_FILE}{}result: clean\n",
-        summary(site.root(), 27, 26, total_bytes(&site))
-    );
+    let expected = small_site_report(&site, &[], total_bytes(&site), "clean");
     assert_eq!(run.stable_stdout(), expected);
     assert!(run.stdout.lines().any(|l| l.starts_with("hashed in ")));
     assert_eq!(
@@ -57,10 +68,13 @@ fn one_flipped_byte_exits_1_and_names_the_file_with_both_hashes() {
 
     let run = audit(site.root(), &[]);
     assert_eq!(run.code, 1, "{run:?}");
-    let expected = format!(
-        "corrupt: {path}: expected SHA-1 {expected_sha1} (from the name), found {actual_sha1}\n\
-         {LOOSE_FILE}{}result: 1 problem (1 corrupt)\n",
-        summary(site.root(), 27, 26, total_bytes(&site))
+    let expected = small_site_report(
+        &site,
+        &[format!(
+            "corrupt: {path}: expected SHA-1 {expected_sha1} (from the name), found {actual_sha1}"
+        )],
+        total_bytes(&site),
+        "1 problem (1 corrupt)",
     );
     assert_eq!(run.stable_stdout(), expected);
 }
@@ -87,19 +101,17 @@ fn misplaced_files_exit_1_and_say_where_they_belong() {
 
     let run = audit(site.root(), &[]);
     assert_eq!(run.code, 1, "{run:?}");
-    let mut lines = [
-        format!(
-            "misplaced: {at_top}: belongs at {}\n",
-            site.site.files[0].path
-        ),
-        format!("misplaced: {in_wrong_folder}: belongs at {original}\n"),
-        LOOSE_FILE.to_owned(),
-    ];
-    lines.sort();
-    let expected = format!(
-        "{}{}result: 2 problems (2 misplaced)\n",
-        lines.concat(),
-        summary(site.root(), 27, 26, total_bytes(&site))
+    let expected = small_site_report(
+        &site,
+        &[
+            format!(
+                "misplaced: {at_top}: belongs at {}",
+                site.site.files[0].path
+            ),
+            format!("misplaced: {in_wrong_folder}: belongs at {original}"),
+        ],
+        total_bytes(&site),
+        "2 problems (2 misplaced)",
     );
     assert_eq!(run.stable_stdout(), expected);
 }
@@ -112,9 +124,11 @@ fn empty_content_file_is_a_problem_of_its_own() {
     let run = audit(site.root(), &[]);
     assert_eq!(run.code, 1, "{run:?}");
     let bytes = total_bytes(&site) - site.site.files[2].size;
-    let expected = format!(
-        "empty: {path}: content file is empty (0 bytes)\n{LOOSE_FILE}{}result: 1 problem (1 empty)\n",
-        summary(site.root(), 27, 26, bytes)
+    let expected = small_site_report(
+        &site,
+        &[format!("empty: {path}: content file is empty (0 bytes)")],
+        bytes,
+        "1 problem (1 empty)",
     );
     assert_eq!(run.stable_stdout(), expected);
 }
@@ -127,12 +141,15 @@ fn esd_mismatch_is_a_warning_and_does_not_fail_the_audit() {
     let actual = independent_sha1(&site.root().join(&path));
     let run = audit(site.root(), &[]);
     assert_eq!(run.code, 0, "{run:?}");
-    let expected = format!(
-        "esd-mismatch: {path}: expected SHA-1 {} (from the name), found {actual}; \
-         a warning only: WSUS may decrypt .esd files in place\n\
-         {LOOSE_FILE}{}result: clean; 1 warning (1 esd-mismatch)\n",
-        site.site.files[index].sha1,
-        summary(site.root(), 27, 26, total_bytes(&site))
+    let expected = small_site_report(
+        &site,
+        &[format!(
+            "esd-mismatch: {path}: expected SHA-1 {} (from the name), found {actual}; \
+             a warning only: WSUS may decrypt .esd files in place",
+            site.site.files[index].sha1
+        )],
+        total_bytes(&site),
+        "clean; 1 warning (1 esd-mismatch)",
     );
     assert_eq!(run.stable_stdout(), expected);
 }
@@ -150,15 +167,13 @@ fn lower_case_names_are_accepted_and_reported() {
     fs::rename(&aside, site.root().join(&lower)).unwrap();
     let run = audit(site.root(), &[]);
     assert_eq!(run.code, 0, "{run:?}");
-    let mut lines = [
-        format!("lower-case: {lower}: lower-case hex; WSUS writes {upper}\n"),
-        LOOSE_FILE.to_owned(),
-    ];
-    lines.sort();
-    let expected = format!(
-        "{}{}result: clean\n",
-        lines.concat(),
-        summary(site.root(), 27, 26, total_bytes(&site))
+    let expected = small_site_report(
+        &site,
+        &[format!(
+            "lower-case: {lower}: lower-case hex; WSUS writes {upper}"
+        )],
+        total_bytes(&site),
+        "clean",
     );
     assert_eq!(run.stable_stdout(), expected);
 }
@@ -208,9 +223,26 @@ fn a_file_as_root_exits_2() {
 
 #[test]
 fn usage_errors_exit_2() {
-    assert_eq!(run(["audit"]).code, 2);
-    assert_eq!(run(["audit", ".", "--jobs", "0"]).code, 2);
-    assert_eq!(run(["no-such-command"]).code, 2);
+    for (args, message) in [
+        (
+            &["audit"][..],
+            "the following required arguments were not provided",
+        ),
+        (
+            &["audit", ".", "--jobs", "0"][..],
+            "invalid value '0' for '--jobs <N>'",
+        ),
+        (
+            &["no-such-command"][..],
+            "unrecognized subcommand 'no-such-command'",
+        ),
+    ] {
+        let run = run(args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert_eq!(run.stdout, "", "{args:?}");
+        assert!(run.stderr.starts_with("error: "), "{args:?}: {run:?}");
+        assert!(run.stderr.contains(message), "{args:?}: {run:?}");
+    }
 }
 
 #[test]
@@ -328,9 +360,13 @@ fn unreadable_file_exits_1_with_the_os_error() {
     let run = audit_with_unreadable(&site, &site.root().join(&path), &[]);
     assert_eq!(run.code, 1, "{run:?}");
     let bytes = total_bytes(&site) - site.site.files[4].size;
-    let expected = format!(
-        "unreadable: {path}: Permission denied (os error 13)\n{LOOSE_FILE}{}result: 1 problem (1 unreadable)\n",
-        summary(site.root(), 27, 26, bytes)
+    let expected = small_site_report(
+        &site,
+        &[format!(
+            "unreadable: {path}: Permission denied (os error 13)"
+        )],
+        bytes,
+        "1 problem (1 unreadable)",
     );
     assert_eq!(run.stable_stdout(), expected);
 }

@@ -30,7 +30,7 @@ pub fn run(args: &AuditArgs) -> Result<Exit> {
     Ok(exit_for(&audit))
 }
 
-pub fn exit_for(audit: &Audit) -> Exit {
+fn exit_for(audit: &Audit) -> Exit {
     if audit.is_clean() {
         Exit::Success
     } else {

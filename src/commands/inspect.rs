@@ -50,12 +50,13 @@ fn summarize<'a>(args: &InspectArgs, package: &'a Package) -> Summary<'a> {
     Summary {
         package: args.package.display().to_string(),
         container: package.container.describe(),
-        server_id: &package.server_id,
-        creation_time: &package.creation_time,
-        format_version: &package.format_version,
-        protocol_version: &package.protocol_version,
-        languages: &package.languages,
+        server_id: &package.export.server_id,
+        creation_time: &package.export.creation_time,
+        format_version: &package.export.format_version,
+        protocol_version: &package.export.protocol_version,
+        languages: &package.export.languages,
         enabled_languages: package
+            .export
             .languages
             .iter()
             .filter(|l| l.enabled)

@@ -43,10 +43,7 @@ impl Container {
 }
 
 pub fn read(path: &Path) -> Result<Package, PackageError> {
-    let io_error = |source| PackageError::Io {
-        path: path.to_owned(),
-        source,
-    };
+    let io_error = PackageError::io(path);
     let mut file = File::open(path).map_err(io_error)?;
     if file.metadata().map_err(io_error)?.len() == 0 {
         return Err(PackageError::Empty {
@@ -68,6 +65,7 @@ pub fn read(path: &Path) -> Result<Package, PackageError> {
 
 /// The first bytes of `file`, which is left at its start.
 fn read_magic(file: &mut (impl Read + Seek)) -> io::Result<Vec<u8>> {
+    file.seek(SeekFrom::Start(0))?;
     let mut magic = Vec::with_capacity(8);
     file.by_ref().take(8).read_to_end(&mut magic)?;
     file.seek(SeekFrom::Start(0))?;
@@ -86,23 +84,11 @@ fn describe_bytes(bytes: &[u8]) -> String {
 /// Unpacks the gzip stream into a temporary file (a cabinet must be seekable) and reads what
 /// it holds.
 fn read_gzip(path: &Path, file: File) -> Result<Package, PackageError> {
-    let mut inner = tempfile::tempfile().map_err(|source| PackageError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let mut inner = tempfile::tempfile().map_err(PackageError::io(path))?;
     let mut decoder = flate2::read::MultiGzDecoder::new(BufReader::new(file));
     io::copy(&mut decoder, &mut inner)
         .map_err(|error| PackageError::invalid(path, "gzip", format!("cannot unpack: {error}")))?;
-    inner
-        .seek(SeekFrom::Start(0))
-        .map_err(|source| PackageError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-    let magic = read_magic(&mut inner).map_err(|source| PackageError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let magic = read_magic(&mut inner).map_err(PackageError::io(path))?;
     let text_start = magic.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&magic);
     if magic.starts_with(CAB_MAGIC) {
         read_cab(path, inner, Container::GzipCab)
@@ -245,15 +231,17 @@ fn check_same_updates(xml: &PackageXml, updates: &[Update]) -> Result<(), String
 /// file names taken from its package-level file list.
 fn assemble(xml: PackageXml, updates: Option<Vec<Update>>, container: Container) -> Package {
     let updates = updates.unwrap_or_else(|| {
-        let names: BTreeMap<_, _> = xml.files.iter().map(|f| (f.sha1, f.name.clone())).collect();
+        let names: BTreeMap<_, _> = xml
+            .export
+            .files
+            .iter()
+            .map(|f| (f.sha1, f.name.clone()))
+            .collect();
         xml.updates
             .iter()
             .map(|update| Update {
                 id: update.id.clone(),
                 revision: update.revision,
-                kind: String::new(),
-                kb: None,
-                title: None,
                 files: update
                     .files
                     .iter()
@@ -266,18 +254,13 @@ fn assemble(xml: PackageXml, updates: Option<Vec<Update>>, container: Container)
                         sha256: None,
                     })
                     .collect(),
-                bundled: Vec::new(),
+                ..Update::default()
             })
             .collect()
     });
     Package {
         container,
-        server_id: xml.server_id,
-        creation_time: xml.creation_time,
-        format_version: xml.format_version,
-        protocol_version: xml.protocol_version,
-        languages: xml.languages,
-        files: xml.files,
+        export: xml.export,
         updates,
     }
 }

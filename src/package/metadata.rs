@@ -184,15 +184,7 @@ enum Capture {
 /// Parses one update's XML.
 pub fn parse_update(xml: &str) -> Result<Update, String> {
     let mut reader = Reader::from_str(xml);
-    let mut update = Update {
-        id: String::new(),
-        revision: 0,
-        kind: String::new(),
-        kb: None,
-        title: None,
-        files: Vec::new(),
-        bundled: Vec::new(),
-    };
+    let mut update = Update::default();
     let mut stack: Vec<String> = Vec::new();
     let mut capture = Capture::None;
     let mut text = String::new();

@@ -26,15 +26,22 @@ pub use container::Container;
 #[derive(Debug, Clone, Serialize)]
 pub struct Package {
     pub container: Container,
+    #[serde(flatten)]
+    pub export: Export,
+    /// Every update, in the order of `metadata.txt`.
+    pub updates: Vec<Update>,
+}
+
+/// What `package.xml` says about the export as a whole.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Export {
     pub server_id: String,
     pub creation_time: String,
     pub format_version: String,
     pub protocol_version: String,
     pub languages: Vec<Language>,
-    /// The package-level file list of `package.xml` (digest, download address, name).
+    /// The package-level file list (digest, download address, name).
     pub files: Vec<PackageFile>,
-    /// Every update, in the order of `metadata.txt`.
-    pub updates: Vec<Update>,
 }
 
 /// A language the exporting server knows, and whether it downloads content for it.
@@ -55,7 +62,7 @@ pub struct PackageFile {
 }
 
 /// One update of the package.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Update {
     /// The update GUID, lower case.
     pub id: String,
@@ -114,6 +121,14 @@ pub enum PackageError {
 }
 
 impl PackageError {
+    /// Wraps an I/O error on the package file.
+    fn io(path: &Path) -> impl Fn(io::Error) -> Self + Copy + '_ {
+        move |source| PackageError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
     fn invalid(path: &Path, member: &str, detail: impl Into<String>) -> Self {
         PackageError::Invalid {
             path: path.to_owned(),

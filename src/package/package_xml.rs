@@ -7,18 +7,13 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use super::xml::{attribute, local_name, required_attribute};
-use super::{Language, PackageFile, decode_sha1};
+use super::{Export, Language, PackageFile, decode_sha1};
 use crate::content::Sha1Digest;
 
 /// What `package.xml` says.
 #[derive(Debug, Default)]
 pub struct PackageXml {
-    pub server_id: String,
-    pub creation_time: String,
-    pub format_version: String,
-    pub protocol_version: String,
-    pub languages: Vec<Language>,
-    pub files: Vec<PackageFile>,
+    pub export: Export,
     pub updates: Vec<PackageXmlUpdate>,
 }
 
@@ -96,18 +91,20 @@ fn element_opened(
     let parents: Vec<&str> = stack.iter().map(String::as_str).collect();
     match (parents.as_slice(), name) {
         ([], "ExportPackage") => {
-            package.server_id = required_attribute(element, "ServerID")?;
-            package.creation_time = required_attribute(element, "CreationTime")?;
-            package.format_version = attribute(element, "FormatVersion")?.unwrap_or_default();
-            package.protocol_version = attribute(element, "ProtocolVersion")?.unwrap_or_default();
+            package.export.server_id = required_attribute(element, "ServerID")?;
+            package.export.creation_time = required_attribute(element, "CreationTime")?;
+            package.export.format_version =
+                attribute(element, "FormatVersion")?.unwrap_or_default();
+            package.export.protocol_version =
+                attribute(element, "ProtocolVersion")?.unwrap_or_default();
         }
-        (["ExportPackage", "Languages"], "Language") => package.languages.push(Language {
+        (["ExportPackage", "Languages"], "Language") => package.export.languages.push(Language {
             id: required_attribute(element, "Id")?,
             short_name: attribute(element, "ShortName")?.unwrap_or_default(),
             long_name: attribute(element, "LongName")?.unwrap_or_default(),
             enabled: attribute(element, "Enabled")?.as_deref() == Some("1"),
         }),
-        (["ExportPackage", "Files"], "File") => package.files.push(PackageFile {
+        (["ExportPackage", "Files"], "File") => package.export.files.push(PackageFile {
             sha1: decode_sha1(&required_attribute(element, "Digest")?)?,
             name: attribute(element, "Name")?.unwrap_or_default(),
             mu_url: attribute(element, "MUUrl")?.unwrap_or_default(),
