@@ -16,6 +16,9 @@ use sha1::{Digest, Sha1};
 
 use crate::content::{Sha1Digest, content_path};
 
+mod export;
+pub use export::{ExportSpec, SyntheticExport, SyntheticUpdate, write_export};
+
 /// The shape of a site to generate.
 #[derive(Debug, Clone)]
 pub struct SiteSpec {
