@@ -29,6 +29,10 @@ pub enum Command {
     /// Show what a `wsusutil export` package holds: server, languages, updates and files.
     #[command(after_help = EXIT_CODES)]
     Inspect(InspectArgs),
+    /// Check that a WsusContent folder holds every file an export package's updates need,
+    /// and name the updates that would show "Failed to download" once approved.
+    #[command(after_help = EXIT_CODES)]
+    Check(CheckArgs),
     /// Generate a sample WsusContent folder, damage two files, and audit it.
     #[command(after_help = EXIT_CODES)]
     Demo(DemoArgs),
@@ -54,6 +58,26 @@ pub struct InspectArgs {
     /// Write one JSON document to stdout instead of the text report.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The export package (a .cab or gzip file written by `wsusutil export`).
+    #[arg(long, value_name = "PACKAGE")]
+    pub package: PathBuf,
+    /// The WsusContent folder to check.
+    #[arg(long, value_name = "WSUSCONTENT")]
+    pub content: PathBuf,
+    /// The approved updates: one update GUID per line, or the CSV written by
+    /// `Get-WsusUpdate -Approval Approved | Export-Csv`. Then only approved updates that lack
+    /// content fail the check; other gaps are reported as information.
+    #[arg(long, value_name = "FILE")]
+    pub approved: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Number of files hashed at once [default: one per CPU].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
 }
 
 #[derive(Debug, Args)]

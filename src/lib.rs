@@ -5,6 +5,7 @@
 //! operation returns typed results and errors, and the command layer turns them into text,
 //! JSON and exit codes.
 
+pub mod check;
 pub mod content;
 pub mod package;
 pub mod progress;

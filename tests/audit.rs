@@ -542,22 +542,5 @@ fn json_report_validates_against_the_published_schema() {
         "every kind of finding is present: {kinds:?}"
     );
 
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/audit-report.schema.json");
-    let validate = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import json, sys, jsonschema\n\
-             schema = json.load(open(sys.argv[1]))\n\
-             jsonschema.Draft202012Validator.check_schema(schema)\n\
-             jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))\n",
-        )
-        .arg(&schema)
-        .arg(&report)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        validate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&validate.stderr)
-    );
+    support::assert_valid_against_schema("audit-report.schema.json", &report);
 }

@@ -10,8 +10,8 @@ use wsus_airgap::content::{
     Audit, AuditOptions, EntryType, Finding, FindingKind, Severity, Totals,
 };
 
-use super::Exit;
 use super::progress_bar::Bar;
+use super::{Exit, plural};
 use crate::cli::AuditArgs;
 
 pub fn run(args: &AuditArgs) -> Result<Exit> {
@@ -127,14 +127,6 @@ fn verdict_line(audit: &Audit) -> String {
         );
     }
     line
-}
-
-fn plural(count: usize, word: &str) -> String {
-    if count == 1 {
-        word.to_owned()
-    } else {
-        format!("{word}s")
-    }
 }
 
 /// The JSON document: stable field order, findings sorted by path.

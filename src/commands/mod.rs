@@ -2,6 +2,7 @@
 //! and chooses the exit code. The library underneath never prints.
 
 mod audit;
+mod check;
 mod demo;
 mod inspect;
 mod progress_bar;
@@ -9,6 +10,7 @@ mod progress_bar;
 use std::process::ExitCode;
 
 use crate::cli::Command;
+use wsus_airgap::check::ApprovedError;
 use wsus_airgap::content::AuditError;
 use wsus_airgap::package::PackageError;
 
@@ -34,6 +36,7 @@ pub fn run(command: Command) -> Exit {
     let result = match command {
         Command::Audit(args) => audit::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Check(args) => check::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     result.unwrap_or_else(|error| {
@@ -43,6 +46,15 @@ pub fn run(command: Command) -> Exit {
         }
         Exit::Error
     })
+}
+
+/// `word`, with an `s` unless there is exactly one.
+fn plural(count: usize, word: &str) -> String {
+    if count == 1 {
+        word.to_owned()
+    } else {
+        format!("{word}s")
+    }
 }
 
 /// The next step for errors whose fix is known.
@@ -57,6 +69,12 @@ fn hint(error: &anyhow::Error) -> Option<&'static str> {
             }
             AuditError::ThreadPool { .. } => Some("try a smaller --jobs"),
         };
+    }
+    if let Some(ApprovedError::Invalid { .. }) = error.downcast_ref::<ApprovedError>() {
+        return Some(
+            "give one update GUID per line, or the CSV written by \
+             `Get-WsusUpdate -Approval Approved | Export-Csv`",
+        );
     }
     match error.downcast_ref::<PackageError>()? {
         PackageError::Empty { .. } => Some(

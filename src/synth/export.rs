@@ -112,6 +112,19 @@ pub struct SyntheticExport {
     pub unreferenced: Vec<SiteFile>,
 }
 
+impl SyntheticUpdate {
+    /// The name the metadata gives one of its files: a Microsoft-style name with the file's
+    /// extension.
+    pub fn file_name(&self, file: &SiteFile) -> String {
+        let extension = file.path.rsplit_once('.').map_or("cab", |(_, e)| e);
+        let kb = self.kb.as_deref().unwrap_or("0");
+        format!(
+            "windows10.0-kb{kb}-x64_{}.{extension}",
+            &file.sha1.to_string()[..16].to_ascii_lowercase()
+        )
+    }
+}
+
 impl SyntheticExport {
     /// The update (latest revision) with this id.
     pub fn update(&self, id: &str) -> Option<&SyntheticUpdate> {
@@ -290,16 +303,6 @@ fn base64(sha1: &Sha1Digest) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha1.0)
 }
 
-/// The name an update gives a file: a Microsoft-style name with the file's extension.
-fn file_name(update: &SyntheticUpdate, file: &SiteFile) -> String {
-    let extension = file.path.rsplit_once('.').map_or("cab", |(_, e)| e);
-    let kb = update.kb.as_deref().unwrap_or("0");
-    format!(
-        "windows10.0-kb{kb}-x64_{}.{extension}",
-        &file.sha1.to_string()[..16].to_ascii_lowercase()
-    )
-}
-
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -327,7 +330,7 @@ fn write_package_xml(out: &mut File, export: &SyntheticExport) -> io::Result<()>
     for update in &export.updates {
         for file in &update.files {
             if listed.insert(file.sha1) {
-                let name = file_name(update, file);
+                let name = update.file_name(file);
                 write!(
                     out,
                     "<File Digest=\"{}\" MUUrl=\"http://download.windowsupdate.com/d/msdownload/update/software/secu/2026/01/{name}\" Name=\"{name}\" />",
@@ -429,7 +432,7 @@ fn update_xml(xml: &mut String, update: &SyntheticUpdate, spec: &ExportSpec, pad
                 "<upd:File Digest=\"{}\" DigestAlgorithm=\"SHA1\" FileName=\"{}\" Size=\"{}\" \
                  Modified=\"{CREATION_TIME}\" PatchingType=\"SelfContained\" />",
                 base64(&file.sha1),
-                file_name(update, file),
+                update.file_name(file),
                 file.size
             );
         }

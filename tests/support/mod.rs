@@ -6,7 +6,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use wsus_airgap::synth::{self, Site, SiteSpec};
+use wsus_airgap::synth::{self, ExportSpec, Site, SiteSpec, SyntheticExport};
 
 /// What one run of the binary did.
 #[derive(Debug)]
@@ -81,6 +81,60 @@ impl TestSite {
     }
 }
 
+/// A generated site and, beside it, an export package whose updates reference its files.
+pub struct TestExport {
+    pub site: TestSite,
+    pub package: PathBuf,
+    pub export: SyntheticExport,
+}
+
+impl TestExport {
+    pub fn new(spec: &SiteSpec, export_spec: &ExportSpec) -> Self {
+        let site = TestSite::new(spec);
+        let package = site.dir.path().join("export.cab");
+        let export = synth::write_export(&package, &site.site.files, export_spec).unwrap();
+        TestExport {
+            site,
+            package,
+            export,
+        }
+    }
+
+    /// The small site, in a package with bundles, a second revision and two orphans.
+    pub fn small() -> Self {
+        TestExport::new(
+            &small_spec(),
+            &ExportSpec {
+                unreferenced_files: 2,
+                ..ExportSpec::default()
+            },
+        )
+    }
+
+    /// Index in the site of the file at `path`.
+    pub fn index_of(&self, path: &str) -> usize {
+        self.site
+            .site
+            .files
+            .iter()
+            .position(|f| f.path == path)
+            .unwrap()
+    }
+
+    /// Runs `check` on the package and the site, with more arguments.
+    pub fn check(&self, more: &[&str]) -> Run {
+        let mut command = Command::new(binary());
+        command
+            .arg("check")
+            .arg("--package")
+            .arg(&self.package)
+            .arg("--content")
+            .arg(self.site.root())
+            .args(more);
+        run_command(&mut command)
+    }
+}
+
 pub fn small_spec() -> SiteSpec {
     SiteSpec {
         files: 24,
@@ -107,4 +161,29 @@ pub fn independent_sha1(path: &Path) -> String {
         let digest = Sha1::digest(std::fs::read(path).unwrap());
         digest.iter().map(|b| format!("{b:02X}")).collect()
     }
+}
+
+/// Validates the JSON document in `document` against `manifests/<schema>` with an
+/// independent validator (Python's `jsonschema`, which CI installs).
+pub fn assert_valid_against_schema(schema: &str, document: &Path) {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("manifests")
+        .join(schema);
+    let validate = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             jsonschema.Draft202012Validator.check_schema(schema)\n\
+             jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))\n",
+        )
+        .arg(&schema)
+        .arg(document)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        validate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validate.stderr)
+    );
 }

@@ -1,0 +1,572 @@
+//! Completeness: does a WsusContent folder hold every file an export package's updates need?
+//!
+//! This is the check that prevents "Failed to download" after an import: metadata arrived,
+//! files did not. It joins a [`Package`] with an [`Audit`] of the content folder. For each
+//! update (its latest revision, which is what an approval installs), the files it needs are
+//! its own and, through bundles, those of the updates it bundles. Each needed file is present
+//! and intact (SHA-1 from its name, size from the metadata), missing, corrupt or unreadable.
+//! Gaps are grouped by update; updates bundled by another are reported through their bundle,
+//! as WSUS shows and approves the bundle. Given the approved list, only approved updates with
+//! gaps fail the check; the rest is information. Content files no update references are
+//! orphans.
+
+mod approved;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+
+use serde::Serialize;
+
+pub use approved::{Approved, ApprovedError, normalize_guid, read_approved};
+
+use crate::content::layout::classify;
+use crate::content::{Audit, Entry, FindingKind, Placement, Severity, Sha1Digest};
+use crate::package::{FileRef, Package, Update};
+
+/// What was found for one needed file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum FileState {
+    /// Present, and its SHA-1 and size are the ones the metadata gives.
+    Present,
+    /// An `.esd` file whose SHA-1 differs from its name: WSUS may decrypt `.esd` files in
+    /// place, so this is a warning, as in the audit.
+    EsdMismatch { actual_sha1: Sha1Digest },
+    /// Not where WSUS looks; `misplaced_at` names a copy found elsewhere in the folder.
+    Missing { misplaced_at: Option<String> },
+    /// Present with other bytes: the SHA-1 or the size differs (an empty file is corrupt).
+    Corrupt {
+        actual_sha1: Sha1Digest,
+        actual_size: u64,
+    },
+    /// Present but could not be read.
+    Unreadable { error: String },
+}
+
+impl FileState {
+    /// True when WSUS would fail to serve the file.
+    pub fn is_gap(&self) -> bool {
+        matches!(
+            self,
+            FileState::Missing { .. } | FileState::Corrupt { .. } | FileState::Unreadable { .. }
+        )
+    }
+
+    /// The short name used in reports (`missing`, `corrupt`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            FileState::Present => "present",
+            FileState::EsdMismatch { .. } => "esd-mismatch",
+            FileState::Missing { .. } => "missing",
+            FileState::Corrupt { .. } => "corrupt",
+            FileState::Unreadable { .. } => "unreadable",
+        }
+    }
+}
+
+/// One file some update needs, and what the content folder holds for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileCheck {
+    /// Where WSUS looks for it: `XX/<SHA-1>.<ext>`.
+    pub path: String,
+    pub sha1: Sha1Digest,
+    /// The file name in the metadata.
+    pub name: String,
+    /// The size in the metadata, if given.
+    pub size: Option<u64>,
+    #[serde(flatten)]
+    pub state: FileState,
+}
+
+/// An update some of whose needed files are not served intact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpdateGap {
+    pub id: String,
+    pub revision: u32,
+    pub kb: Option<String>,
+    pub title: Option<String>,
+    /// Paths of its needed files that are missing, corrupt or unreadable, sorted.
+    pub files: Vec<String>,
+}
+
+/// A bundle whose bundled update is not in the package, so its content cannot be checked.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct UnresolvedBundle {
+    pub bundle: String,
+    pub bundled: String,
+}
+
+/// A content file that no update in the package references.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Orphan {
+    pub path: String,
+    pub size: u64,
+}
+
+/// Counts for the summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CheckTotals {
+    /// Distinct update ids in the package.
+    pub updates: usize,
+    /// Updates (latest revisions) that need at least one file, directly or through bundles.
+    pub updates_needing_content: usize,
+    /// Distinct files those updates need, and their size per the metadata.
+    pub files: usize,
+    pub bytes: u64,
+    pub present: usize,
+    pub missing: usize,
+    pub corrupt: usize,
+    pub unreadable: usize,
+    pub esd_mismatch: usize,
+    pub orphans: usize,
+    pub orphan_bytes: u64,
+    /// Audit errors about files the package does not need (corrupt orphans, misplaced
+    /// files, unreadable entries): `wsus-airgap audit` lists them.
+    pub other_content_problems: usize,
+}
+
+/// The result of a completeness check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// Whether an approved list was given; it changes what fails.
+    pub approved_list: bool,
+    /// Updates that will show "Failed to download" once approved: every update with a gap,
+    /// or, with an approved list, the approved ones.
+    pub failing: Vec<UpdateGap>,
+    /// With an approved list: updates with gaps that are not approved (information).
+    pub not_approved: Vec<UpdateGap>,
+    /// Approved ids the package does not contain (they cannot be checked).
+    pub approved_not_in_package: Vec<String>,
+    pub unresolved_bundles: Vec<UnresolvedBundle>,
+    /// Every needed file, sorted by path.
+    pub files: Vec<FileCheck>,
+    pub orphans: Vec<Orphan>,
+    pub totals: CheckTotals,
+}
+
+impl Check {
+    /// True when no update that matters lacks content.
+    pub fn passed(&self) -> bool {
+        self.failing.is_empty()
+    }
+
+    /// The check of the file WSUS looks for at `path`.
+    pub fn file(&self, path: &str) -> Option<&FileCheck> {
+        self.files
+            .binary_search_by(|file| file.path.as_str().cmp(path))
+            .ok()
+            .map(|index| &self.files[index])
+    }
+}
+
+/// Checks the audited content folder against the package.
+pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) -> Check {
+    let latest = latest_revisions(package);
+    let content = ContentIndex::new(audit);
+
+    // What every update needs, following bundles.
+    let mut unresolved = BTreeSet::new();
+    let needs: BTreeMap<&str, BTreeMap<String, &FileRef>> = latest
+        .keys()
+        .map(|&id| (id, files_needed(id, &latest, &mut unresolved)))
+        .collect();
+
+    let mut files: BTreeMap<String, FileCheck> = BTreeMap::new();
+    for file in needs.values().flat_map(|files| files.iter()) {
+        let (path, reference) = file;
+        files.entry(path.clone()).or_insert_with(|| FileCheck {
+            path: path.clone(),
+            sha1: reference.sha1,
+            name: reference.name.clone(),
+            size: reference.size,
+            state: content.state_of(path, reference),
+        });
+    }
+
+    let bundled: BTreeSet<&str> = latest
+        .values()
+        .flat_map(|update| update.bundled.iter().map(String::as_str))
+        .collect();
+    let is_approved = |id: &str| approved.is_some_and(|a| a.ids.contains(id));
+    let gaps_of = |needed: &BTreeMap<String, &FileRef>| -> Vec<String> {
+        needed
+            .keys()
+            .filter(|path| files[*path].state.is_gap())
+            .cloned()
+            .collect()
+    };
+    // Bundled updates are reported through their bundle, unless approved by name. A gap no
+    // reported update covers (bundles that bundle each other) is reported through every
+    // update that needs it, so that no gap ever goes unreported.
+    let mut reported: BTreeMap<&str, Vec<String>> = needs
+        .iter()
+        .filter(|(id, _)| !bundled.contains(**id) || is_approved(id))
+        .map(|(&id, needed)| (id, gaps_of(needed)))
+        .filter(|(_, gaps)| !gaps.is_empty())
+        .collect();
+    let covered: BTreeSet<&String> = reported.values().flatten().collect();
+    let uncovered: BTreeSet<String> = files
+        .values()
+        .filter(|file| file.state.is_gap() && !covered.contains(&file.path))
+        .map(|file| file.path.clone())
+        .collect();
+    for (&id, needed) in &needs {
+        if needed.keys().any(|path| uncovered.contains(path)) {
+            reported.entry(id).or_insert_with(|| gaps_of(needed));
+        }
+    }
+    let (mut failing, mut not_approved) = (Vec::new(), Vec::new());
+    for (id, gaps) in reported {
+        let update = latest[id];
+        let gap = UpdateGap {
+            id: update.id.clone(),
+            revision: update.revision,
+            kb: update.kb.clone(),
+            title: update.title.clone(),
+            files: gaps,
+        };
+        if approved.is_none() || is_approved(id) {
+            failing.push(gap);
+        } else {
+            not_approved.push(gap);
+        }
+    }
+    failing.sort_by(report_order);
+    not_approved.sort_by(report_order);
+
+    let approved_not_in_package = approved
+        .map(|a| {
+            a.ids
+                .iter()
+                .filter(|id| !latest.contains_key(id.as_str()))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let referenced: BTreeSet<Sha1Digest> = package
+        .updates
+        .iter()
+        .flat_map(|update| update.files.iter().map(|file| file.sha1))
+        .collect();
+    let mut orphans: Vec<Orphan> = content
+        .in_place
+        .iter()
+        .filter(|(sha1, _)| !referenced.contains(sha1))
+        .flat_map(|(_, entries)| entries.iter())
+        .map(|(_, entry)| Orphan {
+            path: entry.path.clone(),
+            size: entry.digests.size,
+        })
+        .collect();
+    orphans.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let files: Vec<FileCheck> = files.into_values().collect();
+    let count = |name: &str| files.iter().filter(|f| f.state.name() == name).count();
+    // Problems at needed paths, or with misplaced copies of needed files, are reported above.
+    let needed_paths: BTreeSet<String> = files
+        .iter()
+        .flat_map(|file| {
+            let misplaced_at = match &file.state {
+                FileState::Missing {
+                    misplaced_at: Some(at),
+                } => Some(at.to_ascii_uppercase()),
+                _ => None,
+            };
+            std::iter::once(file.path.to_ascii_uppercase()).chain(misplaced_at)
+        })
+        .collect();
+    let totals = CheckTotals {
+        updates: latest.len(),
+        updates_needing_content: needs.values().filter(|n| !n.is_empty()).count(),
+        files: files.len(),
+        bytes: files.iter().filter_map(|f| f.size).sum(),
+        present: count("present"),
+        missing: count("missing"),
+        corrupt: count("corrupt"),
+        unreadable: count("unreadable"),
+        esd_mismatch: count("esd-mismatch"),
+        orphans: orphans.len(),
+        orphan_bytes: orphans.iter().map(|o| o.size).sum(),
+        other_content_problems: audit
+            .findings
+            .iter()
+            .filter(|f| f.kind.severity() == Severity::Error)
+            .filter(|f| !needed_paths.contains(&f.path.to_ascii_uppercase()))
+            .count(),
+    };
+    Check {
+        approved_list: approved.is_some(),
+        failing,
+        not_approved,
+        approved_not_in_package,
+        unresolved_bundles: unresolved.into_iter().collect(),
+        files,
+        orphans,
+        totals,
+    }
+}
+
+/// By KB number, then title, then id; updates without a KB number last.
+fn report_order(a: &UpdateGap, b: &UpdateGap) -> std::cmp::Ordering {
+    let key = |gap: &UpdateGap| {
+        (
+            gap.kb.is_none(),
+            gap.kb.as_ref().map(|kb| (kb.len(), kb.clone())),
+            gap.title.clone(),
+            gap.id.clone(),
+        )
+    };
+    key(a).cmp(&key(b))
+}
+
+/// The highest revision of every update id.
+fn latest_revisions(package: &Package) -> BTreeMap<&str, &Update> {
+    let mut latest: BTreeMap<&str, &Update> = BTreeMap::new();
+    for update in &package.updates {
+        let slot = latest.entry(update.id.as_str()).or_insert(update);
+        if update.revision > slot.revision {
+            *slot = update;
+        }
+    }
+    latest
+}
+
+/// The files `id` needs, by content path: its own and its bundled updates', recursively.
+/// Bundled ids the package lacks are collected in `unresolved`.
+fn files_needed<'a>(
+    id: &str,
+    latest: &BTreeMap<&str, &'a Update>,
+    unresolved: &mut BTreeSet<UnresolvedBundle>,
+) -> BTreeMap<String, &'a FileRef> {
+    let mut needed = BTreeMap::new();
+    let mut visited = BTreeSet::new();
+    let mut pending = vec![id.to_owned()];
+    while let Some(id) = pending.pop() {
+        if !visited.insert(id.clone()) {
+            continue; // a bundle cycle, or a diamond
+        }
+        let update = latest[id.as_str()];
+        for file in &update.files {
+            needed.entry(file.content_path()).or_insert(file);
+        }
+        for bundled in &update.bundled {
+            if latest.contains_key(bundled.as_str()) {
+                pending.push(bundled.clone());
+            } else {
+                unresolved.insert(UnresolvedBundle {
+                    bundle: update.id.clone(),
+                    bundled: bundled.clone(),
+                });
+            }
+        }
+    }
+    needed
+}
+
+/// The audited content, looked up the way WSUS looks (case-insensitively, as on NTFS).
+struct ContentIndex<'a> {
+    /// In-place content files by the SHA-1 in their name, with their extension.
+    in_place: BTreeMap<Sha1Digest, Vec<(String, &'a Entry)>>,
+    /// Content-shaped files outside their folder, by the SHA-1 in their name.
+    misplaced: BTreeMap<Sha1Digest, &'a str>,
+    /// Entries that could not be read, by upper-case path.
+    unreadable: BTreeMap<String, &'a str>,
+}
+
+impl<'a> ContentIndex<'a> {
+    fn new(audit: &'a Audit) -> Self {
+        let mut in_place: BTreeMap<Sha1Digest, Vec<(String, &Entry)>> = BTreeMap::new();
+        let mut misplaced = BTreeMap::new();
+        for entry in &audit.inventory {
+            let components: Vec<&OsStr> = entry.path.split('/').map(OsStr::new).collect();
+            match classify(&components) {
+                Placement::Content { name, .. } => in_place
+                    .entry(name.sha1)
+                    .or_default()
+                    .push((name.extension, entry)),
+                Placement::Misplaced { name } => {
+                    misplaced.entry(name.sha1).or_insert(entry.path.as_str());
+                }
+                Placement::Other => {}
+            }
+        }
+        let unreadable = audit
+            .findings
+            .iter()
+            .filter_map(|finding| match &finding.kind {
+                FindingKind::Unreadable { error } => {
+                    Some((finding.path.to_ascii_uppercase(), error.as_str()))
+                }
+                _ => None,
+            })
+            .collect();
+        ContentIndex {
+            in_place,
+            misplaced,
+            unreadable,
+        }
+    }
+
+    fn state_of(&self, path: &str, reference: &FileRef) -> FileState {
+        let extension = path.split_once('.').map_or("", |(_, extension)| extension);
+        let found = self.in_place.get(&reference.sha1).and_then(|entries| {
+            entries
+                .iter()
+                .find(|(ext, _)| extension.is_empty() || ext.eq_ignore_ascii_case(extension))
+        });
+        if let Some((ext, entry)) = found {
+            let digests = &entry.digests;
+            if digests.sha1 != reference.sha1 && ext.eq_ignore_ascii_case("esd") {
+                return FileState::EsdMismatch {
+                    actual_sha1: digests.sha1,
+                };
+            }
+            if digests.sha1 != reference.sha1 || reference.size.is_some_and(|s| s != digests.size) {
+                return FileState::Corrupt {
+                    actual_sha1: digests.sha1,
+                    actual_size: digests.size,
+                };
+            }
+            return FileState::Present;
+        }
+        if let Some(error) = self.unreadable.get(&path.to_ascii_uppercase()) {
+            return FileState::Unreadable {
+                error: (*error).to_owned(),
+            };
+        }
+        FileState::Missing {
+            misplaced_at: self
+                .misplaced
+                .get(&reference.sha1)
+                .map(|path| (*path).to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::content::{FileDigests, Totals};
+    use crate::package::{Container, Export};
+
+    fn sha1(byte: u8) -> Sha1Digest {
+        Sha1Digest([byte; 20])
+    }
+
+    fn file(byte: u8) -> FileRef {
+        FileRef {
+            sha1: sha1(byte),
+            name: format!("f{byte}.cab"),
+            size: Some(10),
+            modified: None,
+            patching_type: None,
+            sha256: None,
+        }
+    }
+
+    fn update(id: &str, revision: u32, files: &[u8], bundled: &[&str]) -> Update {
+        Update {
+            id: id.into(),
+            revision,
+            kind: "Software".into(),
+            kb: Some(id.len().to_string()),
+            files: files.iter().map(|&b| file(b)).collect(),
+            bundled: bundled.iter().map(|s| s.to_string()).collect(),
+            ..Update::default()
+        }
+    }
+
+    /// A content folder holding intact copies of the files with these digest bytes.
+    fn audit_holding(present: &[u8]) -> Audit {
+        let inventory = present
+            .iter()
+            .map(|&byte| Entry {
+                path: file(byte).content_path(),
+                digests: FileDigests {
+                    size: 10,
+                    sha1: sha1(byte),
+                    blake3: blake3::hash(&[byte]),
+                },
+            })
+            .collect();
+        Audit {
+            root: PathBuf::from("content"),
+            findings: Vec::new(),
+            inventory,
+            totals: Totals {
+                files: 0,
+                content_files: 0,
+                bytes: 0,
+                seconds: 0.0,
+                bytes_per_second: 0.0,
+            },
+        }
+    }
+
+    fn package(updates: Vec<Update>) -> Package {
+        Package {
+            container: Container::Cab,
+            export: Export::default(),
+            updates,
+        }
+    }
+
+    #[test]
+    fn only_the_latest_revision_counts() {
+        // Revision 1 needed file 1, revision 2 needs file 2; only file 2 is absent.
+        let package = package(vec![update("a", 1, &[1], &[]), update("a", 2, &[2], &[])]);
+        let check = compare(&package, &audit_holding(&[1]), None);
+        assert_eq!(check.failing.len(), 1);
+        assert_eq!(check.failing[0].revision, 2);
+        assert_eq!(check.files.len(), 1);
+        assert_eq!(check.totals.updates, 1);
+        // File 1 is referenced by the package, so it is not an orphan.
+        assert!(check.orphans.is_empty());
+    }
+
+    #[test]
+    fn bundle_cycles_end_and_unknown_bundled_updates_are_named() {
+        let package = package(vec![
+            update("bundle", 1, &[], &["leaf", "inner", "gone"]),
+            update("inner", 1, &[], &["bundle", "leaf"]),
+            update("leaf", 1, &[3], &[]),
+        ]);
+        let check = compare(&package, &audit_holding(&[]), None);
+        // "bundle" and "inner" bundle each other, so no update is top level; the gap is still
+        // reported, through every update that needs it (in KB order: 4, 5, 6).
+        let failing: Vec<&str> = check.failing.iter().map(|g| g.id.as_str()).collect();
+        assert_eq!(failing, ["leaf", "inner", "bundle"]);
+        assert_eq!(
+            check.unresolved_bundles,
+            vec![UnresolvedBundle {
+                bundle: "bundle".into(),
+                bundled: "gone".into()
+            }]
+        );
+        assert_eq!(check.totals.missing, 1);
+
+        let approved = Approved {
+            ids: ["bundle".to_owned()].into(),
+        };
+        let check = compare(&package, &audit_holding(&[]), Some(&approved));
+        assert_eq!(check.failing.len(), 1);
+        assert_eq!(check.failing[0].files, vec![file(3).content_path()]);
+    }
+
+    #[test]
+    fn a_size_other_than_the_metadata_says_is_corrupt() {
+        let mut audit = audit_holding(&[4]);
+        audit.inventory[0].digests.size = 11;
+        let check = compare(&package(vec![update("a", 1, &[4], &[])]), &audit, None);
+        assert_eq!(
+            check.files[0].state,
+            FileState::Corrupt {
+                actual_sha1: sha1(4),
+                actual_size: 11
+            }
+        );
+    }
+}

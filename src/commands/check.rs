@@ -1,0 +1,274 @@
+//! `wsus-airgap check`: the text and JSON faces of `check::compare`.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use anyhow::Result;
+use indicatif::{HumanBytes, HumanCount};
+use serde::Serialize;
+use wsus_airgap::check::{self, Check, FileCheck, FileState, UpdateGap};
+use wsus_airgap::content::{self, AuditOptions};
+use wsus_airgap::package;
+
+use super::progress_bar::Bar;
+use super::{Exit, plural};
+use crate::cli::CheckArgs;
+
+/// Orphans listed in the text report; `--json` lists them all.
+const ORPHANS_SHOWN: usize = 20;
+
+pub fn run(args: &CheckArgs) -> Result<Exit> {
+    // Every input is read and checked before the long hashing starts.
+    let approved = args
+        .approved
+        .as_deref()
+        .map(check::read_approved)
+        .transpose()?;
+    let package = package::open(&args.package)?;
+    let bar = Bar::new(args.output.quiet);
+    let result = content::audit(&args.content, &AuditOptions { jobs: args.jobs }, &bar);
+    bar.finish();
+    let audit = result?;
+    let check = check::compare(&package, &audit, approved.as_ref());
+
+    let mut stdout = io::stdout().lock();
+    if args.output.json {
+        write_json(args, &check, &mut stdout)?;
+    } else {
+        write_text(args, &check, &mut stdout)?;
+    }
+    stdout.flush()?;
+    Ok(if check.passed() {
+        Exit::Success
+    } else {
+        Exit::Problems
+    })
+}
+
+fn write_text(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Result<()> {
+    if !check.failing.is_empty() {
+        let count = check.failing.len();
+        let heading = match (check.approved_list, count) {
+            (false, 1) => "this update will show \"Failed to download\" once approved:".into(),
+            (false, _) => {
+                format!("these {count} updates will show \"Failed to download\" once approved:")
+            }
+            (true, 1) => "this approved update will show \"Failed to download\":".into(),
+            (true, _) => {
+                format!("these {count} approved updates will show \"Failed to download\":")
+            }
+        };
+        writeln!(out, "{heading}")?;
+        write_gaps(check, &check.failing, out)?;
+    }
+    if !check.not_approved.is_empty() {
+        let count = check.not_approved.len();
+        writeln!(
+            out,
+            "information: {} not approved, also lacking content:",
+            if count == 1 {
+                "this update is".to_owned()
+            } else {
+                format!("these {count} updates are")
+            }
+        )?;
+        write_gaps(check, &check.not_approved, out)?;
+    }
+    for file in check.files.iter() {
+        if let FileState::EsdMismatch { actual_sha1 } = &file.state {
+            writeln!(
+                out,
+                "warning: esd-mismatch: {}: expected SHA-1 {} (from the name), found {actual_sha1}; \
+                 WSUS may decrypt .esd files in place",
+                file.path, file.sha1
+            )?;
+        }
+    }
+    for unresolved in &check.unresolved_bundles {
+        writeln!(
+            out,
+            "warning: update {} bundles update {}, which the package does not contain",
+            unresolved.bundle, unresolved.bundled
+        )?;
+    }
+    if !check.approved_not_in_package.is_empty() {
+        let count = check.approved_not_in_package.len();
+        writeln!(
+            out,
+            "note: {count} approved {} not in the package, so not checked: {}",
+            if count == 1 {
+                "update is"
+            } else {
+                "updates are"
+            },
+            check.approved_not_in_package.join(", ")
+        )?;
+    }
+    for orphan in check.orphans.iter().take(ORPHANS_SHOWN) {
+        writeln!(
+            out,
+            "orphan: {} ({} bytes): no update in the package references it",
+            orphan.path,
+            HumanCount(orphan.size)
+        )?;
+    }
+    if check.orphans.len() > ORPHANS_SHOWN {
+        writeln!(
+            out,
+            "orphan: ... and {} more (--json lists them all)",
+            HumanCount((check.orphans.len() - ORPHANS_SHOWN) as u64)
+        )?;
+    }
+    write_summary(args, check, out)
+}
+
+/// Each update, then its files that are not served intact.
+fn write_gaps(check: &Check, gaps: &[UpdateGap], out: &mut impl Write) -> io::Result<()> {
+    for gap in gaps {
+        let kb = gap
+            .kb
+            .as_deref()
+            .map_or(String::new(), |kb| format!("KB{kb} "));
+        let title = gap.title.as_deref().unwrap_or("(no title)");
+        writeln!(
+            out,
+            "  {kb}{title} [update {}, revision {}]",
+            gap.id, gap.revision
+        )?;
+        for path in &gap.files {
+            if let Some(file) = check.file(path) {
+                writeln!(out, "    {}", file_line(file))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn file_line(file: &FileCheck) -> String {
+    let size = file.size.map_or(String::new(), |size| {
+        format!(", {} bytes", HumanCount(size))
+    });
+    let what = format!("{}: {} ({}{size})", file.state.name(), file.path, file.name);
+    match &file.state {
+        FileState::Missing {
+            misplaced_at: Some(at),
+        } => format!("{what}: a copy sits at {at}, outside the folder WSUS looks in"),
+        FileState::Corrupt {
+            actual_sha1,
+            actual_size,
+        } => format!(
+            "{what}: found SHA-1 {actual_sha1}, {} bytes",
+            HumanCount(*actual_size)
+        ),
+        FileState::Unreadable { error } => format!("{what}: {error}"),
+        _ => what,
+    }
+}
+
+fn write_summary(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Result<()> {
+    let totals = &check.totals;
+    writeln!(
+        out,
+        "checked {}: {} updates, {} need content: {} files, {}",
+        args.package.display(),
+        HumanCount(totals.updates as u64),
+        HumanCount(totals.updates_needing_content as u64),
+        HumanCount(totals.files as u64),
+        HumanBytes(totals.bytes)
+    )?;
+    let mut states = vec![format!(
+        "{} present and intact",
+        HumanCount(totals.present as u64)
+    )];
+    for (count, name) in [
+        (totals.missing, "missing"),
+        (totals.corrupt, "corrupt"),
+        (totals.unreadable, "unreadable"),
+        (totals.esd_mismatch, "esd-mismatch"),
+    ] {
+        if count > 0 {
+            states.push(format!("{} {name}", HumanCount(count as u64)));
+        }
+    }
+    writeln!(
+        out,
+        "against {}: {}; {} {} ({})",
+        args.content.display(),
+        states.join(", "),
+        HumanCount(totals.orphans as u64),
+        plural(totals.orphans, "orphan"),
+        HumanBytes(totals.orphan_bytes)
+    )?;
+    if totals.other_content_problems > 0 {
+        writeln!(
+            out,
+            "note: the folder has {} other {} that this package does not need; \
+             `wsus-airgap audit {}` lists {}",
+            totals.other_content_problems,
+            plural(totals.other_content_problems, "problem"),
+            args.content.display(),
+            if totals.other_content_problems == 1 {
+                "it"
+            } else {
+                "them"
+            }
+        )?;
+    }
+    writeln!(out, "result: {}", verdict(check))
+}
+
+fn verdict(check: &Check) -> String {
+    let lacking = |count: usize, one: &str, many: &str| {
+        if count == 1 {
+            format!("1 {one} lacks content")
+        } else {
+            format!("{count} {many} lack content")
+        }
+    };
+    let (failing, other) = (check.failing.len(), check.not_approved.len());
+    match (check.approved_list, failing, other) {
+        (false, 0, _) | (true, 0, 0) => {
+            "complete: every update's content is present and intact".into()
+        }
+        (false, _, _) => lacking(failing, "update", "updates"),
+        (true, 0, _) => format!(
+            "complete for the approved updates; {}",
+            lacking(other, "update not approved", "updates not approved")
+        ),
+        (true, _, 0) => lacking(failing, "approved update", "approved updates"),
+        (true, _, _) => format!(
+            "{}; {}",
+            lacking(failing, "approved update", "approved updates"),
+            lacking(other, "update not approved", "updates not approved")
+        ),
+    }
+}
+
+/// The JSON document: the check as the library returns it, with what was checked and the
+/// verdict.
+fn write_json(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        package: String,
+        content: String,
+        result: &'static str,
+        #[serde(flatten)]
+        check: &'a Check,
+    }
+    let document = Document {
+        package: display(&args.package),
+        content: display(&args.content),
+        result: if check.passed() {
+            "complete"
+        } else {
+            "incomplete"
+        },
+        check,
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
