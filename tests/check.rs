@@ -359,9 +359,13 @@ fn json_report_has_the_gaps_and_validates_against_the_published_schema() {
 
     let run = test.check(&["--json", "--approved", &list]);
     assert_eq!(run.code, 1, "{run:?}");
-    let report = test.site.dir.path().join("check.json");
-    fs::write(&report, &run.stdout).unwrap();
-    support::assert_valid_against_schema("check-report.schema.json", &report);
+    // The validator is Python's; the Windows build runs where there is none.
+    #[cfg(unix)]
+    {
+        let report = test.site.dir.path().join("check.json");
+        fs::write(&report, &run.stdout).unwrap();
+        support::assert_valid_against_schema("check-report.schema.json", &report);
+    }
 
     let document: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(document["result"], "incomplete");
