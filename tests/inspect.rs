@@ -279,3 +279,53 @@ fn duplicate_update_revisions_are_refused() {
         )
     );
 }
+
+#[test]
+fn package_xml_and_metadata_must_list_the_same_update_revisions() {
+    let id = "11111111-1111-1111-1111-111111111111";
+    let xml = format!(
+        "<upd:Update xmlns:upd=\"u\"><upd:UpdateIdentity UpdateID=\"{id}\" RevisionNumber=\"2\"/></upd:Update>"
+    );
+    let metadata = format!("{id},00000002,{:08x},{xml}\r\n", xml.len());
+    let listing = |revisions: &[u32]| {
+        let updates: String = revisions
+            .iter()
+            .map(|r| format!("<Update UpdateId=\"{id}\" RevisionNumber=\"{r}\"/>"))
+            .collect();
+        format!(
+            "<ExportPackage ServerID=\"x\" CreationTime=\"y\"><Updates>{updates}</Updates></ExportPackage>"
+        )
+    };
+
+    // metadata.txt describes revision 2, which package.xml does not list.
+    let package_xml = listing(&[1]);
+    let bytes = cabinet(&[
+        ("package.xml", package_xml.as_bytes()),
+        ("metadata.txt", metadata.as_bytes()),
+    ]);
+    let (path, stderr, _dir) = refused("export.cab", &bytes);
+    assert_eq!(
+        stderr,
+        format!(
+            "wsus-airgap: error: {}: metadata.txt: record 1 (update {id}) at byte 0: \
+             describes update {id} revision 2, which package.xml does not list\n",
+            path.display()
+        )
+    );
+
+    // package.xml lists revisions 2 and 3; metadata.txt describes only 2.
+    let package_xml = listing(&[3, 2]);
+    let bytes = cabinet(&[
+        ("package.xml", package_xml.as_bytes()),
+        ("metadata.txt", metadata.as_bytes()),
+    ]);
+    let (path, stderr, _dir) = refused("export.cab", &bytes);
+    assert_eq!(
+        stderr,
+        format!(
+            "wsus-airgap: error: {}: package.xml: lists update {id} revision 3, \
+             which metadata.txt does not describe\n",
+            path.display()
+        )
+    );
+}

@@ -5,14 +5,14 @@
 //! writes one is unconfirmed, so gzip is accepted too, holding either such a cabinet or the
 //! package XML alone. Anything else fails with a message that says what was found.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::package_xml::{self, PackageXml};
+use super::package_xml::{self, PackageXml, PackageXmlUpdate};
 use super::{FileRef, Package, PackageError, Update, metadata};
 
 const CAB_MAGIC: &[u8] = b"MSCF";
@@ -95,7 +95,9 @@ fn read_gzip(path: &Path, file: File) -> Result<Package, PackageError> {
     } else if text_start.starts_with(b"<") {
         let xml = package_xml::read(BufReader::new(inner))
             .map_err(|detail| PackageError::invalid(path, "gzip: package XML", detail))?;
-        Ok(assemble(xml, None, Container::GzipXml))
+        update_keys(&xml.updates)
+            .map_err(|detail| PackageError::invalid(path, "gzip: package XML", detail))?;
+        Ok(from_package_xml(xml, Container::GzipXml))
     } else {
         Err(PackageError::invalid(
             path,
@@ -159,27 +161,67 @@ fn read_cab<R: Read + Seek>(
     let xml = package_xml::read(BufReader::with_capacity(256 * 1024, member))
         .map_err(|detail| PackageError::invalid(path, &package_name, detail))?;
 
+    // Only the update keys of package.xml are needed from here on; dropping the rest before
+    // metadata.txt is read keeps memory down on large packages.
+    let PackageXml {
+        mut export,
+        updates: listed,
+    } = xml;
+    export.files.shrink_to_fit();
+    // For each update package.xml lists: whether metadata.txt has described it yet.
+    let mut described: HashMap<(String, u32), bool> = update_keys(&listed)
+        .map_err(|detail| PackageError::invalid(path, &package_name, detail))?
+        .into_iter()
+        .map(|key| (key, false))
+        .collect();
+    drop(listed);
+
     let member = cabinet
         .read_file(&metadata_name)
         .map_err(|error| PackageError::invalid(path, &metadata_name, error.to_string()))?;
-    let mut updates = Vec::with_capacity(xml.updates.len());
-    let mut seen = HashSet::with_capacity(xml.updates.len());
+    let mut updates = Vec::with_capacity(described.len());
     metadata::read_updates(BufReader::with_capacity(1024 * 1024, member), |update| {
         // Exports carry several revisions of some updates: identity is id and revision.
-        if !seen.insert((update.id.clone(), update.revision)) {
-            return Err(format!(
-                "update {} revision {} appears twice",
-                update.id, update.revision
-            ));
+        match described.get_mut(&(update.id.clone(), update.revision)) {
+            Some(true) => {
+                return Err(format!(
+                    "update {} revision {} appears twice",
+                    update.id, update.revision
+                ));
+            }
+            Some(seen) => *seen = true,
+            None => {
+                return Err(format!(
+                    "describes update {} revision {}, which {PACKAGE_XML} does not list",
+                    update.id, update.revision
+                ));
+            }
         }
         updates.push(update);
         Ok(())
     })
     .map_err(|detail| PackageError::invalid(path, &metadata_name, detail))?;
 
-    check_same_updates(&xml, &updates)
-        .map_err(|detail| PackageError::invalid(path, &package_name, detail))?;
-    Ok(assemble(xml, Some(updates), container))
+    // The smallest key, so that the message does not depend on hash order.
+    if let Some((id, revision)) = described
+        .iter()
+        .filter(|(_, seen)| !**seen)
+        .map(|(key, _)| key)
+        .min()
+    {
+        return Err(PackageError::invalid(
+            path,
+            &package_name,
+            format!(
+                "lists update {id} revision {revision}, which {METADATA_TXT} does not describe"
+            ),
+        ));
+    }
+    Ok(Package {
+        container,
+        export,
+        updates,
+    })
 }
 
 fn list_or_none(names: &[String]) -> String {
@@ -190,47 +232,24 @@ fn list_or_none(names: &[String]) -> String {
     }
 }
 
-/// `package.xml` and `metadata.txt` must describe the same update revisions.
-fn check_same_updates(xml: &PackageXml, updates: &[Update]) -> Result<(), String> {
-    let mut in_xml = HashSet::with_capacity(xml.updates.len());
-    for update in &xml.updates {
-        if !in_xml.insert((update.id.as_str(), update.revision)) {
+/// The (id, revision) of every update `package.xml` lists; each must be listed once.
+fn update_keys(updates: &[PackageXmlUpdate]) -> Result<HashSet<(String, u32)>, String> {
+    let mut keys = HashSet::with_capacity(updates.len());
+    for update in updates {
+        if !keys.insert((update.id.clone(), update.revision)) {
             return Err(format!(
                 "update {} revision {} appears twice",
                 update.id, update.revision
             ));
         }
     }
-    let in_metadata: HashSet<(&str, u32)> = updates
-        .iter()
-        .map(|u| (u.id.as_str(), u.revision))
-        .collect();
-    if let Some(missing) = xml
-        .updates
-        .iter()
-        .find(|u| !in_metadata.contains(&(u.id.as_str(), u.revision)))
-    {
-        return Err(format!(
-            "lists update {} revision {}, which {METADATA_TXT} does not describe",
-            missing.id, missing.revision
-        ));
-    }
-    if let Some(extra) = updates
-        .iter()
-        .find(|u| !in_xml.contains(&(u.id.as_str(), u.revision)))
-    {
-        return Err(format!(
-            "does not list update {} revision {}, which {METADATA_TXT} describes",
-            extra.id, extra.revision
-        ));
-    }
-    Ok(())
+    Ok(keys)
 }
 
-/// The package from its parts. Without `metadata.txt`, updates come from `package.xml`, with
-/// file names taken from its package-level file list.
-fn assemble(xml: PackageXml, updates: Option<Vec<Update>>, container: Container) -> Package {
-    let updates = updates.unwrap_or_else(|| {
+/// The package from `package.xml` alone: updates come from it, with file names taken from
+/// its package-level file list.
+fn from_package_xml(xml: PackageXml, container: Container) -> Package {
+    let updates = {
         let names: BTreeMap<_, _> = xml
             .export
             .files
@@ -257,7 +276,7 @@ fn assemble(xml: PackageXml, updates: Option<Vec<Update>>, container: Container)
                 ..Update::default()
             })
             .collect()
-    });
+    };
     Package {
         container,
         export: xml.export,

@@ -346,6 +346,9 @@ pub fn parse_update(xml: &[u8]) -> Result<Update, String> {
     if update.id.is_empty() {
         return Err("the XML has no <UpdateIdentity> for the update".into());
     }
+    // Exports hold tens of thousands of updates: keep no spare capacity.
+    update.files.shrink_to_fit();
+    update.bundled.shrink_to_fit();
     update.title = titles
         .iter()
         .find(|(language, _)| language == "en")
