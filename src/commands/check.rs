@@ -47,8 +47,8 @@ pub fn run(args: &CheckArgs) -> Result<Exit> {
 
 fn write_text(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Result<()> {
     if !check.failing.is_empty() {
-        let count = check.failing.len();
-        let heading = match (check.approved_list, count) {
+        let count = HumanCount(check.failing.len() as u64);
+        let heading = match (check.approved_list, check.failing.len()) {
             (false, 1) => "this update will show \"Failed to download\" once approved:".into(),
             (false, _) => {
                 format!("these {count} updates will show \"Failed to download\" once approved:")
@@ -63,13 +63,14 @@ fn write_text(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Resu
     }
     if !check.not_approved.is_empty() {
         let count = check.not_approved.len();
+        let many = HumanCount(count as u64);
         writeln!(
             out,
             "information: {} not approved, also lacking content:",
             if count == 1 {
                 "this update is".to_owned()
             } else {
-                format!("these {count} updates are")
+                format!("these {many} updates are")
             }
         )?;
         write_gaps(check, &check.not_approved, out)?;
@@ -222,7 +223,7 @@ fn verdict(check: &Check) -> String {
         if count == 1 {
             format!("1 {one} lacks content")
         } else {
-            format!("{count} {many} lack content")
+            format!("{} {many} lack content", HumanCount(count as u64))
         }
     };
     let (failing, other) = (check.failing.len(), check.not_approved.len());
