@@ -119,16 +119,15 @@ fn read_lines(text: &str) -> Result<BTreeSet<String>, String> {
 }
 
 fn read_csv(text: &str) -> Result<BTreeSet<String>, String> {
-    // Drop the `#TYPE` line Windows PowerShell puts before the header; keep line numbers
-    // right by blanking rather than removing it.
+    // Blank the `#TYPE` line Windows PowerShell puts before the header (blanked, not removed,
+    // to keep line numbers right). Only lines before the header: a `#` later may be inside a
+    // quoted field that spans lines.
+    let mut in_preamble = true;
     let body: String = text
         .lines()
         .map(|line| {
-            if line.trim_start().starts_with('#') {
-                ""
-            } else {
-                line
-            }
+            in_preamble &= line.trim().is_empty() || line.trim_start().starts_with('#');
+            if in_preamble { "" } else { line }
         })
         .collect::<Vec<_>>()
         .join("\n");
@@ -162,7 +161,7 @@ fn read_csv(text: &str) -> Result<BTreeSet<String>, String> {
 
 /// A GUID in lower case, from `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in either case, with or
 /// without braces.
-pub fn normalize_guid(text: &str) -> Option<String> {
+fn normalize_guid(text: &str) -> Option<String> {
     let text = text.trim();
     let inner = text
         .strip_prefix('{')
@@ -209,6 +208,13 @@ mod tests {
              \"Two\r\nlines\",\"Critical Updates\",\"Install\",\"{}\"\r\n",
             B.to_uppercase()
         );
+        assert_eq!(read(text.as_bytes()).unwrap().ids, ids(&[A, B]));
+    }
+
+    #[test]
+    fn a_hash_sign_inside_a_quoted_field_is_text_not_a_comment() {
+        let text =
+            format!("\"Title\",\"UpdateId\"\r\n\"Line one\r\n#tag\",\"{A}\"\r\n\"x\",\"{B}\"\r\n");
         assert_eq!(read(text.as_bytes()).unwrap().ids, ids(&[A, B]));
     }
 

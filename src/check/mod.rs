@@ -7,8 +7,9 @@
 //! and intact (SHA-1 from its name, size from the metadata), missing, corrupt or unreadable.
 //! Gaps are grouped by update; updates bundled by another are reported through their bundle,
 //! as WSUS shows and approves the bundle. Given the approved list, only approved updates with
-//! gaps fail the check; the rest is information. Content files no update references are
-//! orphans.
+//! gaps fail the check; the rest is information. A bundled update the package lacks is a
+//! gap of its bundle, since its content cannot be known. Content files no update references
+//! are orphans.
 
 mod approved;
 
@@ -17,11 +18,11 @@ use std::ffi::OsStr;
 
 use serde::Serialize;
 
-pub use approved::{Approved, ApprovedError, normalize_guid, read_approved};
+pub use approved::{Approved, ApprovedError, read_approved};
 
 use crate::content::layout::classify;
 use crate::content::{Audit, Entry, FindingKind, Placement, Severity, Sha1Digest};
-use crate::package::{FileRef, Package, Update};
+use crate::package::{Container, FileRef, Package, Update};
 
 /// What was found for one needed file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,13 +88,9 @@ pub struct UpdateGap {
     pub title: Option<String>,
     /// Paths of its needed files that are missing, corrupt or unreadable, sorted.
     pub files: Vec<String>,
-}
-
-/// A bundle whose bundled update is not in the package, so its content cannot be checked.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct UnresolvedBundle {
-    pub bundle: String,
-    pub bundled: String,
+    /// Bundled updates (at any depth) the package does not contain, so their content cannot
+    /// be known; sorted.
+    pub absent_updates: Vec<String>,
 }
 
 /// A content file that no update in the package references.
@@ -128,6 +125,9 @@ pub struct CheckTotals {
 /// The result of a completeness check.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
+    /// Whether the package had `metadata.txt`. Without it, file names, sizes and bundles are
+    /// unknown and files are matched by SHA-1 alone.
+    pub metadata: bool,
     /// Whether an approved list was given; it changes what fails.
     pub approved_list: bool,
     /// Updates that will show "Failed to download" once approved: every update with a gap,
@@ -137,7 +137,6 @@ pub struct Check {
     pub not_approved: Vec<UpdateGap>,
     /// Approved ids the package does not contain (they cannot be checked).
     pub approved_not_in_package: Vec<String>,
-    pub unresolved_bundles: Vec<UnresolvedBundle>,
     /// Every needed file, sorted by path.
     pub files: Vec<FileCheck>,
     pub orphans: Vec<Orphan>,
@@ -165,15 +164,13 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
     let content = ContentIndex::new(audit);
 
     // What every update needs, following bundles.
-    let mut unresolved = BTreeSet::new();
-    let needs: BTreeMap<&str, BTreeMap<String, &FileRef>> = latest
+    let needs: BTreeMap<&str, Needed> = latest
         .keys()
-        .map(|&id| (id, files_needed(id, &latest, &mut unresolved)))
+        .map(|&id| (id, files_needed(id, &latest)))
         .collect();
 
     let mut files: BTreeMap<String, FileCheck> = BTreeMap::new();
-    for file in needs.values().flat_map(|files| files.iter()) {
-        let (path, reference) = file;
+    for (path, reference) in needs.values().flat_map(|needed| needed.files.iter()) {
         files.entry(path.clone()).or_insert_with(|| FileCheck {
             path: path.clone(),
             sha1: reference.sha1,
@@ -188,43 +185,50 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
         .flat_map(|update| update.bundled.iter().map(String::as_str))
         .collect();
     let is_approved = |id: &str| approved.is_some_and(|a| a.ids.contains(id));
-    let gaps_of = |needed: &BTreeMap<String, &FileRef>| -> Vec<String> {
-        needed
+    // A gap is a needed file not served intact, or a bundled update the package lacks (its
+    // content cannot be known, so it counts against the bundle).
+    let gaps_of = |needed: &Needed| -> BTreeSet<Gap> {
+        let files = needed
+            .files
             .keys()
             .filter(|path| files[*path].state.is_gap())
-            .cloned()
-            .collect()
+            .map(|path| Gap::File(path.clone()));
+        let updates = needed.absent_updates.iter().cloned().map(Gap::Update);
+        files.chain(updates).collect()
     };
     // Bundled updates are reported through their bundle, unless approved by name. A gap no
     // reported update covers (bundles that bundle each other) is reported through every
-    // update that needs it, so that no gap ever goes unreported.
-    let mut reported: BTreeMap<&str, Vec<String>> = needs
+    // update that has it, so that no gap ever goes unreported.
+    let mut reported: BTreeMap<&str, BTreeSet<Gap>> = needs
         .iter()
         .filter(|(id, _)| !bundled.contains(**id) || is_approved(id))
         .map(|(&id, needed)| (id, gaps_of(needed)))
         .filter(|(_, gaps)| !gaps.is_empty())
         .collect();
-    let covered: BTreeSet<&String> = reported.values().flatten().collect();
-    let uncovered: BTreeSet<String> = files
-        .values()
-        .filter(|file| file.state.is_gap() && !covered.contains(&file.path))
-        .map(|file| file.path.clone())
-        .collect();
+    let covered: BTreeSet<Gap> = reported.values().flatten().cloned().collect();
     for (&id, needed) in &needs {
-        if needed.keys().any(|path| uncovered.contains(path)) {
-            reported.entry(id).or_insert_with(|| gaps_of(needed));
+        let gaps = gaps_of(needed);
+        if !gaps.is_subset(&covered) {
+            reported.entry(id).or_insert(gaps);
         }
     }
     let (mut failing, mut not_approved) = (Vec::new(), Vec::new());
     for (id, gaps) in reported {
         let update = latest[id];
-        let gap = UpdateGap {
+        let mut gap = UpdateGap {
             id: update.id.clone(),
             revision: update.revision,
             kb: update.kb.clone(),
             title: update.title.clone(),
-            files: gaps,
+            files: Vec::new(),
+            absent_updates: Vec::new(),
         };
+        for item in gaps {
+            match item {
+                Gap::File(path) => gap.files.push(path),
+                Gap::Update(id) => gap.absent_updates.push(id),
+            }
+        }
         if approved.is_none() || is_approved(id) {
             failing.push(gap);
         } else {
@@ -278,7 +282,7 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
         .collect();
     let totals = CheckTotals {
         updates: latest.len(),
-        updates_needing_content: needs.values().filter(|n| !n.is_empty()).count(),
+        updates_needing_content: needs.values().filter(|n| !n.files.is_empty()).count(),
         files: files.len(),
         bytes: files.iter().filter_map(|f| f.size).sum(),
         present: count("present"),
@@ -296,11 +300,11 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
             .count(),
     };
     Check {
+        metadata: package.container != Container::GzipXml,
         approved_list: approved.is_some(),
         failing,
         not_approved,
         approved_not_in_package,
-        unresolved_bundles: unresolved.into_iter().collect(),
         files,
         orphans,
         totals,
@@ -332,14 +336,28 @@ fn latest_revisions(package: &Package) -> BTreeMap<&str, &Update> {
     latest
 }
 
-/// The files `id` needs, by content path: its own and its bundled updates', recursively.
-/// Bundled ids the package lacks are collected in `unresolved`.
-fn files_needed<'a>(
-    id: &str,
-    latest: &BTreeMap<&str, &'a Update>,
-    unresolved: &mut BTreeSet<UnresolvedBundle>,
-) -> BTreeMap<String, &'a FileRef> {
-    let mut needed = BTreeMap::new();
+/// One thing an update lacks.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Gap {
+    /// A needed file, by content path.
+    File(String),
+    /// A bundled update the package does not contain.
+    Update(String),
+}
+
+/// What one update needs.
+struct Needed<'a> {
+    /// Files by content path: its own and its bundled updates', recursively.
+    files: BTreeMap<String, &'a FileRef>,
+    /// Ids of bundled updates (at any depth) the package does not contain.
+    absent_updates: BTreeSet<String>,
+}
+
+fn files_needed<'a>(id: &str, latest: &BTreeMap<&str, &'a Update>) -> Needed<'a> {
+    let mut needed = Needed {
+        files: BTreeMap::new(),
+        absent_updates: BTreeSet::new(),
+    };
     let mut visited = BTreeSet::new();
     let mut pending = vec![id.to_owned()];
     while let Some(id) = pending.pop() {
@@ -348,16 +366,13 @@ fn files_needed<'a>(
         }
         let update = latest[id.as_str()];
         for file in &update.files {
-            needed.entry(file.content_path()).or_insert(file);
+            needed.files.entry(file.content_path()).or_insert(file);
         }
         for bundled in &update.bundled {
             if latest.contains_key(bundled.as_str()) {
                 pending.push(bundled.clone());
             } else {
-                unresolved.insert(UnresolvedBundle {
-                    bundle: update.id.clone(),
-                    bundled: bundled.clone(),
-                });
+                needed.absent_updates.insert(bundled.clone());
             }
         }
     }
@@ -409,26 +424,34 @@ impl<'a> ContentIndex<'a> {
     }
 
     fn state_of(&self, path: &str, reference: &FileRef) -> FileState {
+        // The extension must match (in any case); only a file whose name is unknown (a package
+        // without metadata.txt) matches on its SHA-1 alone.
         let extension = path.split_once('.').map_or("", |(_, extension)| extension);
+        let name_known = !reference.name.is_empty();
         let found = self.in_place.get(&reference.sha1).and_then(|entries| {
             entries
                 .iter()
-                .find(|(ext, _)| extension.is_empty() || ext.eq_ignore_ascii_case(extension))
+                .find(|(ext, _)| !name_known || ext.eq_ignore_ascii_case(extension))
         });
         if let Some((ext, entry)) = found {
             let digests = &entry.digests;
-            if digests.sha1 != reference.sha1 && ext.eq_ignore_ascii_case("esd") {
+            let corrupt = FileState::Corrupt {
+                actual_sha1: digests.sha1,
+                actual_size: digests.size,
+            };
+            if digests.sha1 == reference.sha1 {
+                if reference.size.is_some_and(|size| size != digests.size) {
+                    return corrupt;
+                }
+                return FileState::Present;
+            }
+            // Only a non-empty .esd file may differ from its name (decrypted in place).
+            if digests.size > 0 && ext.eq_ignore_ascii_case("esd") {
                 return FileState::EsdMismatch {
                     actual_sha1: digests.sha1,
                 };
             }
-            if digests.sha1 != reference.sha1 || reference.size.is_some_and(|s| s != digests.size) {
-                return FileState::Corrupt {
-                    actual_sha1: digests.sha1,
-                    actual_size: digests.size,
-                };
-            }
-            return FileState::Present;
+            return corrupt;
         }
         if let Some(error) = self.unreadable.get(&path.to_ascii_uppercase()) {
             return FileState::Unreadable {
@@ -539,14 +562,15 @@ mod tests {
         // reported, through every update that needs it (in KB order: 4, 5, 6).
         let failing: Vec<&str> = check.failing.iter().map(|g| g.id.as_str()).collect();
         assert_eq!(failing, ["leaf", "inner", "bundle"]);
-        assert_eq!(
-            check.unresolved_bundles,
-            vec![UnresolvedBundle {
-                bundle: "bundle".into(),
-                bundled: "gone".into()
-            }]
-        );
+        assert!(check.failing[0].absent_updates.is_empty());
+        assert_eq!(check.failing[2].absent_updates, ["gone"]);
         assert_eq!(check.totals.missing, 1);
+
+        // With every file present, the absent bundled update alone fails its bundle.
+        let check = compare(&package, &audit_holding(&[3]), None);
+        let failing: Vec<&str> = check.failing.iter().map(|g| g.id.as_str()).collect();
+        assert_eq!(failing, ["inner", "bundle"]);
+        assert!(check.failing.iter().all(|g| g.files.is_empty()));
 
         let approved = Approved {
             ids: ["bundle".to_owned()].into(),
@@ -554,6 +578,22 @@ mod tests {
         let check = compare(&package, &audit_holding(&[]), Some(&approved));
         assert_eq!(check.failing.len(), 1);
         assert_eq!(check.failing[0].files, vec![file(3).content_path()]);
+    }
+
+    #[test]
+    fn the_extension_must_match_and_an_empty_esd_is_corrupt() {
+        let mut audit = audit_holding(&[5, 6]);
+        audit.inventory[0].path = audit.inventory[0].path.replace(".cab", ".tmp");
+        let mut esd = file(6);
+        esd.name = "install.esd".into();
+        audit.inventory[1].path = esd.content_path();
+        audit.inventory[1].digests.size = 0;
+        audit.inventory[1].digests.sha1 = sha1(7);
+        let mut package = package(vec![update("a", 1, &[5], &[])]);
+        package.updates[0].files.push(esd);
+        let check = compare(&package, &audit, None);
+        let states: Vec<&str> = check.files.iter().map(|f| f.state.name()).collect();
+        assert_eq!(states, ["missing", "corrupt"]);
     }
 
     #[test]

@@ -85,13 +85,6 @@ fn write_text(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Resu
             )?;
         }
     }
-    for unresolved in &check.unresolved_bundles {
-        writeln!(
-            out,
-            "warning: update {} bundles update {}, which the package does not contain",
-            unresolved.bundle, unresolved.bundled
-        )?;
-    }
     if !check.approved_not_in_package.is_empty() {
         let count = check.approved_not_in_package.len();
         writeln!(
@@ -140,6 +133,12 @@ fn write_gaps(check: &Check, gaps: &[UpdateGap], out: &mut impl Write) -> io::Re
             if let Some(file) = check.file(path) {
                 writeln!(out, "    {}", file_line(file))?;
             }
+        }
+        for id in &gap.absent_updates {
+            writeln!(
+                out,
+                "    absent: bundled update {id} is not in the package, so its content is unknown"
+            )?;
         }
     }
     Ok(())
@@ -200,6 +199,13 @@ fn write_summary(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::R
         plural(totals.orphans, "orphan"),
         HumanBytes(totals.orphan_bytes)
     )?;
+    if !check.metadata {
+        writeln!(
+            out,
+            "note: the package holds no metadata.txt: file names, sizes and bundles are \
+             unknown, so files are matched by SHA-1 alone"
+        )?;
+    }
     if totals.other_content_problems > 0 {
         writeln!(
             out,
@@ -227,13 +233,24 @@ fn verdict(check: &Check) -> String {
         }
     };
     let (failing, other) = (check.failing.len(), check.not_approved.len());
+    let unchecked = check.approved_not_in_package.len();
     match (check.approved_list, failing, other) {
+        (true, 0, 0) if unchecked > 0 => format!(
+            "complete for the approved updates in the package; {} approved {} not in it",
+            HumanCount(unchecked as u64),
+            if unchecked == 1 {
+                "update is"
+            } else {
+                "updates are"
+            }
+        ),
         (false, 0, _) | (true, 0, 0) => {
             "complete: every update's content is present and intact".into()
         }
         (false, _, _) => lacking(failing, "update", "updates"),
         (true, 0, _) => format!(
-            "complete for the approved updates; {}",
+            "complete for the approved updates{}; {}",
+            if unchecked > 0 { " in the package" } else { "" },
             lacking(other, "update not approved", "updates not approved")
         ),
         (true, _, 0) => lacking(failing, "approved update", "approved updates"),

@@ -204,12 +204,19 @@ fn read_utf16_units(
         // While two or more units are still wanted, the next `wanted - counted - 1` bytes are
         // all inside the record (a byte adds at most one unit, or two for the lead byte of a
         // four-byte character, which then has three more bytes): count them in bulk.
-        while wanted - counted >= 2 && taken < buffer.len() {
+        // Invalid UTF-8 (lead bytes in a row) can break that rule: then the count passes the
+        // length, which is refused as for a length ending inside a character.
+        while counted + 2 <= wanted && taken < buffer.len() {
             let bulk = usize::try_from(wanted - counted - 1)
                 .unwrap_or(usize::MAX)
                 .min(buffer.len() - taken);
             counted += utf16_units(&buffer[taken..taken + bulk]);
             taken += bulk;
+        }
+        if counted > wanted {
+            return Err(format!(
+                "the XML length ({units} UTF-16 units) ends inside a character"
+            ));
         }
         let mut done = false;
         for &byte in &buffer[taken..] {
@@ -560,6 +567,36 @@ mod tests {
             error.starts_with(&format!("record 2501 (update {ID}) at byte {at}: ")),
             "{error}"
         );
+    }
+
+    #[test]
+    fn records_are_cut_the_same_whatever_the_read_buffer_size() {
+        // Small buffers split four-byte characters and stop the bulk count at every offset.
+        let title = "𝕎 更新 Ünicode 🛡🛡 &amp; done";
+        let text = record(&update_xml(title, "")).repeat(3);
+        for capacity in 1..=9 {
+            let mut updates = Vec::new();
+            let input = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+            read_updates(input, |update| {
+                updates.push(update);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(updates.len(), 3, "buffer of {capacity}");
+            assert!(
+                updates
+                    .iter()
+                    .all(|u| u.title.as_deref() == Some("𝕎 更新 Ünicode 🛡🛡 & done"))
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_cannot_push_the_count_past_the_length() {
+        let mut bytes = format!("{ID},00000002,00000005,").into_bytes();
+        bytes.extend_from_slice(b"\xFF\xFF\xFF\xFFabcdef\r\n");
+        let error = read_updates(bytes.as_slice(), |_| Ok(())).unwrap_err();
+        assert!(error.ends_with("ends inside a character"), "{error}");
     }
 
     #[test]
