@@ -101,6 +101,34 @@ fn standalone(test: &TestExport, nth: usize) -> (&SyntheticUpdate, &SiteFile) {
     (update, file)
 }
 
+/// The damage most tests start from: the first file of a bundled update removed (so its
+/// bundle lacks it), and a file of a standalone update corrupted.
+struct TwoGaps<'a> {
+    child: &'a SyntheticUpdate,
+    bundle: &'a SyntheticUpdate,
+    removed: &'a SiteFile,
+    update: &'a SyntheticUpdate,
+    corrupted: &'a SiteFile,
+}
+
+fn remove_in_bundle_and_corrupt_standalone(test: &TestExport) -> TwoGaps<'_> {
+    let (child, bundle) = bundled_and_bundle(test);
+    let removed = &child.files[0];
+    test.site.site.remove(test.index_of(&removed.path)).unwrap();
+    let (update, corrupted) = standalone(test, 0);
+    test.site
+        .site
+        .corrupt(test.index_of(&corrupted.path))
+        .unwrap();
+    TwoGaps {
+        child,
+        bundle,
+        removed,
+        update,
+        corrupted,
+    }
+}
+
 #[test]
 fn a_complete_site_passes_and_lists_its_orphans() {
     let test = TestExport::small();
@@ -118,14 +146,13 @@ fn a_complete_site_passes_and_lists_its_orphans() {
 #[test]
 fn missing_and_corrupt_files_are_grouped_by_update_under_failed_to_download() {
     let test = TestExport::small();
-    let (child, bundle) = bundled_and_bundle(&test);
-    let removed = &child.files[0];
-    test.site.site.remove(test.index_of(&removed.path)).unwrap();
-    let (update, corrupted) = standalone(&test, 0);
-    test.site
-        .site
-        .corrupt(test.index_of(&corrupted.path))
-        .unwrap();
+    let TwoGaps {
+        child,
+        bundle,
+        removed,
+        update,
+        corrupted,
+    } = remove_in_bundle_and_corrupt_standalone(&test);
     let actual = independent_sha1(&test.site.root().join(&corrupted.path));
     let esd = test
         .site
@@ -235,16 +262,7 @@ fn write_list(test: &TestExport, name: &str, text: &str) -> String {
 #[test]
 fn with_an_approved_list_only_approved_updates_fail() {
     let test = TestExport::small();
-    let (child, bundle) = bundled_and_bundle(&test);
-    test.site
-        .site
-        .remove(test.index_of(&child.files[0].path))
-        .unwrap();
-    let (update, corrupted) = standalone(&test, 0);
-    test.site
-        .site
-        .corrupt(test.index_of(&corrupted.path))
-        .unwrap();
+    let TwoGaps { bundle, update, .. } = remove_in_bundle_and_corrupt_standalone(&test);
 
     // Approved: the corrupted update (upper case, braces) and one the package lacks.
     let absent = "00000000-1111-2222-3333-444444444444";
@@ -343,14 +361,12 @@ fn bad_approved_lists_and_inputs_are_errors_that_name_the_file() {
 #[test]
 fn json_report_has_the_gaps_and_validates_against_the_published_schema() {
     let test = TestExport::small();
-    let (child, bundle) = bundled_and_bundle(&test);
-    let removed = &child.files[0];
-    test.site.site.remove(test.index_of(&removed.path)).unwrap();
-    let (update, corrupted) = standalone(&test, 0);
-    test.site
-        .site
-        .corrupt(test.index_of(&corrupted.path))
-        .unwrap();
+    let TwoGaps {
+        bundle,
+        update,
+        corrupted,
+        ..
+    } = remove_in_bundle_and_corrupt_standalone(&test);
     let (_, moved) = standalone(&test, 1);
     test.site.site.misplace(test.index_of(&moved.path)).unwrap();
     let esd = test.site.index_of_extension("esd");

@@ -297,13 +297,20 @@ fn package_xml_and_metadata_must_list_the_same_update_revisions() {
         )
     };
 
+    // Refused with this package.xml beside the metadata.txt above.
+    let refused_listing = |revisions: &[u32]| {
+        let package_xml = listing(revisions);
+        refused(
+            "export.cab",
+            &cabinet(&[
+                ("package.xml", package_xml.as_bytes()),
+                ("metadata.txt", metadata.as_bytes()),
+            ]),
+        )
+    };
+
     // metadata.txt describes revision 2, which package.xml does not list.
-    let package_xml = listing(&[1]);
-    let bytes = cabinet(&[
-        ("package.xml", package_xml.as_bytes()),
-        ("metadata.txt", metadata.as_bytes()),
-    ]);
-    let (path, stderr, _dir) = refused("export.cab", &bytes);
+    let (path, stderr, _dir) = refused_listing(&[1]);
     assert_eq!(
         stderr,
         format!(
@@ -314,12 +321,7 @@ fn package_xml_and_metadata_must_list_the_same_update_revisions() {
     );
 
     // package.xml lists revisions 2 and 3; metadata.txt describes only 2.
-    let package_xml = listing(&[3, 2]);
-    let bytes = cabinet(&[
-        ("package.xml", package_xml.as_bytes()),
-        ("metadata.txt", metadata.as_bytes()),
-    ]);
-    let (path, stderr, _dir) = refused("export.cab", &bytes);
+    let (path, stderr, _dir) = refused_listing(&[3, 2]);
     assert_eq!(
         stderr,
         format!(

@@ -20,8 +20,9 @@ use serde::Serialize;
 
 pub use approved::{Approved, ApprovedError, read_approved};
 
+use crate::content::audit::judge;
 use crate::content::layout::classify;
-use crate::content::{Audit, Entry, FindingKind, Placement, Severity, Sha1Digest};
+use crate::content::{Audit, ContentName, Entry, FindingKind, Placement, Severity, Sha1Digest};
 use crate::package::{Container, FileRef, Package, Update};
 
 /// What was found for one needed file.
@@ -187,28 +188,30 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
     let is_approved = |id: &str| approved.is_some_and(|a| a.ids.contains(id));
     // A gap is a needed file not served intact, or a bundled update the package lacks (its
     // content cannot be known, so it counts against the bundle).
-    let gaps_of = |needed: &Needed| -> BTreeSet<Gap> {
-        let files = needed
-            .files
-            .keys()
-            .filter(|path| files[*path].state.is_gap())
-            .map(|path| Gap::File(path.clone()));
-        let updates = needed.absent_updates.iter().cloned().map(Gap::Update);
-        files.chain(updates).collect()
-    };
+    let gaps: BTreeMap<&str, BTreeSet<Gap>> = needs
+        .iter()
+        .map(|(&id, needed)| {
+            let files = needed
+                .files
+                .keys()
+                .filter(|path| files[*path].state.is_gap())
+                .map(|path| Gap::File(path.clone()));
+            let updates = needed.absent_updates.iter().cloned().map(Gap::Update);
+            (id, files.chain(updates).collect::<BTreeSet<Gap>>())
+        })
+        .filter(|(_, gaps)| !gaps.is_empty())
+        .collect();
     // Bundled updates are reported through their bundle, unless approved by name. A gap no
     // reported update covers (bundles that bundle each other) is reported through every
     // update that has it, so that no gap ever goes unreported.
-    let mut reported: BTreeMap<&str, BTreeSet<Gap>> = needs
+    let mut reported: BTreeMap<&str, &BTreeSet<Gap>> = gaps
         .iter()
         .filter(|(id, _)| !bundled.contains(**id) || is_approved(id))
-        .map(|(&id, needed)| (id, gaps_of(needed)))
-        .filter(|(_, gaps)| !gaps.is_empty())
+        .map(|(&id, gaps)| (id, gaps))
         .collect();
-    let covered: BTreeSet<Gap> = reported.values().flatten().cloned().collect();
-    for (&id, needed) in &needs {
-        let gaps = gaps_of(needed);
-        if !gaps.is_subset(&covered) {
+    let covered: BTreeSet<&Gap> = reported.values().copied().flatten().collect();
+    for (&id, gaps) in &gaps {
+        if gaps.iter().any(|gap| !covered.contains(gap)) {
             reported.entry(id).or_insert(gaps);
         }
     }
@@ -225,8 +228,8 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
         };
         for item in gaps {
             match item {
-                Gap::File(path) => gap.files.push(path),
-                Gap::Update(id) => gap.absent_updates.push(id),
+                Gap::File(path) => gap.files.push(path.clone()),
+                Gap::Update(id) => gap.absent_updates.push(id.clone()),
             }
         }
         if approved.is_none() || is_approved(id) {
@@ -381,8 +384,8 @@ fn files_needed<'a>(id: &str, latest: &BTreeMap<&str, &'a Update>) -> Needed<'a>
 
 /// The audited content, looked up the way WSUS looks (case-insensitively, as on NTFS).
 struct ContentIndex<'a> {
-    /// In-place content files by the SHA-1 in their name, with their extension.
-    in_place: BTreeMap<Sha1Digest, Vec<(String, &'a Entry)>>,
+    /// In-place content files by the SHA-1 in their name, with their parsed name.
+    in_place: BTreeMap<Sha1Digest, Vec<(ContentName, &'a Entry)>>,
     /// Content-shaped files outside their folder, by the SHA-1 in their name.
     misplaced: BTreeMap<Sha1Digest, &'a str>,
     /// Entries that could not be read, by upper-case path.
@@ -391,15 +394,14 @@ struct ContentIndex<'a> {
 
 impl<'a> ContentIndex<'a> {
     fn new(audit: &'a Audit) -> Self {
-        let mut in_place: BTreeMap<Sha1Digest, Vec<(String, &Entry)>> = BTreeMap::new();
+        let mut in_place: BTreeMap<Sha1Digest, Vec<(ContentName, &Entry)>> = BTreeMap::new();
         let mut misplaced = BTreeMap::new();
         for entry in &audit.inventory {
             let components: Vec<&OsStr> = entry.path.split('/').map(OsStr::new).collect();
             match classify(&components) {
-                Placement::Content { name, .. } => in_place
-                    .entry(name.sha1)
-                    .or_default()
-                    .push((name.extension, entry)),
+                Placement::Content { name, .. } => {
+                    in_place.entry(name.sha1).or_default().push((name, entry))
+                }
                 Placement::Misplaced { name } => {
                     misplaced.entry(name.sha1).or_insert(entry.path.as_str());
                 }
@@ -426,32 +428,27 @@ impl<'a> ContentIndex<'a> {
     fn state_of(&self, path: &str, reference: &FileRef) -> FileState {
         // The extension must match (in any case); only a file whose name is unknown (a package
         // without metadata.txt) matches on its SHA-1 alone.
-        let extension = path.split_once('.').map_or("", |(_, extension)| extension);
         let name_known = !reference.name.is_empty();
         let found = self.in_place.get(&reference.sha1).and_then(|entries| {
-            entries
-                .iter()
-                .find(|(ext, _)| !name_known || ext.eq_ignore_ascii_case(extension))
+            entries.iter().find(|(name, _)| {
+                !name_known || name.extension.eq_ignore_ascii_case(reference.extension())
+            })
         });
-        if let Some((ext, entry)) = found {
+        if let Some((name, entry)) = found {
             let digests = &entry.digests;
             let corrupt = FileState::Corrupt {
                 actual_sha1: digests.sha1,
                 actual_size: digests.size,
             };
-            if digests.sha1 == reference.sha1 {
-                if reference.size.is_some_and(|size| size != digests.size) {
-                    return corrupt;
+            // The audit's rule decides SHA-1 against name; the metadata adds the size.
+            return match judge(name, digests) {
+                None if reference.size.is_some_and(|size| size != digests.size) => corrupt,
+                None => FileState::Present,
+                Some(FindingKind::EsdMismatch { actual_sha1, .. }) => {
+                    FileState::EsdMismatch { actual_sha1 }
                 }
-                return FileState::Present;
-            }
-            // Only a non-empty .esd file may differ from its name (decrypted in place).
-            if digests.size > 0 && ext.eq_ignore_ascii_case("esd") {
-                return FileState::EsdMismatch {
-                    actual_sha1: digests.sha1,
-                };
-            }
-            return corrupt;
+                Some(_) => corrupt,
+            };
         }
         if let Some(error) = self.unreadable.get(&path.to_ascii_uppercase()) {
             return FileState::Unreadable {

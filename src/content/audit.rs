@@ -365,8 +365,9 @@ pub fn audit(
     })
 }
 
-/// What a content file's digests say against its name, if anything is wrong.
-fn judge(name: &ContentName, digests: &FileDigests) -> Option<FindingKind> {
+/// What a content file's digests say against its name, if anything is wrong. The one place
+/// that decides what counts as corrupt, empty or an `.esd` mismatch.
+pub(crate) fn judge(name: &ContentName, digests: &FileDigests) -> Option<FindingKind> {
     if digests.sha1 == name.sha1 {
         return None;
     }

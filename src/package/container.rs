@@ -5,7 +5,7 @@
 //! writes one is unconfirmed, so gzip is accepted too, holding either such a cabinet or the
 //! package XML alone. Anything else fails with a message that says what was found.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -169,11 +169,8 @@ fn read_cab<R: Read + Seek>(
     } = xml;
     export.files.shrink_to_fit();
     // For each update package.xml lists: whether metadata.txt has described it yet.
-    let mut described: HashMap<(String, u32), bool> = update_keys(&listed)
-        .map_err(|detail| PackageError::invalid(path, &package_name, detail))?
-        .into_iter()
-        .map(|key| (key, false))
-        .collect();
+    let mut described = update_keys(&listed)
+        .map_err(|detail| PackageError::invalid(path, &package_name, detail))?;
     drop(listed);
 
     let member = cabinet
@@ -232,11 +229,15 @@ fn list_or_none(names: &[String]) -> String {
     }
 }
 
-/// The (id, revision) of every update `package.xml` lists; each must be listed once.
-fn update_keys(updates: &[PackageXmlUpdate]) -> Result<HashSet<(String, u32)>, String> {
-    let mut keys = HashSet::with_capacity(updates.len());
+/// The (id, revision) of every update `package.xml` lists, each with `false` (not described by
+/// `metadata.txt` yet); each must be listed once.
+fn update_keys(updates: &[PackageXmlUpdate]) -> Result<HashMap<(String, u32), bool>, String> {
+    let mut keys = HashMap::with_capacity(updates.len());
     for update in updates {
-        if !keys.insert((update.id.clone(), update.revision)) {
+        if keys
+            .insert((update.id.clone(), update.revision), false)
+            .is_some()
+        {
             return Err(format!(
                 "update {} revision {} appears twice",
                 update.id, update.revision

@@ -92,11 +92,14 @@ pub struct FileRef {
 impl FileRef {
     /// Where WSUS stores this file: `XX/<SHA-1>.<extension of the file name>`.
     pub fn content_path(&self) -> String {
-        let extension = match self.name.rsplit_once('.') {
-            Some((_, extension)) => extension,
-            None => "",
-        };
-        content_path(&self.sha1, extension)
+        content_path(&self.sha1, self.extension())
+    }
+
+    /// The extension of the file name (after its last `.`), or `""`.
+    pub fn extension(&self) -> &str {
+        self.name
+            .rsplit_once('.')
+            .map_or("", |(_, extension)| extension)
     }
 }
 

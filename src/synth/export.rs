@@ -17,6 +17,7 @@ use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use base64::Engine;
+use quick_xml::escape::escape;
 
 use super::{SiteFile, SplitMix64};
 use crate::content::{Sha1Digest, content_path};
@@ -301,13 +302,6 @@ fn guid(random: &mut SplitMix64) -> String {
 
 fn base64(sha1: &Sha1Digest) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha1.0)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn write_package_xml(out: &mut File, export: &SyntheticExport) -> io::Result<()> {
