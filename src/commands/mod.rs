@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use crate::cli::Command;
 use wsus_airgap::check::ApprovedError;
-use wsus_airgap::content::AuditError;
+use wsus_airgap::content::FolderError;
 use wsus_airgap::package::PackageError;
 
 /// How the process ends; documented in `--help` and the README.
@@ -59,15 +59,15 @@ fn plural(count: usize, word: &str) -> String {
 
 /// The next step for errors whose fix is known.
 fn hint(error: &anyhow::Error) -> Option<&'static str> {
-    if let Some(error) = error.downcast_ref::<AuditError>() {
+    if let Some(error) = error.downcast_ref::<FolderError>() {
         return match error {
-            AuditError::RootMissing { .. } | AuditError::RootNotAFolder { .. } => Some(
+            FolderError::RootMissing { .. } | FolderError::RootNotAFolder { .. } => Some(
                 "give the WsusContent folder itself, for example D:\\WSUS\\WsusContent or the media's WsusContent folder",
             ),
-            AuditError::RootUnreadable { .. } => {
+            FolderError::RootUnreadable { .. } => {
                 Some("run as a user that can read the whole folder (on Windows, an administrator)")
             }
-            AuditError::ThreadPool { .. } => Some("try a smaller --jobs"),
+            FolderError::ThreadPool { .. } => Some("try a smaller --jobs"),
         };
     }
     if let Some(ApprovedError::Invalid { .. }) = error.downcast_ref::<ApprovedError>() {

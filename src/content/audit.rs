@@ -6,19 +6,16 @@
 //! parallel, and returns findings sorted by path. Problems with single files become findings;
 //! only a root that cannot be audited at all is an error.
 
-use std::cmp::Reverse;
 use std::ffi::OsStr;
-use std::io;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
 use serde::{Serialize, Serializer};
-use walkdir::WalkDir;
 
-use super::hash::{FileDigests, READ_CHUNK, hash_file};
+use super::hash::{FileDigests, hash_file};
 use super::layout::{ContentName, Placement, Sha1Digest, classify};
+use super::tree::{self, EntryType, FolderError};
 use crate::progress::Progress;
 
 /// How to run an audit.
@@ -28,22 +25,6 @@ pub struct AuditOptions {
     pub jobs: Option<NonZeroUsize>,
 }
 
-/// Why an audit could not run at all.
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    #[error("{}: the folder does not exist", path.display())]
-    RootMissing { path: PathBuf },
-    #[error("{}: not a folder", path.display())]
-    RootNotAFolder { path: PathBuf },
-    #[error("{}: cannot read: {source}", path.display())]
-    RootUnreadable { path: PathBuf, source: io::Error },
-    #[error("cannot start {jobs} hashing threads: {source}")]
-    ThreadPool {
-        jobs: usize,
-        source: rayon::ThreadPoolBuildError,
-    },
-}
-
 /// How much a finding matters. Only errors make an audit fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,18 +32,6 @@ pub enum Severity {
     Error,
     Warning,
     Info,
-}
-
-/// What kind of non-folder entry an `other` finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EntryType {
-    /// A regular file whose name is not content-shaped.
-    File,
-    /// A symbolic link or junction: listed, never followed.
-    Link,
-    /// A device, pipe or socket: listed, never opened.
-    Special,
 }
 
 /// One thing the audit found about one path.
@@ -204,62 +173,39 @@ pub fn audit(
     root: &Path,
     options: &AuditOptions,
     progress: &dyn Progress,
-) -> Result<Audit, AuditError> {
+) -> Result<Audit, FolderError> {
     let started = Instant::now();
-    check_root(root)?;
-    let pool = thread_pool(options.jobs)?;
-
-    let mut findings = Vec::new();
+    let listing = tree::list(root)?;
+    let mut findings: Vec<Finding> = listing
+        .unreadable
+        .into_iter()
+        .map(|(path, error)| Finding {
+            path,
+            kind: FindingKind::Unreadable { error },
+        })
+        .collect();
+    let files = listing.entries.len() as u64;
     let mut candidates = Vec::new();
-    let mut files = 0u64;
-    for entry in WalkDir::new(root).follow_links(false).sort_by_file_name() {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(error) => {
-                let path = error.path().unwrap_or(root);
-                if path == root {
-                    return Err(AuditError::RootUnreadable {
-                        path: root.to_owned(),
-                        source: error.into(),
-                    });
-                }
-                findings.push(Finding {
-                    path: relative_display(root, path),
-                    kind: FindingKind::Unreadable {
-                        error: walk_error_text(error),
-                    },
-                });
-                continue;
-            }
-        };
-        let file_type = entry.file_type();
-        if file_type.is_dir() {
-            continue;
-        }
-        files += 1;
-        let relative = relative_display(root, entry.path());
-        if !file_type.is_file() {
-            let file_type = if file_type.is_symlink() {
-                EntryType::Link
-            } else {
-                EntryType::Special
-            };
+    for entry in listing.entries {
+        if entry.file_type != EntryType::File {
             findings.push(Finding {
-                path: relative,
-                kind: FindingKind::Other { file_type },
+                path: entry.relative,
+                kind: FindingKind::Other {
+                    file_type: entry.file_type,
+                },
             });
             continue;
         }
         let components: Vec<&OsStr> = entry
-            .path()
+            .path
             .strip_prefix(root)
-            .unwrap_or(entry.path())
+            .unwrap_or(&entry.path)
             .iter()
             .collect();
         let (name, in_place) = match classify(&components) {
             Placement::Other => {
                 findings.push(Finding {
-                    path: relative,
+                    path: entry.relative,
                     kind: FindingKind::Other {
                         file_type: EntryType::File,
                     },
@@ -269,7 +215,7 @@ pub fn audit(
             Placement::Content { name, lower_case } => {
                 if lower_case {
                     findings.push(Finding {
-                        path: relative.clone(),
+                        path: entry.relative.clone(),
                         kind: FindingKind::LowerCase {
                             expected_path: name.expected_path(),
                         },
@@ -279,39 +225,22 @@ pub fn audit(
             }
             Placement::Misplaced { name } => (name, false),
         };
-        // A size we cannot read now will show up as unreadable when hashing.
-        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
         candidates.push(Candidate {
-            relative,
-            path: entry.into_path(),
-            size,
+            relative: entry.relative,
+            path: entry.path,
+            size: entry.size,
             name,
             in_place,
         });
     }
 
-    // Largest first, so that a big file started last does not leave the other threads idle.
-    candidates.sort_by_key(|candidate| Reverse(candidate.size));
-    progress.start(
-        candidates.len() as u64,
-        candidates.iter().map(|c| c.size).sum(),
-    );
-    let hashed: Vec<(Candidate, io::Result<FileDigests>)> = pool.install(|| {
-        candidates
-            .into_par_iter()
-            // One file per job: otherwise rayon hands each thread a run of files to hash in
-            // sequence, and the thread with the large files ends up working alone.
-            .with_max_len(1)
-            .map_init(
-                || vec![0u8; READ_CHUNK],
-                |buffer, candidate| {
-                    let digests = hash_file(&candidate.path, buffer, progress);
-                    progress.file_done();
-                    (candidate, digests)
-                },
-            )
-            .collect()
-    });
+    let hashed = tree::hash_in_parallel(
+        candidates,
+        |candidate| candidate.size,
+        options.jobs,
+        progress,
+        |candidate, buffer| hash_file(&candidate.path, buffer, progress),
+    )?;
 
     let content_files = hashed.len() as u64;
     let mut bytes = 0u64;
@@ -387,48 +316,6 @@ pub(crate) fn judge(name: &ContentName, digests: &FileDigests) -> Option<Finding
             actual_sha1,
         }
     })
-}
-
-fn check_root(root: &Path) -> Result<(), AuditError> {
-    match std::fs::metadata(root) {
-        Ok(metadata) if metadata.is_dir() => Ok(()),
-        Ok(_) => Err(AuditError::RootNotAFolder {
-            path: root.to_owned(),
-        }),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Err(AuditError::RootMissing {
-            path: root.to_owned(),
-        }),
-        Err(source) => Err(AuditError::RootUnreadable {
-            path: root.to_owned(),
-            source,
-        }),
-    }
-}
-
-fn thread_pool(jobs: Option<NonZeroUsize>) -> Result<rayon::ThreadPool, AuditError> {
-    let mut builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("hash-{i}"));
-    if let Some(jobs) = jobs {
-        builder = builder.num_threads(jobs.get());
-    }
-    builder.build().map_err(|source| AuditError::ThreadPool {
-        jobs: jobs.map_or(0, NonZeroUsize::get),
-        source,
-    })
-}
-
-/// `path` relative to `root`, with `/` separators on every platform. Names that are not valid
-/// Unicode are shown with replacement characters.
-fn relative_display(root: &Path, path: &Path) -> String {
-    let relative = path.strip_prefix(root).unwrap_or(path);
-    let parts: Vec<_> = relative.iter().map(OsStr::to_string_lossy).collect();
-    parts.join("/")
-}
-
-fn walk_error_text(error: walkdir::Error) -> String {
-    match error.into_io_error() {
-        Some(io_error) => io_error.to_string(),
-        None => "file system loop".to_owned(),
-    }
 }
 
 fn throughput(bytes: u64, elapsed: Duration) -> f64 {

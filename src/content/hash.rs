@@ -27,35 +27,59 @@ pub struct FileDigests {
     pub blake3: blake3::Hash,
 }
 
-/// Hashes the file at `path`, reporting read bytes to `progress` as they go.
-/// `buffer` is scratch space reused across calls (see [`READ_CHUNK`]).
+/// Hashes the file at `path` with both digests, reporting read bytes to `progress` as they
+/// go. `buffer` is scratch space reused across calls (see [`READ_CHUNK`]).
 pub fn hash_file(
     path: &Path,
     buffer: &mut [u8],
     progress: &dyn Progress,
 ) -> io::Result<FileDigests> {
-    let mut file = File::open(path)?;
     let mut sha1 = Sha1::new();
     let mut blake3 = blake3::Hasher::new();
-    let mut size = 0u64;
-    loop {
-        let read = match file.read(buffer) {
-            Ok(0) => break,
-            Ok(read) => read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
-        let chunk = &buffer[..read];
+    let size = read_through(path, buffer, progress, |chunk| {
         sha1.update(chunk);
         blake3.update(chunk);
-        size += read as u64;
-        progress.bytes_read(read as u64);
-    }
+    })?;
     Ok(FileDigests {
         size,
         sha1: Sha1Digest(sha1.finalize().into()),
         blake3: blake3.finalize(),
     })
+}
+
+/// Size and BLAKE3 of the file at `path`: all a manifest needs to prove a file unchanged.
+pub fn hash_blake3(
+    path: &Path,
+    buffer: &mut [u8],
+    progress: &dyn Progress,
+) -> io::Result<(u64, blake3::Hash)> {
+    let mut blake3 = blake3::Hasher::new();
+    let size = read_through(path, buffer, progress, |chunk| {
+        blake3.update(chunk);
+    })?;
+    Ok((size, blake3.finalize()))
+}
+
+/// Reads the file at `path` once, chunk by chunk, and returns its size.
+fn read_through(
+    path: &Path,
+    buffer: &mut [u8],
+    progress: &dyn Progress,
+    mut each: impl FnMut(&[u8]),
+) -> io::Result<u64> {
+    let mut file = File::open(path)?;
+    let mut size = 0u64;
+    loop {
+        let read = match file.read(buffer) {
+            Ok(0) => return Ok(size),
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        each(&buffer[..read]);
+        size += read as u64;
+        progress.bytes_read(read as u64);
+    }
 }
 
 #[cfg(test)]
@@ -76,5 +100,7 @@ mod tests {
             "A9993E364706816ABA3E25717850C26C9CD0D89D"
         );
         assert_eq!(digests.blake3, blake3::hash(b"abc"));
+        let (size, blake3) = hash_blake3(&path, &mut buffer, &NoProgress).unwrap();
+        assert_eq!((size, blake3), (3, blake3::hash(b"abc")));
     }
 }

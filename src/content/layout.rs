@@ -44,6 +44,15 @@ impl serde::Serialize for Sha1Digest {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Sha1Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let hex = String::deserialize(deserializer)?;
+        Sha1Digest::from_hex(&hex).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{hex}` is not a SHA-1 (40 hex digits)"))
+        })
+    }
+}
+
 impl fmt::Debug for Sha1Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Sha1Digest({self})")

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::package_xml::{self, PackageXml, PackageXmlUpdate};
 use super::{FileRef, Package, PackageError, Update, metadata};
@@ -21,7 +21,7 @@ const PACKAGE_XML: &str = "package.xml";
 const METADATA_TXT: &str = "metadata.txt";
 
 /// How the package was stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Container {
     /// A Microsoft Cabinet, as wsusutil writes.

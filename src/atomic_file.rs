@@ -1,0 +1,110 @@
+//! Writing a small file so that a crash leaves either the old file or the new one, never half.
+//!
+//! The bytes go to a temporary file in the destination's own folder (so the rename cannot
+//! cross file systems), are flushed to disk, and the temporary file is renamed over the
+//! destination; then the folder itself is flushed so the rename survives a power cut. Windows
+//! may refuse to flush a folder; that is treated as done, as the rename is already durable
+//! through NTFS's journal.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Who may read the written file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The owner only (mode 0600 on Unix): for secret keys.
+    OwnerOnly,
+    /// Everyone may read, the owner may write (mode 0644 on Unix).
+    Shared,
+}
+
+/// Whether an existing file at the destination may be replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    Replace,
+    /// Fail with [`io::ErrorKind::AlreadyExists`] and leave the existing file alone.
+    Keep,
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write(path: &Path, bytes: &[u8], access: Access, existing: Existing) -> io::Result<()> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".wsus-airgap-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match access {
+            Access::OwnerOnly => 0o600,
+            Access::Shared => 0o644,
+        };
+        builder.permissions(fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    let _ = access;
+    let mut temporary = builder.tempfile_in(folder)?;
+    temporary.write_all(bytes)?;
+    temporary.as_file().sync_all()?;
+    match existing {
+        Existing::Replace => temporary.persist(path).map_err(|error| error.error)?,
+        Existing::Keep => temporary
+            .persist_noclobber(path)
+            .map_err(|error| error.error)?,
+    };
+    sync_folder(folder);
+    Ok(())
+}
+
+/// Flushes a folder's entries to disk, as far as the platform allows.
+pub fn sync_folder(folder: &Path) {
+    // Opening a folder for flushing is a Unix idiom; on Windows it needs backup semantics and
+    // may be refused. Either way a failure here loses no data the rename has not already
+    // committed to the journal, so it is ignored.
+    #[cfg(unix)]
+    if let Ok(handle) = fs::File::open(folder) {
+        let _ = handle.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = folder;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_or_keeps_as_asked_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write(&path, b"one", Access::Shared, Existing::Keep).unwrap();
+        let error = write(&path, b"two", Access::Shared, Existing::Keep).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&path).unwrap(), b"one");
+        write(&path, b"three", Access::Shared, Existing::Replace).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"three");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["state.json"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn owner_only_files_are_mode_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        write(&path, b"k", Access::OwnerOnly, Existing::Keep).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let shared = dir.path().join("public");
+        write(&shared, b"k", Access::Shared, Existing::Keep).unwrap();
+        let mode = fs::metadata(&shared).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+}

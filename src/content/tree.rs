@@ -1,0 +1,201 @@
+//! Listing a folder tree and hashing many of its files at once.
+//!
+//! Every command that looks at a folder (audit, manifest create, manifest verify) needs the
+//! same two steps: walk the tree sorted and without following links, keeping what could not
+//! be read as a finding rather than an abort; then hash a set of files in parallel, largest
+//! first, with one reusable buffer per thread. Only a root that cannot be read at all is an
+//! error.
+
+use std::cmp::Reverse;
+use std::ffi::OsStr;
+use std::io;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use walkdir::WalkDir;
+
+use super::hash::READ_CHUNK;
+use crate::progress::Progress;
+
+/// Why a folder could not be looked at at all.
+#[derive(Debug, thiserror::Error)]
+pub enum FolderError {
+    #[error("{}: the folder does not exist", path.display())]
+    RootMissing { path: PathBuf },
+    #[error("{}: not a folder", path.display())]
+    RootNotAFolder { path: PathBuf },
+    #[error("{}: cannot read: {source}", path.display())]
+    RootUnreadable { path: PathBuf, source: io::Error },
+    #[error("cannot start {jobs} hashing threads: {source}")]
+    ThreadPool {
+        jobs: usize,
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
+/// What kind of non-folder entry the tree holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryType {
+    /// A regular file.
+    File,
+    /// A symbolic link or junction: listed, never followed.
+    Link,
+    /// A device, pipe or socket: listed, never opened.
+    Special,
+}
+
+/// One entry of a tree that is not a folder.
+#[derive(Debug, Clone)]
+pub struct TreeEntry {
+    /// Relative to the root, with `/` separators; names that are not valid Unicode are shown
+    /// with replacement characters.
+    pub relative: String,
+    pub path: PathBuf,
+    pub file_type: EntryType,
+    /// The size of a regular file, or 0 when it could not be read (hashing will say why).
+    pub size: u64,
+}
+
+/// A folder tree, sorted by name at every level.
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    pub entries: Vec<TreeEntry>,
+    /// Entries that could not be listed, with the reason.
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// Lists every entry below `root` that is not a folder, never following links.
+pub fn list(root: &Path) -> Result<Tree, FolderError> {
+    check_root(root)?;
+    let mut tree = Tree::default();
+    for entry in WalkDir::new(root).follow_links(false).sort_by_file_name() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                let path = error.path().unwrap_or(root).to_owned();
+                if path == root {
+                    return Err(FolderError::RootUnreadable {
+                        path,
+                        source: error.into(),
+                    });
+                }
+                let text = match error.into_io_error() {
+                    Some(io_error) => io_error.to_string(),
+                    None => "file system loop".to_owned(),
+                };
+                tree.unreadable.push((relative_display(root, &path), text));
+                continue;
+            }
+        };
+        let file_type = entry.file_type();
+        if file_type.is_dir() {
+            continue;
+        }
+        let (file_type, size) = if file_type.is_file() {
+            (EntryType::File, entry.metadata().map_or(0, |m| m.len()))
+        } else if file_type.is_symlink() {
+            (EntryType::Link, 0)
+        } else {
+            (EntryType::Special, 0)
+        };
+        tree.entries.push(TreeEntry {
+            relative: relative_display(root, entry.path()),
+            path: entry.into_path(),
+            file_type,
+            size,
+        });
+    }
+    Ok(tree)
+}
+
+/// Hashes every item with `hash`, `jobs` at a time (one per CPU by default), largest first so
+/// that a big file started last does not leave the other threads idle. Each call gets a
+/// [`READ_CHUNK`] buffer of its thread's. Results come back in no particular order.
+pub fn hash_in_parallel<T, D>(
+    mut items: Vec<T>,
+    size_of: impl Fn(&T) -> u64,
+    jobs: Option<NonZeroUsize>,
+    progress: &dyn Progress,
+    hash: impl Fn(&T, &mut [u8]) -> D + Sync,
+) -> Result<Vec<(T, D)>, FolderError>
+where
+    T: Send,
+    D: Send,
+{
+    let mut builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("hash-{i}"));
+    if let Some(jobs) = jobs {
+        builder = builder.num_threads(jobs.get());
+    }
+    let pool = builder.build().map_err(|source| FolderError::ThreadPool {
+        jobs: jobs.map_or(0, NonZeroUsize::get),
+        source,
+    })?;
+    items.sort_by_key(|item| Reverse(size_of(item)));
+    progress.start(items.len() as u64, items.iter().map(&size_of).sum());
+    Ok(pool.install(|| {
+        items
+            .into_par_iter()
+            // One file per job: otherwise rayon hands each thread a run of files to hash in
+            // sequence, and the thread with the large files ends up working alone.
+            .with_max_len(1)
+            .map_init(
+                || vec![0u8; READ_CHUNK],
+                |buffer, item| {
+                    let digest = hash(&item, buffer);
+                    progress.file_done();
+                    (item, digest)
+                },
+            )
+            .collect()
+    }))
+}
+
+fn check_root(root: &Path) -> Result<(), FolderError> {
+    match std::fs::metadata(root) {
+        Ok(metadata) if metadata.is_dir() => Ok(()),
+        Ok(_) => Err(FolderError::RootNotAFolder {
+            path: root.to_owned(),
+        }),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Err(FolderError::RootMissing {
+            path: root.to_owned(),
+        }),
+        Err(source) => Err(FolderError::RootUnreadable {
+            path: root.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// `path` relative to `root`, with `/` separators on every platform.
+fn relative_display(root: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<_> = relative.iter().map(OsStr::to_string_lossy).collect();
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_files_sorted_with_slashes_and_skips_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("b/c")).unwrap();
+        std::fs::create_dir_all(dir.path().join("empty")).unwrap();
+        std::fs::write(dir.path().join("b/c/d.txt"), "1234").unwrap();
+        std::fs::write(dir.path().join("a.txt"), "").unwrap();
+        let tree = list(dir.path()).unwrap();
+        let listed: Vec<(&str, u64)> = tree
+            .entries
+            .iter()
+            .map(|e| (e.relative.as_str(), e.size))
+            .collect();
+        assert_eq!(listed, [("a.txt", 0), ("b/c/d.txt", 4)]);
+        assert!(matches!(
+            list(&dir.path().join("a.txt")),
+            Err(FolderError::RootNotAFolder { .. })
+        ));
+    }
+}

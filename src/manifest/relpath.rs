@@ -1,0 +1,226 @@
+//! Relative paths that are safe to join onto a destination folder on Windows and Unix.
+//!
+//! Every path that arrives from media (a manifest entry, a package name) becomes a [`RelPath`]
+//! before it touches the file system. The rules are those of the strictest file system the
+//! media meets: NTFS and FAT on Windows. A name Windows would treat as a device, strip of a
+//! trailing dot, or read as a drive or an alternate data stream is refused, so that the same
+//! manifest means the same files on every machine and can never reach outside the folder.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The longest name of one path component, in UTF-16 units, that NTFS and FAT accept.
+const MAX_COMPONENT_UNITS: usize = 255;
+
+/// Names Windows reserves for devices, with or without an extension (`NUL.txt` too).
+const RESERVED_NAMES: [&str; 22] = [
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+];
+
+/// Characters Windows refuses in file names, beyond control characters and the separators.
+const FORBIDDEN_CHARACTERS: [char; 6] = ['<', '>', '"', '|', '?', '*'];
+
+/// Why a path is not a safe relative path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RelPathError {
+    #[error("the path is empty")]
+    Empty,
+    #[error("the path is absolute")]
+    Absolute,
+    #[error("the path holds a backslash; only `/` separates folders")]
+    Backslash,
+    #[error("the path holds `:` (a drive letter or an alternate data stream)")]
+    Colon,
+    #[error("the path holds a NUL or control character")]
+    Control,
+    #[error("the path holds `{0}`, which Windows refuses in names")]
+    Forbidden(char),
+    #[error("the path has an empty component (`//` or a trailing `/`)")]
+    EmptyComponent,
+    #[error("the path has a `.` or `..` component")]
+    DotComponent,
+    #[error("`{0}` ends in a dot or a space, which Windows strips")]
+    TrailingDotOrSpace(String),
+    #[error("`{0}` is a device name reserved by Windows")]
+    Reserved(String),
+    #[error("`{0}` is longer than {MAX_COMPONENT_UNITS} characters")]
+    TooLong(String),
+}
+
+/// A validated relative path with `/` separators: no `..`, no root, no drive, no device names,
+/// nothing Windows would silently change.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RelPath(String);
+
+impl RelPath {
+    /// Validates `text` as a relative path.
+    pub fn new(text: &str) -> Result<Self, RelPathError> {
+        validate(text)?;
+        Ok(RelPath(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The path below `root`, with the platform's separators.
+    pub fn under(&self, root: &Path) -> PathBuf {
+        let mut path = root.to_owned();
+        path.extend(self.0.split('/'));
+        path
+    }
+
+    /// The key under which NTFS and FAT would find this path: two paths with the same key
+    /// are the same file there.
+    pub fn folded(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl fmt::Display for RelPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for RelPath {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for RelPath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        validate(&text).map_err(|error| serde::de::Error::custom(format!("`{text}`: {error}")))?;
+        Ok(RelPath(text))
+    }
+}
+
+fn validate(text: &str) -> Result<(), RelPathError> {
+    if text.is_empty() {
+        return Err(RelPathError::Empty);
+    }
+    if text.starts_with('/') {
+        return Err(RelPathError::Absolute);
+    }
+    for character in text.chars() {
+        match character {
+            '\\' => return Err(RelPathError::Backslash),
+            ':' => return Err(RelPathError::Colon),
+            c if c.is_control() => return Err(RelPathError::Control),
+            c if FORBIDDEN_CHARACTERS.contains(&c) => return Err(RelPathError::Forbidden(c)),
+            _ => {}
+        }
+    }
+    text.split('/').try_for_each(validate_component)
+}
+
+fn validate_component(component: &str) -> Result<(), RelPathError> {
+    if component.is_empty() {
+        return Err(RelPathError::EmptyComponent);
+    }
+    if component == "." || component == ".." {
+        return Err(RelPathError::DotComponent);
+    }
+    if component.ends_with('.') || component.ends_with(' ') {
+        return Err(RelPathError::TrailingDotOrSpace(component.to_owned()));
+    }
+    if is_reserved(component) {
+        return Err(RelPathError::Reserved(component.to_owned()));
+    }
+    if component.encode_utf16().count() > MAX_COMPONENT_UNITS {
+        return Err(RelPathError::TooLong(component.to_owned()));
+    }
+    Ok(())
+}
+
+/// True for `CON`, `nul.txt`, `COM1.tar.gz`, `LPT9 ` and the like: Windows maps the part
+/// before the first dot, with trailing spaces ignored, to a device.
+fn is_reserved(component: &str) -> bool {
+    let stem = component.split('.').next().unwrap_or(component).trim_end();
+    RESERVED_NAMES
+        .iter()
+        .any(|name| stem.eq_ignore_ascii_case(name))
+        || is_superscript_port(stem)
+}
+
+/// `COM¹`, `LPT²`, `COM³` and so on: Windows reserves these as well.
+fn is_superscript_port(stem: &str) -> bool {
+    let mut characters = stem.chars();
+    let prefix: String = characters.by_ref().take(3).collect();
+    let rest: String = characters.collect();
+    (prefix.eq_ignore_ascii_case("COM") || prefix.eq_ignore_ascii_case("LPT"))
+        && matches!(rest.as_str(), "¹" | "²" | "³")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_paths_are_accepted() {
+        for path in [
+            "00/0123456789ABCDEF0123456789ABCDEF01234500.cab",
+            "anonymousCheckFile.txt",
+            "a b/c.d.e",
+            "CONSOLE.txt",
+            "COM10",
+            ".hidden",
+            "ünïcödé/文件.cab",
+        ] {
+            assert!(RelPath::new(path).is_ok(), "{path}");
+        }
+    }
+
+    #[test]
+    fn unsafe_paths_are_refused_with_the_reason() {
+        let cases: [(&str, RelPathError); 20] = [
+            ("", RelPathError::Empty),
+            ("/etc/passwd", RelPathError::Absolute),
+            ("a\\b", RelPathError::Backslash),
+            ("C:/Windows", RelPathError::Colon),
+            ("C:file", RelPathError::Colon),
+            ("file.cab:stream", RelPathError::Colon),
+            ("a\0b", RelPathError::Control),
+            ("a\nb", RelPathError::Control),
+            ("a?b", RelPathError::Forbidden('?')),
+            ("a//b", RelPathError::EmptyComponent),
+            ("a/", RelPathError::EmptyComponent),
+            ("../x", RelPathError::DotComponent),
+            ("a/../../x", RelPathError::DotComponent),
+            ("./x", RelPathError::DotComponent),
+            ("dir./x", RelPathError::TrailingDotOrSpace("dir.".into())),
+            ("x ", RelPathError::TrailingDotOrSpace("x ".into())),
+            ("aux/x", RelPathError::Reserved("aux".into())),
+            ("d/NUL.txt", RelPathError::Reserved("NUL.txt".into())),
+            ("COM¹", RelPathError::Reserved("COM¹".into())),
+            ("lpt1 .x", RelPathError::Reserved("lpt1 .x".into())),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(RelPath::new(path), Err(expected), "{path:?}");
+        }
+        let long = "x".repeat(256);
+        assert_eq!(RelPath::new(&long), Err(RelPathError::TooLong(long.clone())));
+        assert!(RelPath::new(&"x".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn joins_below_the_root_only() {
+        let path = RelPath::new("00/A.cab").unwrap();
+        let root = Path::new("root");
+        assert_eq!(path.under(root), root.join("00").join("A.cab"));
+        assert!(path.under(root).starts_with(root));
+    }
+
+    #[test]
+    fn deserializing_validates() {
+        let error = serde_json::from_str::<RelPath>(r#""../x""#).unwrap_err();
+        assert!(error.to_string().contains("`../x`"), "{error}");
+        let path: RelPath = serde_json::from_str(r#""a/b""#).unwrap();
+        assert_eq!(path.as_str(), "a/b");
+    }
+}
