@@ -5,8 +5,10 @@
 //! operation returns typed results and errors, and the command layer turns them into text,
 //! JSON and exit codes.
 
+pub mod atomic_file;
 pub mod check;
 pub mod content;
+pub mod manifest;
 pub mod package;
 pub mod progress;
 pub mod synth;

@@ -120,10 +120,7 @@ impl PublicKey {
         id.copy_from_slice(&bytes[2..10]);
         let mut key = [0u8; 32];
         key.copy_from_slice(&bytes[10..]);
-        Ok(PublicKey {
-            id: KeyId(id),
-            key,
-        })
+        Ok(PublicKey { id: KeyId(id), key })
     }
 
     /// True when `signature` is this key's Ed25519 signature of `message`.
@@ -193,7 +190,11 @@ impl SecretKey {
 
 /// Makes a new key pair and writes the secret key (owner-only) and the public key. Existing
 /// files are kept unless `replace` is true; nothing is written if either file is in the way.
-pub fn generate(secret_path: &Path, public_path: &Path, replace: bool) -> Result<PublicKey, KeyError> {
+pub fn generate(
+    secret_path: &Path,
+    public_path: &Path,
+    replace: bool,
+) -> Result<PublicKey, KeyError> {
     if !replace {
         for path in [secret_path, public_path] {
             if fs::symlink_metadata(path).is_ok() {
@@ -295,7 +296,10 @@ mod tests {
         assert!(public.verifies(b"message", &signature));
         assert!(!public.verifies(b"messagE", &signature));
         let text = fs::read_to_string(&public_path).unwrap();
-        assert!(text.starts_with(&format!("untrusted comment: wsus-airgap public key {}\nRWQ", public.id)));
+        assert!(text.starts_with(&format!(
+            "untrusted comment: wsus-airgap public key {}\nRW",
+            public.id
+        )));
     }
 
     #[test]
@@ -306,7 +310,10 @@ mod tests {
         fs::write(&public_path, "mine").unwrap();
         let error = generate(&secret_path, &public_path, false).unwrap_err();
         assert!(matches!(error, KeyError::Exists { path } if path == public_path));
-        assert!(!secret_path.exists(), "nothing written when a file is in the way");
+        assert!(
+            !secret_path.exists(),
+            "nothing written when a file is in the way"
+        );
         assert_eq!(fs::read_to_string(&public_path).unwrap(), "mine");
         generate(&secret_path, &public_path, true).unwrap();
         PublicKey::read(&public_path).unwrap();

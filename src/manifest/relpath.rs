@@ -204,7 +204,10 @@ mod tests {
             assert_eq!(RelPath::new(path), Err(expected), "{path:?}");
         }
         let long = "x".repeat(256);
-        assert_eq!(RelPath::new(&long), Err(RelPathError::TooLong(long.clone())));
+        assert_eq!(
+            RelPath::new(&long),
+            Err(RelPathError::TooLong(long.clone()))
+        );
         assert!(RelPath::new(&"x".repeat(255)).is_ok());
     }
 

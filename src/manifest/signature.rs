@@ -76,7 +76,9 @@ pub fn sign(secret: &SecretKey, data: &[u8], trusted_comment: &str) -> String {
 pub fn parse(text: &[u8]) -> Result<Signature, SignatureError> {
     let malformed = |problem: &str| SignatureError::Malformed(problem.to_owned());
     let text = std::str::from_utf8(text).map_err(|_| malformed("it is not UTF-8 text"))?;
-    let mut lines = text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line));
+    let mut lines = text
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line));
     let mut next = |what: &str| {
         lines
             .next()

@@ -1,0 +1,242 @@
+//! Proving that a folder holds exactly what a verified manifest lists.
+//!
+//! Every listed file is re-hashed (BLAKE3 and size), and the folder is walked for files the
+//! manifest does not list: a check that looked only at listed files would miss added ones.
+//! Names are matched as Windows would match them, ignoring case. Links are never followed; a
+//! link where a file should be counts as changed.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Blake3Digest, FileEntry, Manifest};
+use crate::content::hash::{READ_CHUNK, hash_blake3};
+use crate::content::tree::{self, EntryType, FolderError};
+use crate::progress::{NoProgress, Progress};
+
+/// What a file on disk holds instead of what the manifest says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "found", rename_all = "kebab-case")]
+pub enum Found {
+    /// Other bytes.
+    Content {
+        size: u64,
+        blake3: Blake3Digest,
+    },
+    /// Not a regular file.
+    NotAFile {
+        file_type: EntryType,
+    },
+    Unreadable {
+        error: String,
+    },
+}
+
+/// A listed file that is there but not as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Changed {
+    pub path: String,
+    pub expected_size: u64,
+    pub expected_blake3: Blake3Digest,
+    #[serde(flatten)]
+    pub found: Found,
+}
+
+/// A file on disk the manifest does not list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Extra {
+    pub path: String,
+    pub file_type: EntryType,
+}
+
+/// The package file beside the manifest, against its entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum PackageState {
+    Intact {
+        path: PathBuf,
+    },
+    Missing {
+        path: PathBuf,
+    },
+    Changed {
+        path: PathBuf,
+        #[serde(flatten)]
+        found: Found,
+    },
+}
+
+/// The outcome of comparing a folder with a manifest; every list is sorted by path.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContentsCheck {
+    pub missing: Vec<String>,
+    pub changed: Vec<Changed>,
+    pub extra: Vec<Extra>,
+    /// Parts of the folder that could not be listed, with the reason.
+    pub unlisted: Vec<(String, String)>,
+    /// Listed files found intact, and their bytes.
+    pub intact_files: u64,
+    pub intact_bytes: u64,
+    /// `None` when the manifest carries no package.
+    pub package: Option<PackageState>,
+}
+
+impl ContentsCheck {
+    /// True when the folder holds exactly what the manifest lists, package included.
+    pub fn is_intact(&self) -> bool {
+        self.missing.is_empty()
+            && self.changed.is_empty()
+            && self.extra.is_empty()
+            && self.unlisted.is_empty()
+            && !matches!(
+                self.package,
+                Some(PackageState::Missing { .. } | PackageState::Changed { .. })
+            )
+    }
+}
+
+/// Compares the folder `content` with `manifest`'s entries, and the file at `package` with the
+/// manifest's package entry (`package` is not looked at when the manifest carries none).
+pub fn check(
+    manifest: &Manifest,
+    content: &Path,
+    package: &Path,
+    jobs: Option<NonZeroUsize>,
+    progress: &dyn Progress,
+) -> Result<ContentsCheck, FolderError> {
+    let listing = tree::list(content)?;
+    let index: HashMap<String, usize> = manifest
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(position, entry)| (entry.path.folded(), position))
+        .collect();
+    let mut seen = vec![false; manifest.entries.len()];
+    let mut changed = Vec::new();
+    let mut extra = Vec::new();
+    let mut to_hash = Vec::new();
+    for entry in listing.entries {
+        let listed = index
+            .get(&entry.relative.to_lowercase())
+            .copied()
+            .filter(|&position| !seen[position]);
+        let Some(position) = listed else {
+            extra.push(Extra {
+                path: entry.relative,
+                file_type: entry.file_type,
+            });
+            continue;
+        };
+        seen[position] = true;
+        if entry.file_type == EntryType::File {
+            to_hash.push((position, entry.path, entry.size));
+        } else {
+            changed.push(changed_entry(
+                &manifest.entries[position],
+                Found::NotAFile {
+                    file_type: entry.file_type,
+                },
+            ));
+        }
+    }
+    let hashed = tree::hash_in_parallel(
+        to_hash,
+        |(_, _, size)| *size,
+        jobs,
+        progress,
+        |(_, path, _), buffer| hash_blake3(path, buffer, progress),
+    )?;
+    let (mut intact_files, mut intact_bytes) = (0, 0);
+    for ((position, _, _), result) in hashed {
+        let entry = &manifest.entries[position];
+        match judge(entry.size, entry.blake3, result) {
+            None => {
+                intact_files += 1;
+                intact_bytes += entry.size;
+            }
+            Some(found) => changed.push(changed_entry(entry, found)),
+        }
+    }
+    changed.sort_by(|a, b| a.path.cmp(&b.path));
+    let missing = manifest
+        .entries
+        .iter()
+        .zip(&seen)
+        .filter(|(_, seen)| !**seen)
+        .map(|(entry, _)| entry.path.to_string())
+        .collect();
+    let package = manifest
+        .package
+        .as_ref()
+        .map(|entry| check_package(entry.size, entry.blake3, package));
+    Ok(ContentsCheck {
+        missing,
+        changed,
+        extra,
+        unlisted: listing.unreadable,
+        intact_files,
+        intact_bytes,
+        package,
+    })
+}
+
+/// The package file at `path` against its entry; a link is never followed.
+fn check_package(size: u64, blake3: Blake3Digest, path: &Path) -> PackageState {
+    let path = path.to_owned();
+    let file_type = match fs::symlink_metadata(&path) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            return PackageState::Missing { path };
+        }
+        Err(error) => {
+            let error = error.to_string();
+            let found = Found::Unreadable { error };
+            return PackageState::Changed { path, found };
+        }
+        Ok(metadata) => metadata.file_type(),
+    };
+    if !file_type.is_file() {
+        let file_type = if file_type.is_symlink() {
+            EntryType::Link
+        } else {
+            EntryType::Special
+        };
+        let found = Found::NotAFile { file_type };
+        return PackageState::Changed { path, found };
+    }
+    let mut buffer = vec![0u8; READ_CHUNK];
+    match judge(size, blake3, hash_blake3(&path, &mut buffer, &NoProgress)) {
+        None => PackageState::Intact { path },
+        Some(found) => PackageState::Changed { path, found },
+    }
+}
+
+/// `None` when a hashed file matches its entry, else what was found instead.
+fn judge(
+    size: u64,
+    blake3: Blake3Digest,
+    hashed: io::Result<(u64, blake3::Hash)>,
+) -> Option<Found> {
+    match hashed {
+        Ok((actual_size, actual)) if actual_size == size && actual == blake3.0 => None,
+        Ok((size, blake3)) => Some(Found::Content {
+            size,
+            blake3: Blake3Digest(blake3),
+        }),
+        Err(error) => Some(Found::Unreadable {
+            error: error.to_string(),
+        }),
+    }
+}
+
+fn changed_entry(entry: &FileEntry, found: Found) -> Changed {
+    Changed {
+        path: entry.path.to_string(),
+        expected_size: entry.size,
+        expected_blake3: entry.blake3,
+        found,
+    }
+}

@@ -1,0 +1,180 @@
+//! The disconnected side's memory of what it already accepted, so old media cannot be replayed.
+//!
+//! The trust state is a small JSON file holding, per signing key id, the highest sequence
+//! number a completed import accepted. A manifest whose sequence is not higher is refused
+//! (unless the operator explicitly allows a rollback). The file is replaced atomically; a
+//! missing file means nothing was accepted yet, while a damaged one is an error, never a
+//! silent reset.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+use super::keys::KeyId;
+use crate::atomic_file::{self, Access, Existing};
+
+/// The trust state's format version.
+const STATE_VERSION: u32 = 1;
+/// One entry per signing key: even a thousand keys fit far below this.
+const STATE_FILE_MAX: u64 = 1024 * 1024;
+
+/// Why the trust state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustStateError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{}: not a wsus-airgap trust state: {detail}", path.display())]
+    Invalid { path: PathBuf, detail: String },
+}
+
+/// What one key's last accepted transfer was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accepted {
+    pub sequence: u64,
+    /// When the import that accepted it completed.
+    pub accepted: Timestamp,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    format_version: u32,
+    /// Key ids as minisign shows them, in order.
+    keys: BTreeMap<String, Accepted>,
+}
+
+/// The trust state, as read from its file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustState {
+    keys: BTreeMap<KeyId, Accepted>,
+}
+
+impl TrustState {
+    /// Reads the state at `path`; a file that does not exist is an empty state.
+    pub fn load(path: &Path) -> Result<Self, TrustStateError> {
+        let io_error = |source| TrustStateError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let invalid = |detail: String| TrustStateError::Invalid {
+            path: path.to_owned(),
+            detail,
+        };
+        let file = match fs::File::open(path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(error) => return Err(io_error(error)),
+        };
+        let mut bytes = Vec::new();
+        file.take(STATE_FILE_MAX + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io_error)?;
+        if bytes.len() as u64 > STATE_FILE_MAX {
+            return Err(invalid(format!("larger than {STATE_FILE_MAX} bytes")));
+        }
+        let state: StateFile =
+            serde_json::from_slice(&bytes).map_err(|error| invalid(error.to_string()))?;
+        if state.format_version != STATE_VERSION {
+            return Err(invalid(format!(
+                "format version {} (this version reads {STATE_VERSION})",
+                state.format_version
+            )));
+        }
+        let mut keys = BTreeMap::new();
+        for (id, accepted) in state.keys {
+            let key_id = parse_key_id(&id)
+                .ok_or_else(|| invalid(format!("`{id}` is not a key id (16 hex digits)")))?;
+            keys.insert(key_id, accepted);
+        }
+        Ok(TrustState { keys })
+    }
+
+    /// What was last accepted from `key`, if anything.
+    pub fn accepted(&self, key: KeyId) -> Option<Accepted> {
+        self.keys.get(&key).copied()
+    }
+
+    /// Records that an import of `sequence` signed by `key` completed at `when`.
+    pub fn accept(&mut self, key: KeyId, sequence: u64, when: Timestamp) {
+        self.keys.insert(
+            key,
+            Accepted {
+                sequence,
+                accepted: when,
+            },
+        );
+    }
+
+    /// Writes the state to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<(), TrustStateError> {
+        let file = StateFile {
+            format_version: STATE_VERSION,
+            keys: self
+                .keys
+                .iter()
+                .map(|(id, accepted)| (id.to_string(), *accepted))
+                .collect(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&file).expect("the state serializes");
+        bytes.push(b'\n');
+        atomic_file::write(path, &bytes, Access::Shared, Existing::Replace).map_err(|source| {
+            TrustStateError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        })
+    }
+}
+
+/// Parses a key id as [`KeyId`]'s `Display` writes it.
+fn parse_key_id(text: &str) -> Option<KeyId> {
+    if text.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(text, 16)
+        .ok()
+        .map(|value| KeyId(value.to_le_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    #[test]
+    fn saves_and_loads_and_a_missing_file_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trust.json");
+        assert_eq!(TrustState::load(&path).unwrap(), TrustState::default());
+        let mut state = TrustState::default();
+        let key = KeyId([1, 2, 3, 4, 5, 6, 7, 8]);
+        let when = Timestamp::new(SystemTime::now());
+        state.accept(key, 7, when);
+        state.save(&path).unwrap();
+        let loaded = TrustState::load(&path).unwrap();
+        assert_eq!(loaded, state);
+        assert_eq!(loaded.accepted(key).unwrap().sequence, 7);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"0807060504030201\""), "{text}");
+    }
+
+    #[test]
+    fn a_damaged_state_is_an_error_not_a_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trust.json");
+        for text in [
+            "",
+            "{\"format_version\":2,\"keys\":{}}",
+            "{\"format_version\":1,\"keys\":{\"XYZ\":{\"sequence\":1,\"accepted\":\"2026-01-01T00:00:00Z\"}}}",
+        ] {
+            fs::write(&path, text).unwrap();
+            let error = TrustState::load(&path).unwrap_err().to_string();
+            assert!(error.contains("trust.json"), "{error}");
+        }
+    }
+}
