@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success: nothing wrong was found
-  1  the check ran and found problems
+  1  the check ran and found problems, or media was refused
   2  usage or I/O error (for example, the folder does not exist)";
 
 /// Move WSUS updates into air-gapped networks, and prove they arrived authentic, complete and
@@ -33,6 +33,13 @@ pub enum Command {
     /// and name the updates that would show "Failed to download" once approved.
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
+    /// Make an Ed25519 key pair for signing manifests: a secret key for the connected side and
+    /// a public key (in minisign's format) for the disconnected side.
+    #[command(after_help = EXIT_CODES)]
+    Keygen(KeygenArgs),
+    /// Create or verify a signed manifest of a transfer.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
     /// Generate a sample WsusContent folder, damage two files, and audit it.
     #[command(after_help = EXIT_CODES)]
     Demo(DemoArgs),
@@ -73,6 +80,102 @@ pub struct CheckArgs {
     /// content fail the check; other gaps are reported as information.
     #[arg(long, value_name = "FILE")]
     pub approved: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Number of files hashed at once [default: one per CPU].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the secret key (PKCS#8 PEM, readable by its owner only).
+    #[arg(long, value_name = "FILE")]
+    pub secret: PathBuf,
+    /// Where to write the public key (minisign format).
+    #[arg(long, value_name = "FILE")]
+    pub public: PathBuf,
+    /// Replace existing key files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// Hash a content folder (and an export package), and write a signed manifest of it.
+    #[command(after_help = EXIT_CODES)]
+    Create(ManifestCreateArgs),
+    /// Check a manifest's signature, expiry and sequence, then re-hash every listed file and
+    /// report missing, changed and unlisted files.
+    #[command(after_help = EXIT_CODES)]
+    Verify(ManifestVerifyArgs),
+}
+
+/// The transfer modes, for the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Mode {
+    /// The importer keeps content files the manifest does not list (like robocopy /E).
+    Incremental,
+    /// The importer removes content files the manifest does not list (like robocopy /MIR).
+    Mirror,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestCreateArgs {
+    /// The content folder to describe (on media, its WsusContent folder).
+    #[arg(long, value_name = "DIR")]
+    pub content: PathBuf,
+    /// The export package the transfer carries; it is read whole and must be valid.
+    #[arg(long, value_name = "FILE")]
+    pub package: Option<PathBuf>,
+    /// The secret key to sign with.
+    #[arg(long, value_name = "SECRET")]
+    pub key: PathBuf,
+    /// The transfer's sequence number: higher than any the disconnected side accepted from
+    /// this key.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub sequence: u64,
+    /// Days until the manifest expires.
+    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=3650))]
+    pub expires: u16,
+    /// What the importer does with content files the manifest does not list.
+    #[arg(long, value_enum, default_value = "incremental")]
+    pub mode: Mode,
+    /// The folder to write manifest.json and manifest.json.minisig into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Number of files hashed at once [default: one per CPU].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestVerifyArgs {
+    /// The folder holding manifest.json and manifest.json.minisig.
+    #[arg(value_name = "DIR")]
+    pub folder: PathBuf,
+    /// The public key of the signer to trust.
+    #[arg(long, value_name = "PUBLIC")]
+    pub trust: PathBuf,
+    /// The trust state file: refuse a sequence not newer than the last one accepted from the
+    /// same key.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// The content folder the manifest describes [default: DIR/WsusContent].
+    #[arg(long, value_name = "DIR")]
+    pub content: Option<PathBuf>,
+    /// The export package the manifest names [default: DIR/<name in the manifest>].
+    #[arg(long, value_name = "FILE")]
+    pub package: Option<PathBuf>,
+    /// Accept a manifest past its expiry; the report says so.
+    #[arg(long)]
+    pub allow_expired: bool,
+    /// Accept a sequence not newer than the last accepted one; the report says so.
+    #[arg(long)]
+    pub allow_rollback: bool,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].

@@ -56,7 +56,7 @@ pub fn write_text(audit: &Audit, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "{}", verdict_line(audit))
 }
 
-fn finding_line(finding: &Finding) -> String {
+pub(super) fn finding_line(finding: &Finding) -> String {
     let detail = match &finding.kind {
         FindingKind::Corrupt {
             expected_sha1,

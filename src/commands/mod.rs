@@ -5,13 +5,17 @@ mod audit;
 mod check;
 mod demo;
 mod inspect;
+mod keygen;
+mod manifest_create;
+mod manifest_verify;
 mod progress_bar;
 
 use std::process::ExitCode;
 
-use crate::cli::Command;
+use crate::cli::{Command, ManifestCommand};
 use wsus_airgap::check::ApprovedError;
 use wsus_airgap::content::FolderError;
+use wsus_airgap::manifest::keys::KeyError;
 use wsus_airgap::package::PackageError;
 
 /// How the process ends; documented in `--help` and the README.
@@ -37,6 +41,9 @@ pub fn run(command: Command) -> Exit {
         Command::Audit(args) => audit::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Keygen(args) => keygen::run(&args),
+        Command::Manifest(ManifestCommand::Create(args)) => manifest_create::run(&args),
+        Command::Manifest(ManifestCommand::Verify(args)) => manifest_verify::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     result.unwrap_or_else(|error| {
@@ -74,6 +81,11 @@ fn hint(error: &anyhow::Error) -> Option<&'static str> {
         return Some(
             "give one update GUID per line, or the CSV written by \
              `Get-WsusUpdate -Approval Approved | Export-Csv`",
+        );
+    }
+    if let Some(KeyError::Exists { .. }) = error.downcast_ref::<KeyError>() {
+        return Some(
+            "keep the existing key unless you mean to replace it: the disconnected side trusts its public half",
         );
     }
     match error.downcast_ref::<PackageError>()? {

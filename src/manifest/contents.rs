@@ -108,7 +108,11 @@ pub fn check(
     jobs: Option<NonZeroUsize>,
     progress: &dyn Progress,
 ) -> Result<ContentsCheck, FolderError> {
-    let listing = tree::list(content)?;
+    // A content folder that is not there holds none of the listed files.
+    let listing = match tree::list(content) {
+        Err(FolderError::RootMissing { .. }) => tree::Tree::default(),
+        listing => listing?,
+    };
     let index: HashMap<String, usize> = manifest
         .entries
         .iter()

@@ -206,7 +206,8 @@ pub fn generate(
     }
     let document =
         Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| KeyError::Random)?;
-    let secret = SecretKey::from_pkcs8(document.as_ref()).map_err(|_| KeyError::Random)?;
+    let document = pkcs8_v1(document.as_ref());
+    let secret = SecretKey::from_pkcs8(&document).map_err(|_| KeyError::Random)?;
     let existing = if replace {
         Existing::Replace
     } else {
@@ -226,7 +227,7 @@ pub fn generate(
             }
         })
     };
-    write(secret_path, to_pem(document.as_ref()), Access::OwnerOnly)?;
+    write(secret_path, to_pem(&document), Access::OwnerOnly)?;
     if let Err(error) = write(public_path, secret.public.to_file_text(), Access::Shared) {
         // A secret key without its public half is of no use; do not leave it behind unless
         // it replaced one the user asked to replace.
@@ -236,6 +237,22 @@ pub fn generate(
         return Err(error);
     }
     Ok(secret.public)
+}
+
+/// The start of ring's PKCS#8 v2 document for Ed25519, up to the 32-byte seed.
+const PKCS8_V2_PREFIX: [u8; 16] = [
+    0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+/// The start of a PKCS#8 v1 document for Ed25519 (RFC 8410), up to the seed.
+const PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// The RFC 8410 (v1) form of ring's v2 document: the seed alone, which OpenSSL and other
+/// tools read; ring reads both.
+fn pkcs8_v1(v2: &[u8]) -> Vec<u8> {
+    assert_eq!(v2[..16], PKCS8_V2_PREFIX, "ring's Ed25519 PKCS#8 layout");
+    [&PKCS8_V1_PREFIX[..], &v2[16..48]].concat()
 }
 
 fn to_pem(der: &[u8]) -> String {

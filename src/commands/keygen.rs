@@ -1,0 +1,28 @@
+//! `wsus-airgap keygen`: make the key pair that signs manifests.
+
+use anyhow::Result;
+use wsus_airgap::manifest::keys;
+
+use super::Exit;
+use crate::cli::KeygenArgs;
+
+pub fn run(args: &KeygenArgs) -> Result<Exit> {
+    let public = keys::generate(&args.secret, &args.public, args.force)?;
+    if cfg!(windows) {
+        eprintln!(
+            "warning: {} takes the permissions of its folder on Windows; keep it in a folder \
+             only you can read",
+            args.secret.display()
+        );
+    }
+    println!(
+        "secret key: {} (keep it on the connected side, readable by you only)",
+        args.secret.display()
+    );
+    println!(
+        "public key: {} (copy it to the disconnected side)",
+        args.public.display()
+    );
+    println!("key id: {}", public.id);
+    Ok(Exit::Success)
+}
