@@ -82,6 +82,7 @@ pub fn parse(text: &[u8]) -> Result<Signature, SignatureError> {
     let mut next = |what: &str| {
         lines
             .next()
+            .filter(|line| !line.is_empty())
             .ok_or_else(|| malformed(&format!("the {what} line is missing")))
     };
     if !next("untrusted comment")?.starts_with(UNTRUSTED_PREFIX) {
@@ -150,7 +151,7 @@ fn global_message(signature: &[u8; 64], trusted_comment: &str) -> Vec<u8> {
 
 fn decode(line: &str, what: &str) -> Result<Vec<u8>, SignatureError> {
     BASE64
-        .decode(line.trim())
+        .decode(line)
         .map_err(|_| SignatureError::Malformed(format!("the {what} line is not base64")))
 }
 

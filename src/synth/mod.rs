@@ -17,7 +17,7 @@ use sha1::{Digest, Sha1};
 use crate::content::{Sha1Digest, content_path};
 
 mod export;
-pub use export::{ExportSpec, SyntheticExport, SyntheticUpdate, write_export};
+pub use export::{ExportSpec, SERVER_ID, SyntheticExport, SyntheticUpdate, write_export};
 
 /// The shape of a site to generate.
 #[derive(Debug, Clone)]
