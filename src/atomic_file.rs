@@ -6,7 +6,6 @@
 //! may refuse to flush a folder; that is treated as done, as the rename is already durable
 //! through NTFS's journal.
 
-use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -42,7 +41,7 @@ pub fn write(path: &Path, bytes: &[u8], access: Access, existing: Existing) -> i
             Access::OwnerOnly => 0o600,
             Access::Shared => 0o644,
         };
-        builder.permissions(fs::Permissions::from_mode(mode));
+        builder.permissions(std::fs::Permissions::from_mode(mode));
     }
     #[cfg(not(unix))]
     let _ = access;
@@ -65,7 +64,7 @@ pub fn sync_folder(folder: &Path) {
     // may be refused. Either way a failure here loses no data the rename has not already
     // committed to the journal, so it is ignored.
     #[cfg(unix)]
-    if let Ok(handle) = fs::File::open(folder) {
+    if let Ok(handle) = std::fs::File::open(folder) {
         let _ = handle.sync_all();
     }
     #[cfg(not(unix))]
@@ -75,6 +74,7 @@ pub fn sync_folder(folder: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn replaces_or_keeps_as_asked_and_leaves_no_temporary_file() {

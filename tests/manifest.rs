@@ -844,3 +844,31 @@ fn independent_blake3(path: &Path) -> String {
         _ => panic!("b3sum is installed"),
     }
 }
+
+#[test]
+fn the_documented_example_verifies_and_matches_the_schema() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/example");
+    let public = PublicKey::read(&example.join("site.pub")).unwrap();
+    let verified = verify::verify(
+        &example,
+        &public,
+        &VerifyOptions {
+            allow_expired: true,
+            ..options()
+        },
+    )
+    .unwrap();
+    assert_eq!(verified.manifest.sequence, 42);
+    assert_eq!(verified.manifest.entries.len(), 3);
+    support::assert_valid_against_schema("manifest.schema.json", &example.join(MANIFEST_FILE));
+    if cfg!(unix) {
+        let status = Command::new("minisign")
+            .arg("-Vqm")
+            .arg(example.join(MANIFEST_FILE))
+            .arg("-p")
+            .arg(example.join("site.pub"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
