@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Benchmark: the manifest layer on 100,000 content files.
+#
+# Usage: [FILES=N] [RUNS=N] bench/manifest.sh [WORK_DIR]
+#   WORK_DIR  where to generate (default: ${TMPDIR:-/tmp}/wsus-airgap-bench-manifest); the tree is
+#             kept and reused while FILES is unchanged.
+#   FILES     content files (default 100000).
+#   RUNS      runs of each command (default 3); the best wall time is kept, and the highest
+#             peak RSS of all runs.
+# Needs: minisign, b3sum, GNU time (/usr/bin/time).
+#
+# Part 1, the manifest without hashing: examples/manifest-bench builds a manifest of FILES
+# synthetic entries, serializes, signs and writes it ("create"), then reads, verifies and
+# parses it back ("verify"); minisign signs and verifies the same manifest file.
+# Targets: create and verify each < 2 s, peak RSS < 200 MB.
+# Part 2, end to end on a generated WsusContent of FILES small files (1 B to 8 KiB), page
+# cache warm: `manifest create` and `manifest verify` (listing, hashing every file, signing or
+# verifying) against b3sum hashing the same files. No target: information.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+files=${FILES:-100000}
+runs=${RUNS:-3}
+case $files in '' | *[!0-9]* | 0*) echo "bench: FILES must be a whole number >= 1" >&2; exit 2 ;; esac
+case $runs in '' | *[!0-9]* | 0*) echo "bench: RUNS must be a whole number >= 1" >&2; exit 2 ;; esac
+dir=${1:-${TMPDIR:-/tmp}/wsus-airgap-bench-manifest}
+gnu_time=/usr/bin/time
+for tool in minisign b3sum; do
+  command -v $tool >/dev/null || { echo "bench: $tool is not installed" >&2; exit 2; }
+done
+[ -x "$gnu_time" ] || { echo "bench: GNU time ($gnu_time) is not installed" >&2; exit 2; }
+
+cargo build --release --quiet --bins --examples
+bin=target/release/wsus-airgap
+bench=target/release/examples/manifest-bench
+
+mkdir -p "$dir"
+site="$dir/media"
+stamp="$dir/.bench-settings"
+if [ ! -d "$site/WsusContent" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$files" ]; then
+  rm -rf "$site" "$stamp"
+  echo "bench: generating $files files in $site/WsusContent ..."
+  target/release/examples/synth-site "$site/WsusContent" --files "$files" --min-size 1 \
+    --max-size 8192 > /dev/null
+  echo "$files" > "$stamp"
+fi
+layer="$dir/layer"
+mkdir -p "$layer"
+timings=$(mktemp)
+trap 'rm -f "$timings"' EXIT
+
+# best_of NAME COMMAND...: runs COMMAND $runs times; sets WALL to the best wall time (seconds)
+# and RSS to the highest peak RSS (KiB) of all runs.
+best_of() {
+  local name=$1; shift
+  WALL=; RSS=0
+  for _ in $(seq "$runs"); do
+    if ! "$gnu_time" -o "$timings" -f '%e %M' "$@" > /dev/null; then
+      echo "bench: $name failed:" >&2; cat "$timings" >&2; exit 1
+    fi
+    local wall rss
+    read -r wall rss < "$timings"
+    if [ -z "$WALL" ] || awk -v a="$wall" -v b="$WALL" 'BEGIN {exit !(a < b)}'; then WALL=$wall; fi
+    if [ "$rss" -gt "$RSS" ]; then RSS=$rss; fi
+  done
+  printf '%-34s %7.2f s wall %7.1f MB peak RSS\n' "$name" "$WALL" "$(mb "$RSS")"
+}
+mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k * 1024 / 1e6}'; } # KiB -> MB
+met() { if awk "BEGIN {exit !($1)}"; then echo MET; else echo "NOT MET"; fi; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.1f", a / b; else print "inf"}'; }
+b3sum_all() { find "$site/WsusContent" -type f -print0 | xargs -0 b3sum > /dev/null; }
+
+echo "bench: $files files, $(nproc) CPUs, best of $runs"
+echo
+echo "part 1: the manifest layer, no hashing of content"
+best_of "manifest create (build, sign)" "$bench" create "$layer" --entries "$files"
+create_wall=$WALL; create_rss=$RSS
+printf 'manifest.json: %s bytes\n' "$(stat -c %s "$layer/manifest.json")"
+best_of "manifest verify (verify, parse)" "$bench" verify "$layer"
+verify_wall=$WALL; verify_rss=$RSS
+minisign -G -W -f -p "$layer/minisign.pub" -s "$layer/minisign.key" > /dev/null
+best_of "minisign -S (sign the same file)" minisign -S -s "$layer/minisign.key" \
+  -m "$layer/manifest.json" -x "$layer/minisign.sig"
+sign_wall=$WALL
+best_of "minisign -V (verify ours)" minisign -Vq -p "$layer/site.pub" -m "$layer/manifest.json"
+minisign_wall=$WALL
+echo
+printf 'create: %5.2f s (target < 2 s): %s; peak RSS %.1f MB (target < 200 MB): %s; %s x minisign -S\n' \
+  "$create_wall" "$(met "$create_wall < 2")" "$(mb "$create_rss")" "$(met "$(mb "$create_rss") < 200")" \
+  "$(ratio "$create_wall" "$sign_wall")"
+printf 'verify: %5.2f s (target < 2 s): %s; peak RSS %.1f MB (target < 200 MB): %s; %s x minisign -V\n' \
+  "$verify_wall" "$(met "$verify_wall < 2")" "$(mb "$verify_rss")" "$(met "$(mb "$verify_rss") < 200")" \
+  "$(ratio "$verify_wall" "$minisign_wall")"
+
+echo
+echo "part 2: end to end, hashing every file"
+"$bin" keygen --force --secret "$dir/site.key" --public "$dir/site.pub" > /dev/null
+b3sum_all # warm the page cache
+best_of "wsus-airgap manifest create" "$bin" manifest create --quiet --content "$site/WsusContent" \
+  --key "$dir/site.key" --sequence 1 --out "$site"
+e2e_create=$WALL
+best_of "wsus-airgap manifest verify" "$bin" manifest verify --quiet "$site" --trust "$dir/site.pub"
+e2e_verify=$WALL
+best_of "b3sum (find | xargs)" bash -c "find '$site/WsusContent' -type f -print0 | xargs -0 b3sum"
+b3_wall=$WALL
+echo
+printf 'manifest create / b3sum: %s x; manifest verify / b3sum: %s x\n' \
+  "$(ratio "$e2e_create" "$b3_wall")" "$(ratio "$e2e_verify" "$b3_wall")"
