@@ -46,43 +46,23 @@ if [ ! -d "$site/WsusContent" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$files" ]
 fi
 layer="$dir/layer"
 mkdir -p "$layer"
-timings=$(mktemp)
-trap 'rm -f "$timings"' EXIT
-
-# best_of NAME COMMAND...: runs COMMAND $runs times; sets WALL to the best wall time (seconds)
-# and RSS to the highest peak RSS (KiB) of all runs.
-best_of() {
-  local name=$1; shift
-  WALL=; RSS=0
-  for _ in $(seq "$runs"); do
-    if ! "$gnu_time" -o "$timings" -f '%e %M' "$@" > /dev/null; then
-      echo "bench: $name failed:" >&2; cat "$timings" >&2; exit 1
-    fi
-    local wall rss
-    read -r wall rss < "$timings"
-    if [ -z "$WALL" ] || awk -v a="$wall" -v b="$WALL" 'BEGIN {exit !(a < b)}'; then WALL=$wall; fi
-    if [ "$rss" -gt "$RSS" ]; then RSS=$rss; fi
-  done
-  printf '%-34s %7.2f s wall %7.1f MB peak RSS\n' "$name" "$WALL" "$(mb "$RSS")"
-}
-mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k * 1024 / 1e6}'; } # KiB -> MB
-met() { if awk "BEGIN {exit !($1)}"; then echo MET; else echo "NOT MET"; fi; }
+source bench/lib.sh
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.1f", a / b; else print "inf"}'; }
 b3sum_all() { find "$site/WsusContent" -type f -print0 | xargs -0 b3sum > /dev/null; }
 
 echo "bench: $files files, $(nproc) CPUs, best of $runs"
 echo
 echo "part 1: the manifest layer, no hashing of content"
-best_of "manifest create (build, sign)" "$bench" create "$layer" --entries "$files"
+best_of "manifest create (build, sign)" nothing "$bench" create "$layer" --entries "$files"
 create_wall=$WALL; create_rss=$RSS
 printf 'manifest.json: %s bytes\n' "$(stat -c %s "$layer/manifest.json")"
-best_of "manifest verify (verify, parse)" "$bench" verify "$layer"
+best_of "manifest verify (verify, parse)" nothing "$bench" verify "$layer"
 verify_wall=$WALL; verify_rss=$RSS
 minisign -G -W -f -p "$layer/minisign.pub" -s "$layer/minisign.key" > /dev/null
-best_of "minisign -S (sign the same file)" minisign -S -s "$layer/minisign.key" \
+best_of "minisign -S (sign the same file)" nothing minisign -S -s "$layer/minisign.key" \
   -m "$layer/manifest.json" -x "$layer/minisign.sig"
 sign_wall=$WALL
-best_of "minisign -V (verify ours)" minisign -Vq -p "$layer/site.pub" -m "$layer/manifest.json"
+best_of "minisign -V (verify ours)" nothing minisign -Vq -p "$layer/site.pub" -m "$layer/manifest.json"
 minisign_wall=$WALL
 echo
 printf 'create: %5.2f s (target < 2 s): %s; peak RSS %.1f MB (target < 200 MB): %s; %s x minisign -S\n' \
@@ -96,12 +76,12 @@ echo
 echo "part 2: end to end, hashing every file"
 "$bin" keygen --force --secret "$dir/site.key" --public "$dir/site.pub" > /dev/null
 b3sum_all # warm the page cache
-best_of "wsus-airgap manifest create" "$bin" manifest create --quiet --content "$site/WsusContent" \
+best_of "wsus-airgap manifest create" nothing "$bin" manifest create --quiet --content "$site/WsusContent" \
   --key "$dir/site.key" --sequence 1 --out "$site"
 e2e_create=$WALL
-best_of "wsus-airgap manifest verify" "$bin" manifest verify --quiet "$site" --trust "$dir/site.pub"
+best_of "wsus-airgap manifest verify" nothing "$bin" manifest verify --quiet "$site" --trust "$dir/site.pub"
 e2e_verify=$WALL
-best_of "b3sum (find | xargs)" bash -c "find '$site/WsusContent' -type f -print0 | xargs -0 b3sum"
+best_of "b3sum (find | xargs)" nothing bash -c "find '$site/WsusContent' -type f -print0 | xargs -0 b3sum"
 b3_wall=$WALL
 echo
 printf 'manifest create / b3sum: %s x; manifest verify / b3sum: %s x\n' \

@@ -34,6 +34,8 @@ command -v cabextract >/dev/null || { echo "bench: cabextract is not installed" 
 cargo build --release --quiet --bins --examples
 bin=target/release/wsus-airgap
 
+source bench/lib.sh
+trap 'rm -f "$timings"; rm -rf "$extract"' EXIT
 mkdir -p "$dir"
 cab="$dir/big.cab"
 extract="$dir/extract"
@@ -44,9 +46,6 @@ if [ ! -f "$cab" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${generator_args[*]}" 
   target/release/examples/synth-site "$dir/WsusContent" --package "$cab" "${generator_args[@]}" > /dev/null
   echo "${generator_args[*]}" > "$stamp"
 fi
-
-timings=$(mktemp)
-trap 'rm -f "$timings"; rm -rf "$extract"' EXIT
 
 # member_size NAME: the uncompressed size of member NAME, from `cabextract -l`.
 listing=$(cabextract -l "$cab")
@@ -62,26 +61,6 @@ fi
 cab_bytes=$(stat -c %s "$cab")
 cat "$cab" > /dev/null # warm the page cache
 
-# best_of NAME SETUP COMMAND...: runs SETUP then, timed, COMMAND, $runs times; sets WALL to the
-# best wall time (seconds) and RSS to the highest peak RSS (KiB) of all runs.
-best_of() {
-  local name=$1 setup=$2; shift 2
-  WALL=; RSS=0
-  for _ in $(seq "$runs"); do
-    $setup
-    if ! "$gnu_time" -o "$timings" -f '%e %M' "$@" > /dev/null; then
-      echo "bench: $name failed:" >&2; cat "$timings" >&2; exit 1
-    fi
-    local wall rss
-    read -r wall rss < "$timings"
-    if [ -z "$WALL" ] || awk -v a="$wall" -v b="$WALL" 'BEGIN {exit !(a < b)}'; then WALL=$wall; fi
-    if [ "$rss" -gt "$RSS" ]; then RSS=$rss; fi
-  done
-  printf '%-22s %7.2f s wall %7.1f MB peak RSS\n' "$name" "$WALL" "$(mb "$RSS")"
-}
-
-mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k * 1024 / 1e6}'; } # KiB -> MB
-nothing() { :; }
 clear_extract() { rm -rf "$extract"; }
 
 echo "bench: SCALE=$scale (${generator_args[*]}), $(nproc) CPUs, best of $runs"
@@ -93,7 +72,6 @@ echo
 best_of "wsus-airgap inspect" nothing "$bin" inspect "$cab"; inspect_wall=$WALL; inspect_rss=$RSS
 best_of "cabextract" clear_extract cabextract -q -d "$extract" "$cab"; cab_wall=$WALL
 
-met() { if awk "BEGIN {exit !($1)}"; then echo MET; else echo "NOT MET"; fi; }
 ratio=$(awk -v a="$inspect_wall" -v b="$cab_wall" 'BEGIN {printf "%.2f", a / b}')
 echo
 printf 'inspect parse throughput:       %7.1f MB/s (package.xml + metadata.txt, uncompressed)\n' \
