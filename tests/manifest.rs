@@ -514,7 +514,15 @@ fn every_unsafe_path_rejects_the_whole_manifest_naming_the_entry() {
         let refused = media.verify(&[]);
         assert_eq!(refused.code, 1, "{bad}");
         let line = stderr_line(&refused);
-        let shown = serde_json::from_str::<String>(&format!("\"{bad}\"")).unwrap();
+        // The name as printed: decoded from JSON, control characters escaped.
+        let shown: String = serde_json::from_str::<String>(&format!("\"{bad}\""))
+            .unwrap()
+            .chars()
+            .map(|c| match c {
+                c if c.is_control() => c.escape_unicode().to_string(),
+                c => c.to_string(),
+            })
+            .collect();
         let expected = format!(
             "wsus-airgap: refused: {}: `{shown}`: {reason} at line ",
             media.manifest().display()
@@ -742,7 +750,7 @@ fn links_and_names_unsafe_on_windows_are_never_signed() {
     assert_eq!(
         refused.stderr,
         format!(
-            "case-collision: anonymousCheckFile.txt: the same file as AnonymousCheckFile.TXT on Windows\n\
+            "case-collision: anonymousCheckFile.txt: collides on Windows with AnonymousCheckFile.TXT\n\
              unsafe-name: aux.txt: `aux.txt` is a device name reserved by Windows\n\
              other: passwd: link, not followed\n\
              wsus-airgap: refused: {} holds 3 files a manifest cannot vouch for; nothing was written\n",
@@ -871,4 +879,53 @@ fn the_documented_example_verifies_and_matches_the_schema() {
             .unwrap();
         assert!(status.success());
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn names_that_collide_only_on_windows_are_never_signed() {
+    let media = Media::new();
+    // `ⱥ` and `Ⱥ` are one letter to NTFS, and differ in length in UTF-8; `ς` and `σ` too.
+    fs::write(media.content().join("ⱥⱥⱥ"), "file").unwrap();
+    fs::create_dir(media.content().join("ȺȺȺ")).unwrap();
+    fs::write(media.content().join("ȺȺȺ").join("x"), "below").unwrap();
+    fs::write(media.content().join("ς"), "1").unwrap();
+    fs::write(media.content().join("σ"), "2").unwrap();
+    let refused = media.create(&["--sequence", "1"]);
+    assert_eq!(refused.code, 1);
+    assert_eq!(
+        refused.stderr,
+        format!(
+            "case-collision: ȺȺȺ/x: collides on Windows with ⱥⱥⱥ\n\
+             case-collision: σ: collides on Windows with ς\n\
+             wsus-airgap: refused: {} holds 2 files a manifest cannot vouch for; nothing was written\n",
+            media.content().display()
+        )
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn names_on_media_cannot_forge_report_lines() {
+    let media = Media::created(1);
+    let forged = "zz\nresult: intact: 1 file, 1 B\n\u{1b}[31m";
+    fs::write(media.content().join(forged), "x").unwrap();
+    let report = media.verify(&[]);
+    assert_eq!(report.code, 1);
+    assert!(
+        report.stdout.contains(
+            "\nextra: zz\\u{a}result: intact: 1 file, 1 B\\u{a}\\u{1b}[31m: not in the manifest\n"
+        ),
+        "{}",
+        report.stdout
+    );
+    assert!(!report.stdout.contains('\u{1b}'));
+    assert_eq!(
+        report
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("result:"))
+            .count(),
+        1
+    );
 }

@@ -10,6 +10,7 @@ use wsus_airgap::content::{
     Audit, AuditOptions, EntryType, Finding, FindingKind, Severity, Totals,
 };
 
+use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
 use super::{Exit, plural};
 use crate::cli::AuditArgs;
@@ -24,7 +25,7 @@ pub fn run(args: &AuditArgs) -> Result<Exit> {
     if args.output.json {
         write_json(&audit, &mut stdout)?;
     } else {
-        write_text(&audit, &mut stdout)?;
+        write_text(&audit, &mut Printable(&mut stdout))?;
     }
     stdout.flush()?;
     Ok(exit_for(&audit))
@@ -64,7 +65,7 @@ pub(super) fn finding_line(finding: &Finding) -> String {
         } => format!("expected SHA-1 {expected_sha1} (from the name), found {actual_sha1}"),
         FindingKind::Empty => "content file is empty (0 bytes)".to_owned(),
         FindingKind::Misplaced { expected_path } => format!("belongs at {expected_path}"),
-        FindingKind::Unreadable { error } => error.clone(),
+        FindingKind::Unreadable { error } => printable(error).into_owned(),
         FindingKind::EsdMismatch {
             expected_sha1,
             actual_sha1,
@@ -81,7 +82,11 @@ pub(super) fn finding_line(finding: &Finding) -> String {
             EntryType::Special => "not a regular file, not opened".to_owned(),
         },
     };
-    format!("{}: {}: {detail}", finding.kind.name(), finding.path)
+    format!(
+        "{}: {}: {detail}",
+        finding.kind.name(),
+        printable(&finding.path)
+    )
 }
 
 fn timing_line(totals: &Totals) -> String {

@@ -10,6 +10,7 @@ use wsus_airgap::check::{self, Check, FileCheck, FileState, UpdateGap};
 use wsus_airgap::content::{self, AuditOptions};
 use wsus_airgap::package;
 
+use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
 use super::{Exit, plural};
 use crate::cli::CheckArgs;
@@ -35,7 +36,7 @@ pub fn run(args: &CheckArgs) -> Result<Exit> {
     if args.output.json {
         write_json(args, &check, &mut stdout)?;
     } else {
-        write_text(args, &check, &mut stdout)?;
+        write_text(args, &check, &mut Printable(&mut stdout))?;
     }
     stdout.flush()?;
     Ok(if check.passed() {
@@ -123,7 +124,7 @@ fn write_gaps(check: &Check, gaps: &[UpdateGap], out: &mut impl Write) -> io::Re
             .kb
             .as_deref()
             .map_or(String::new(), |kb| format!("KB{kb} "));
-        let title = gap.title.as_deref().unwrap_or("(no title)");
+        let title = printable(gap.title.as_deref().unwrap_or("(no title)"));
         writeln!(
             out,
             "  {kb}{title} [update {}, revision {}]",

@@ -9,6 +9,7 @@ use serde::Serialize;
 use wsus_airgap::package::{self, Language, Package};
 
 use super::Exit;
+use super::printable::Printable;
 use crate::cli::InspectArgs;
 
 /// The facts `inspect` reports, in the order it reports them.
@@ -78,7 +79,7 @@ pub fn run(args: &InspectArgs) -> Result<Exit> {
         serde_json::to_writer_pretty(&mut stdout, &summary)?;
         writeln!(stdout)?;
     } else {
-        write_text(&summary, &mut stdout)?;
+        write_text(&summary, &mut Printable(&mut stdout))?;
     }
     stdout.flush()?;
     Ok(Exit::Success)

@@ -9,6 +9,7 @@ use wsus_airgap::manifest::keys::SecretKey;
 use wsus_airgap::manifest::{TransferMode, trusted_comment};
 
 use super::audit::finding_line;
+use super::printable::printable;
 use super::progress_bar::Bar;
 use super::{Exit, plural};
 use crate::cli::{ManifestCreateArgs, Mode};
@@ -76,9 +77,13 @@ pub fn run(args: &ManifestCreateArgs) -> Result<Exit> {
 fn refusal_line(refusal: &Refusal) -> String {
     match refusal {
         Refusal::Finding(finding) => finding_line(finding),
-        Refusal::UnsafeName { path, problem } => format!("unsafe-name: {path}: {problem}"),
+        Refusal::UnsafeName { path, problem } => format!(
+            "unsafe-name: {}: {}",
+            printable(path),
+            printable(&problem.to_string())
+        ),
         Refusal::CaseCollision { path, other } => {
-            format!("case-collision: {path}: the same file as {other} on Windows")
+            format!("case-collision: {path}: collides on Windows with {other}")
         }
     }
 }

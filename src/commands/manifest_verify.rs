@@ -14,6 +14,7 @@ use wsus_airgap::manifest::trust::TrustState;
 use wsus_airgap::manifest::verify::{self, Verified, VerifyError, VerifyOptions};
 use wsus_airgap::manifest::{Manifest, ManifestTotals, Source, Timestamp, TransferMode};
 
+use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
 use super::{Exit, plural};
 use crate::cli::ManifestVerifyArgs;
@@ -52,7 +53,7 @@ pub fn run(args: &ManifestVerifyArgs) -> Result<Exit> {
     if args.output.json {
         write_json(args, &verified, &check, &mut stdout)?;
     } else {
-        write_text(args, &verified, &check, &mut stdout)?;
+        write_text(args, &verified, &check, &mut Printable(&mut stdout))?;
     }
     stdout.flush()?;
     Ok(if check.is_intact() {
@@ -80,7 +81,7 @@ fn refuse(args: &ManifestVerifyArgs, error: &VerifyError) -> Result<Exit> {
         serde_json::to_writer_pretty(&mut stdout, &document)?;
         writeln!(stdout)?;
     }
-    eprintln!("wsus-airgap: refused: {error}");
+    eprintln!("wsus-airgap: refused: {}", printable(&error.to_string()));
     if let Some(hint) = refusal_hint(error) {
         eprintln!("hint: {hint}");
     }
@@ -140,10 +141,14 @@ fn write_text(
         writeln!(out, "changed: {}", changed_line(changed))?;
     }
     for extra in &check.extra {
-        writeln!(out, "extra: {}: not in the manifest", extra.path)?;
+        writeln!(
+            out,
+            "extra: {}: not in the manifest",
+            printable(&extra.path)
+        )?;
     }
     for (path, error) in &check.unlisted {
-        writeln!(out, "unreadable: {path}: {error}")?;
+        writeln!(out, "unreadable: {}: {}", printable(path), printable(error))?;
     }
     writeln!(out, "result: {}", verdict(check))
 }
@@ -191,7 +196,7 @@ fn found_text(found: &Found) -> String {
         Found::NotAFile { file_type } => {
             format!("found a {file_type:?}, not a file").to_lowercase()
         }
-        Found::Unreadable { error } => format!("unreadable: {error}"),
+        Found::Unreadable { error } => format!("unreadable: {}", printable(error)),
     }
 }
 

@@ -8,11 +8,13 @@ mod inspect;
 mod keygen;
 mod manifest_create;
 mod manifest_verify;
+mod printable;
 mod progress_bar;
 
 use std::process::ExitCode;
 
 use crate::cli::{Command, ManifestCommand};
+use printable::printable;
 use wsus_airgap::check::ApprovedError;
 use wsus_airgap::content::FolderError;
 use wsus_airgap::manifest::keys::KeyError;
@@ -47,7 +49,7 @@ pub fn run(command: Command) -> Exit {
         Command::Demo(args) => demo::run(&args),
     };
     result.unwrap_or_else(|error| {
-        eprintln!("wsus-airgap: error: {error:#}");
+        eprintln!("wsus-airgap: error: {}", printable(&format!("{error:#}")));
         if let Some(hint) = hint(&error) {
             eprintln!("hint: {hint}");
         }

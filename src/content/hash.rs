@@ -68,6 +68,14 @@ fn read_through(
     mut each: impl FnMut(&[u8]),
 ) -> io::Result<u64> {
     let mut file = File::open(path)?;
+    // The caller listed a regular file without following links; if a link or anything else
+    // has taken its place since, do not read through it.
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no longer a regular file",
+        ));
+    }
     let mut size = 0u64;
     loop {
         let read = match file.read(buffer) {

@@ -70,7 +70,13 @@ pub struct Tree {
 pub fn list(root: &Path) -> Result<Tree, FolderError> {
     check_root(root)?;
     let mut tree = Tree::default();
-    for entry in WalkDir::new(root).follow_links(false).sort_by_file_name() {
+    // The root itself is followed if it is a link (a junction to the content drive is a
+    // common setup) but never listed; nothing below it is followed.
+    let walk = WalkDir::new(root)
+        .min_depth(1)
+        .follow_links(false)
+        .sort_by_file_name();
+    for entry in walk {
         let entry = match entry {
             Ok(entry) => entry,
             Err(error) => {
@@ -197,5 +203,27 @@ mod tests {
             list(&dir.path().join("a.txt")),
             Err(FolderError::RootNotAFolder { .. })
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_root_is_followed_but_links_below_it_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::write(real.join("a.txt"), "1").unwrap();
+        std::os::unix::fs::symlink("/etc", real.join("etc")).unwrap();
+        let root = dir.path().join("junction");
+        std::os::unix::fs::symlink(&real, &root).unwrap();
+        let tree = list(&root).unwrap();
+        let listed: Vec<(&str, EntryType)> = tree
+            .entries
+            .iter()
+            .map(|e| (e.relative.as_str(), e.file_type))
+            .collect();
+        assert_eq!(
+            listed,
+            [("a.txt", EntryType::File), ("etc", EntryType::Link)]
+        );
     }
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::relpath::fold_case;
 use super::{Blake3Digest, FileEntry, Manifest};
 use crate::content::hash::{READ_CHUNK, hash_blake3};
 use crate::content::tree::{self, EntryType, FolderError};
@@ -125,7 +126,7 @@ pub fn check(
     let mut to_hash = Vec::new();
     for entry in listing.entries {
         let listed = index
-            .get(&entry.relative.to_lowercase())
+            .get(&fold_case(&entry.relative))
             .copied()
             .filter(|&position| !seen[position]);
         let Some(position) = listed else {

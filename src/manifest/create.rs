@@ -8,6 +8,7 @@
 //! signed. The manifest is written before its signature, both atomically: a folder whose
 //! signature is missing or stale is visibly unfinished.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io;
 use std::num::NonZeroUsize;
@@ -17,6 +18,7 @@ use std::time::SystemTime;
 use super::keys::SecretKey;
 use super::relpath::{RelPath, RelPathError};
 use super::signature;
+use super::verify::check_consistency;
 use super::{
     FORMAT_VERSION, FileEntry, MANIFEST_FILE, Manifest, ManifestTotals, PackageEntry,
     SIGNATURE_FILE, Source, Timestamp, TransferMode, trusted_comment,
@@ -62,6 +64,8 @@ pub enum CreateError {
     Host(String),
     #[error("the sequence number must be at least 1")]
     Sequence,
+    #[error("the manifest would not verify: {0}")]
+    Inconsistent(String),
     #[error(
         "{} holds {} {} the manifest cannot vouch for",
         content.display(),
@@ -82,7 +86,8 @@ pub enum Refusal {
     Finding(Finding),
     /// A name that is not a safe relative path on every platform.
     UnsafeName { path: String, problem: RelPathError },
-    /// Two names that are one file on Windows.
+    /// A name that collides on Windows with another: the same name ignoring case, or a
+    /// file where the other needs a folder.
     CaseCollision { path: String, other: String },
 }
 
@@ -246,6 +251,8 @@ pub fn build(options: &CreateOptions, progress: &dyn Progress) -> Result<Created
         },
         entries,
     };
+    // What verification would refuse is never signed.
+    check_consistency(&manifest).map_err(CreateError::Inconsistent)?;
     Ok(Created { manifest, warnings })
 }
 
@@ -272,21 +279,32 @@ fn describe_package(path: &Path) -> Result<(PackageEntry, String), CreateError> 
     Ok((entry, package.export.server_id))
 }
 
-/// Pairs of names that differ only in case: one file on NTFS and FAT.
+/// Names that are one file on NTFS and FAT (differing only in case), and files whose name,
+/// ignoring case, is a folder of another file's path.
 fn case_collisions(candidates: &[Candidate]) -> Vec<Refusal> {
-    let mut folded: Vec<(String, &RelPath)> = candidates
-        .iter()
-        .map(|candidate| (candidate.relative.folded(), &candidate.relative))
-        .collect();
-    folded.sort();
-    folded
-        .windows(2)
-        .filter(|pair| pair[0].0 == pair[1].0)
-        .map(|pair| Refusal::CaseCollision {
-            path: pair[1].1.to_string(),
-            other: pair[0].1.to_string(),
-        })
-        .collect()
+    let mut by_folded: HashMap<String, &RelPath> = HashMap::with_capacity(candidates.len());
+    let mut collisions = Vec::new();
+    for candidate in candidates {
+        let path = &candidate.relative;
+        if let Some(other) = by_folded.insert(path.folded(), path) {
+            collisions.push(Refusal::CaseCollision {
+                path: path.to_string(),
+                other: other.to_string(),
+            });
+        }
+    }
+    for candidate in candidates {
+        let folded = candidate.relative.folded();
+        for (end, _) in folded.match_indices('/') {
+            if let Some(file) = by_folded.get(&folded[..end]) {
+                collisions.push(Refusal::CaseCollision {
+                    path: candidate.relative.to_string(),
+                    other: file.to_string(),
+                });
+            }
+        }
+    }
+    collisions
 }
 
 /// Where a signed manifest was written.

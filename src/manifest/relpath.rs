@@ -15,9 +15,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 const MAX_COMPONENT_UNITS: usize = 255;
 
 /// Names Windows reserves for devices, with or without an extension (`NUL.txt` too).
-const RESERVED_NAMES: [&str; 22] = [
-    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
-    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+const RESERVED_NAMES: [&str; 26] = [
+    "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "COM0", "COM1", "COM2", "COM3", "COM4",
+    "COM5", "COM6", "COM7", "COM8", "COM9", "LPT0", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6",
+    "LPT7", "LPT8", "LPT9",
 ];
 
 /// Characters Windows refuses in file names, beyond control characters and the separators.
@@ -74,9 +75,9 @@ impl RelPath {
     }
 
     /// The key under which NTFS and FAT would find this path: two paths with the same key
-    /// are the same file there.
+    /// are the same file there. See [`fold_case`].
     pub fn folded(&self) -> String {
-        self.0.to_lowercase()
+        fold_case(&self.0)
     }
 }
 
@@ -98,6 +99,21 @@ impl<'de> Deserialize<'de> for RelPath {
         validate(&text).map_err(|error| serde::de::Error::custom(format!("`{text}`: {error}")))?;
         Ok(RelPath(text))
     }
+}
+
+/// `text` with every character replaced by its simple upper-case mapping, as NTFS compares
+/// names: `σ`, `ς` and `Σ` are one letter there, while `ß` (whose upper case is two letters)
+/// stays itself. Two names with the same folded text are the same file on Windows.
+pub fn fold_case(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let mut upper = c.to_uppercase();
+            match (upper.next(), upper.next()) {
+                (Some(single), None) => single,
+                _ => c,
+            }
+        })
+        .collect()
 }
 
 fn validate(text: &str) -> Result<(), RelPathError> {
@@ -178,7 +194,10 @@ mod tests {
 
     #[test]
     fn unsafe_paths_are_refused_with_the_reason() {
-        let cases: [(&str, RelPathError); 20] = [
+        let cases: [(&str, RelPathError); 23] = [
+            ("CONIN$", RelPathError::Reserved("CONIN$".into())),
+            ("conout$.txt", RelPathError::Reserved("conout$.txt".into())),
+            ("x/COM0", RelPathError::Reserved("COM0".into())),
             ("", RelPathError::Empty),
             ("/etc/passwd", RelPathError::Absolute),
             ("a\\b", RelPathError::Backslash),
@@ -212,11 +231,21 @@ mod tests {
     }
 
     #[test]
-    fn joins_below_the_root_only() {
+    fn joins_below_the_root_with_the_platform_separator() {
         let path = RelPath::new("00/A.cab").unwrap();
         let root = Path::new("root");
         assert_eq!(path.under(root), root.join("00").join("A.cab"));
-        assert!(path.under(root).starts_with(root));
+    }
+
+    #[test]
+    fn folding_matches_names_as_ntfs_does() {
+        let fold = |a: &str| RelPath::new(a).unwrap().folded();
+        assert_eq!(fold("00/abc.CAB"), fold("00/ABC.cab"));
+        assert_eq!(fold("σ"), fold("ς"));
+        assert_eq!(fold("µ"), fold("μ"));
+        assert_eq!(fold("ſ"), fold("s"));
+        assert_ne!(fold("ß"), fold("ss"));
+        assert_eq!(fold("Ⱥ"), fold("ⱥ"));
     }
 
     #[test]

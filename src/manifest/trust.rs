@@ -45,7 +45,37 @@ pub struct Accepted {
 struct StateFile {
     format_version: u32,
     /// Key ids as minisign shows them, in order.
+    #[serde(deserialize_with = "unique_keys")]
     keys: BTreeMap<String, Accepted>,
+}
+
+/// Reads the `keys` object refusing a key listed twice, which JSON readers otherwise resolve
+/// by keeping the last: a way to lower a sequence unnoticed.
+fn unique_keys<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, Accepted>, D::Error> {
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = BTreeMap<String, Accepted>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of key ids")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut keys = BTreeMap::new();
+            while let Some((id, accepted)) = map.next_entry::<String, Accepted>()? {
+                if keys.insert(id.clone(), accepted).is_some() {
+                    return Err(serde::de::Error::custom(format!(
+                        "key id `{id}` is listed twice"
+                    )));
+                }
+            }
+            Ok(keys)
+        }
+    }
+    deserializer.deserialize_map(Visitor)
 }
 
 /// The trust state, as read from its file.
@@ -99,15 +129,21 @@ impl TrustState {
         self.keys.get(&key).copied()
     }
 
-    /// Records that an import of `sequence` signed by `key` completed at `when`.
+    /// Records that an import of `sequence` signed by `key` completed at `when`. The recorded
+    /// sequence only ever rises: an import allowed to roll back does not lower it.
     pub fn accept(&mut self, key: KeyId, sequence: u64, when: Timestamp) {
-        self.keys.insert(
-            key,
-            Accepted {
-                sequence,
-                accepted: when,
-            },
-        );
+        let accepted = Accepted {
+            sequence,
+            accepted: when,
+        };
+        self.keys
+            .entry(key)
+            .and_modify(|previous| {
+                if sequence > previous.sequence {
+                    *previous = accepted;
+                }
+            })
+            .or_insert(accepted);
     }
 
     /// Writes the state to `path` atomically.
@@ -131,9 +167,10 @@ impl TrustState {
     }
 }
 
-/// Parses a key id as [`KeyId`]'s `Display` writes it.
+/// Parses a key id exactly as [`KeyId`]'s `Display` writes it: 16 upper-case hex digits.
 fn parse_key_id(text: &str) -> Option<KeyId> {
-    if text.len() != 16 {
+    let upper_hex = |b: u8| b.is_ascii_digit() || (b'A'..=b'F').contains(&b);
+    if text.len() != 16 || !text.bytes().all(upper_hex) {
         return None;
     }
     u64::from_str_radix(text, 16)
@@ -159,6 +196,9 @@ mod tests {
         let loaded = TrustState::load(&path).unwrap();
         assert_eq!(loaded, state);
         assert_eq!(loaded.accepted(key).unwrap().sequence, 7);
+        let mut lowered = loaded.clone();
+        lowered.accept(key, 3, when);
+        assert_eq!(lowered, loaded, "the sequence only rises");
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"0807060504030201\""), "{text}");
     }
@@ -171,6 +211,8 @@ mod tests {
             "",
             "{\"format_version\":2,\"keys\":{}}",
             "{\"format_version\":1,\"keys\":{\"XYZ\":{\"sequence\":1,\"accepted\":\"2026-01-01T00:00:00Z\"}}}",
+            "{\"format_version\":1,\"keys\":{\"0123456789abcdef\":{\"sequence\":1,\"accepted\":\"2026-01-01T00:00:00Z\"}}}",
+            "{\"format_version\":1,\"keys\":{\"0123456789ABCDEF\":{\"sequence\":9,\"accepted\":\"2026-01-01T00:00:00Z\"},\"0123456789ABCDEF\":{\"sequence\":1,\"accepted\":\"2026-01-01T00:00:00Z\"}}}",
         ] {
             fs::write(&path, text).unwrap();
             let error = TrustState::load(&path).unwrap_err().to_string();

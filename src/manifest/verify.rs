@@ -6,7 +6,7 @@
 //! duplicates, names colliding on Windows, totals, the trusted comment), the expiry and the
 //! sequence against the trust state. Any failure rejects the whole manifest.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -177,7 +177,10 @@ pub fn verify(
 
 /// What serde cannot check: order, duplicates, collisions on Windows, files that are also
 /// folders, totals, times, and the package's name.
-fn check_consistency(manifest: &Manifest) -> Result<(), String> {
+pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
+    if manifest.sequence == 0 {
+        return Err("the sequence is 0; sequences start at 1".to_owned());
+    }
     let entries = &manifest.entries;
     for pair in entries.windows(2) {
         let (before, after) = (&pair[0].path, &pair[1].path);
@@ -190,27 +193,23 @@ fn check_consistency(manifest: &Manifest) -> Result<(), String> {
             ));
         }
     }
-    let mut folded: HashSet<String> = HashSet::with_capacity(entries.len());
-    for entry in entries {
-        if !folded.insert(entry.path.folded()) {
-            let first = entries
-                .iter()
-                .find(|other| other.path.folded() == entry.path.folded())
-                .expect("the first one is listed");
+    let mut folded: HashMap<String, usize> = HashMap::with_capacity(entries.len());
+    for (position, entry) in entries.iter().enumerate() {
+        if let Some(&first) = folded.get(&entry.path.folded()) {
             return Err(format!(
                 "entries `{}` and `{}` differ only in case: one file on Windows",
-                first.path, entry.path
+                entries[first].path, entry.path
             ));
         }
+        folded.insert(entry.path.folded(), position);
     }
     for entry in entries {
         let path = entry.path.folded();
         for (end, _) in path.match_indices('/') {
-            if folded.contains(&path[..end]) {
+            if let Some(&file) = folded.get(&path[..end]) {
                 return Err(format!(
                     "entry `{}` lies below `{}`, which is listed as a file",
-                    entry.path,
-                    &entry.path.as_str()[..end]
+                    entry.path, entries[file].path
                 ));
             }
         }
