@@ -9,6 +9,7 @@ pub mod atomic_file;
 pub mod check;
 pub mod content;
 pub mod manifest;
+pub mod mirror;
 pub mod package;
 pub mod progress;
 pub mod synth;

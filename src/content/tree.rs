@@ -11,6 +11,7 @@ use std::ffi::OsStr;
 use std::io;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use rayon::prelude::*;
 use walkdir::WalkDir;
@@ -56,12 +57,16 @@ pub struct TreeEntry {
     pub file_type: EntryType,
     /// The size of a regular file, or 0 when it could not be read (hashing will say why).
     pub size: u64,
+    /// The modification time of a regular file, when it could be read.
+    pub modified: Option<SystemTime>,
 }
 
 /// A folder tree, sorted by name at every level.
 #[derive(Debug, Clone, Default)]
 pub struct Tree {
     pub entries: Vec<TreeEntry>,
+    /// Every folder below the root (relative, `/` separators), parents before children.
+    pub folders: Vec<String>,
     /// Entries that could not be listed, with the reason.
     pub unreadable: Vec<(String, String)>,
 }
@@ -97,20 +102,27 @@ pub fn list(root: &Path) -> Result<Tree, FolderError> {
         };
         let file_type = entry.file_type();
         if file_type.is_dir() {
+            tree.folders.push(relative_display(root, entry.path()));
             continue;
         }
-        let (file_type, size) = if file_type.is_file() {
-            (EntryType::File, entry.metadata().map_or(0, |m| m.len()))
+        let (file_type, size, modified) = if file_type.is_file() {
+            let metadata = entry.metadata().ok();
+            (
+                EntryType::File,
+                metadata.as_ref().map_or(0, |m| m.len()),
+                metadata.and_then(|m| m.modified().ok()),
+            )
         } else if file_type.is_symlink() {
-            (EntryType::Link, 0)
+            (EntryType::Link, 0, None)
         } else {
-            (EntryType::Special, 0)
+            (EntryType::Special, 0, None)
         };
         tree.entries.push(TreeEntry {
             relative: relative_display(root, entry.path()),
             path: entry.into_path(),
             file_type,
             size,
+            modified,
         });
     }
     Ok(tree)
@@ -199,6 +211,7 @@ mod tests {
             .map(|e| (e.relative.as_str(), e.size))
             .collect();
         assert_eq!(listed, [("a.txt", 0), ("b/c/d.txt", 4)]);
+        assert_eq!(tree.folders, ["b", "b/c", "empty"]);
         assert!(matches!(
             list(&dir.path().join("a.txt")),
             Err(FolderError::RootNotAFolder { .. })

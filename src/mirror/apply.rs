@@ -1,0 +1,470 @@
+//! Carrying out a plan, so that an interruption at any moment leaves a state the next run
+//! repairs.
+//!
+//! Each file is copied while hashed into a temporary file (`.wsus-airgap-XXXXXX.tmp`) in its
+//! destination folder, flushed to disk, given the source's modification time and renamed over
+//! the destination; the touched folders are flushed at the end, before the hash cache is
+//! written. A copy whose bytes differ from the manifest is discarded and reported, never put
+//! in place. A full disk or a vanished source stops the run with the partial copy removed.
+//! Deletions come last and only when everything before succeeded; `max_delete` refuses them
+//! all when there are too many. Folders on the way are checked to be real folders, so a
+//! link placed in the destination during the run is never written through.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::MirrorError;
+use super::cache::HashCache;
+use super::plan::{Action, ActionKind, Caches, Plan};
+use crate::atomic_file::sync_folder;
+use crate::content::hash::READ_CHUNK;
+use crate::manifest::Blake3Digest;
+use crate::progress::Progress;
+
+/// Brakes on a run.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// Refuse every deletion if the plan deletes more than this many files.
+    pub max_delete: Option<u64>,
+    /// Where [`ActionKind::Quarantine`] moves extra files.
+    pub quarantine: Option<PathBuf>,
+}
+
+/// A copied file whose bytes were not what the manifest promised; it was discarded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    pub path: String,
+    pub expected: Blake3Digest,
+    pub found: Blake3Digest,
+    pub size: u64,
+}
+
+/// What happened to the plan's deletions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum Deletions {
+    /// Carried out (or there were none).
+    Done,
+    /// Not started: a copy failed or was rejected.
+    SkippedAfterErrors,
+    /// Not started: the plan deletes more than `--max-delete` allows.
+    TooMany { planned: u64, max: u64 },
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Applied {
+    /// The actions carried out, in order.
+    pub done: Vec<Action>,
+    pub rejected: Vec<Rejected>,
+    pub deletions: Deletions,
+    /// The error that stopped the run early, if any.
+    pub stopped: Option<MirrorError>,
+}
+
+impl Applied {
+    /// True when the destination now is what the plan said.
+    pub fn is_complete(&self) -> bool {
+        self.rejected.is_empty() && self.stopped.is_none() && self.deletions == Deletions::Done
+    }
+}
+
+/// Carries out `plan`, recording what it wrote in the destination's hash cache.
+pub fn apply(
+    plan: &Plan,
+    options: &ApplyOptions,
+    caches: &mut Caches,
+    progress: &dyn Progress,
+) -> Applied {
+    let copy_bytes = plan.totals.copy_bytes + plan.totals.replace_bytes;
+    progress.start(
+        plan.totals.copy_files + plan.totals.replace_files,
+        copy_bytes,
+    );
+    let mut run = Run {
+        plan,
+        caches,
+        progress,
+        buffer: vec![0u8; READ_CHUNK],
+        touched: BTreeSet::new(),
+        applied: Applied {
+            done: Vec::new(),
+            rejected: Vec::new(),
+            deletions: Deletions::Done,
+            stopped: None,
+        },
+    };
+    let (before, deletions): (Vec<&Action>, Vec<&Action>) =
+        plan.actions.iter().partition(|action| {
+            !matches!(
+                action.kind,
+                ActionKind::Delete | ActionKind::Quarantine | ActionKind::DeleteFolder
+            )
+        });
+    for action in before {
+        if let Err(error) = run.step(action) {
+            run.applied.stopped = Some(error);
+            break;
+        }
+    }
+    let planned = plan.deletions();
+    run.applied.deletions = if run.applied.stopped.is_some() || !run.applied.rejected.is_empty() {
+        if deletions.is_empty() {
+            Deletions::Done
+        } else {
+            Deletions::SkippedAfterErrors
+        }
+    } else if let Some(max) = options.max_delete.filter(|&max| planned > max) {
+        Deletions::TooMany { planned, max }
+    } else {
+        for action in deletions {
+            if let Err(error) = run.delete(action, options.quarantine.as_deref()) {
+                run.applied.stopped = Some(error);
+                break;
+            }
+        }
+        Deletions::Done
+    };
+    for folder in &run.touched {
+        sync_folder(folder);
+    }
+    run.applied
+}
+
+/// The state of one run.
+struct Run<'a> {
+    plan: &'a Plan,
+    caches: &'a mut Caches,
+    progress: &'a dyn Progress,
+    buffer: Vec<u8>,
+    /// Folders whose entries changed, flushed at the end.
+    touched: BTreeSet<PathBuf>,
+    applied: Applied,
+}
+
+impl Run<'_> {
+    fn step(&mut self, action: &Action) -> Result<(), MirrorError> {
+        let destination = &self.plan.destination;
+        let target = under(destination, &action.path);
+        match action.kind {
+            ActionKind::RemoveTemporary => {
+                remove_file(&target)?;
+                self.touch(&target);
+            }
+            ActionKind::CreateFolder => {
+                real_folder(destination, &action.path)?;
+                self.touch(&target);
+            }
+            ActionKind::Copy | ActionKind::Replace => {
+                let parent = action
+                    .path
+                    .rsplit_once('/')
+                    .map_or("", |(parent, _)| parent);
+                real_folder(destination, parent)?;
+                let source = under(&self.plan.source, &action.path);
+                let copied = copy_file(
+                    &source,
+                    &target,
+                    action.expected,
+                    &mut self.buffer,
+                    self.progress,
+                )?;
+                match copied {
+                    Copied::Written {
+                        size,
+                        blake3,
+                        source_modified,
+                        written_modified,
+                    } => {
+                        record(
+                            &mut self.caches.destination,
+                            &action.path,
+                            size,
+                            written_modified,
+                            blake3,
+                        );
+                        if !self.plan.from_manifest {
+                            record(
+                                &mut self.caches.source,
+                                &action.path,
+                                size,
+                                Some(source_modified),
+                                blake3,
+                            );
+                        }
+                        self.touch(&target);
+                    }
+                    Copied::Mismatch { size, found } => {
+                        self.applied.rejected.push(Rejected {
+                            path: action.path.clone(),
+                            expected: action.expected.expect("only manifest copies mismatch"),
+                            found,
+                            size,
+                        });
+                        self.progress.file_done();
+                        return Ok(());
+                    }
+                }
+                self.progress.file_done();
+            }
+            ActionKind::Delete | ActionKind::Quarantine | ActionKind::DeleteFolder => {
+                unreachable!("deletions are carried out after the copies")
+            }
+        }
+        self.applied.done.push(action.clone());
+        Ok(())
+    }
+
+    fn delete(&mut self, action: &Action, quarantine: Option<&Path>) -> Result<(), MirrorError> {
+        let destination = &self.plan.destination;
+        let target = under(destination, &action.path);
+        // The folders on the way must still be real folders: never delete through a link.
+        let parent = action
+            .path
+            .rsplit_once('/')
+            .map_or("", |(parent, _)| parent);
+        check_real_folders(destination, parent)?;
+        let io_error = |source| MirrorError::Io {
+            path: target.clone(),
+            source,
+        };
+        match action.kind {
+            ActionKind::Delete => remove_entry(&target).map_err(io_error)?,
+            ActionKind::Quarantine => {
+                let quarantine = quarantine.expect("a quarantine plan has a quarantine folder");
+                let moved = under(quarantine, &action.path);
+                if let Some(folder) = moved.parent() {
+                    fs::create_dir_all(folder).map_err(|source| MirrorError::Io {
+                        path: folder.to_owned(),
+                        source,
+                    })?;
+                }
+                move_entry(&target, &moved).map_err(io_error)?;
+            }
+            ActionKind::DeleteFolder => fs::remove_dir(&target).map_err(io_error)?,
+            _ => unreachable!("only deletions are carried out last"),
+        }
+        self.caches.destination.forget(&action.path);
+        self.touch(&target);
+        self.applied.done.push(action.clone());
+        Ok(())
+    }
+
+    fn touch(&mut self, path: &Path) {
+        if let Some(folder) = path.parent() {
+            self.touched.insert(folder.to_owned());
+        }
+    }
+}
+
+fn record(
+    cache: &mut HashCache,
+    path: &str,
+    size: u64,
+    modified: Option<SystemTime>,
+    blake3: Blake3Digest,
+) {
+    match modified {
+        Some(modified) => cache.record(path, size, modified, blake3),
+        None => cache.forget(path),
+    }
+}
+
+/// What copying one file gave.
+enum Copied {
+    Written {
+        size: u64,
+        blake3: Blake3Digest,
+        source_modified: SystemTime,
+        written_modified: Option<SystemTime>,
+    },
+    /// Discarded: the bytes did not match the expected hash.
+    Mismatch { size: u64, found: Blake3Digest },
+}
+
+/// Copies `source` to `target` through a temporary file beside `target`, hashing on the way;
+/// with `expected`, bytes of another hash are discarded instead of renamed into place.
+fn copy_file(
+    source: &Path,
+    target: &Path,
+    expected: Option<Blake3Digest>,
+    buffer: &mut [u8],
+    progress: &dyn Progress,
+) -> Result<Copied, MirrorError> {
+    let source_error = |error: io::Error| {
+        if error.kind() == io::ErrorKind::NotFound {
+            MirrorError::SourceVanished {
+                path: source.to_owned(),
+            }
+        } else {
+            MirrorError::Io {
+                path: source.to_owned(),
+                source: error,
+            }
+        }
+    };
+    let target_error = |error: io::Error| {
+        if error.kind() == io::ErrorKind::StorageFull {
+            MirrorError::DestinationFull {
+                path: target.to_owned(),
+            }
+        } else {
+            MirrorError::Io {
+                path: target.to_owned(),
+                source: error,
+            }
+        }
+    };
+    let mut input = File::open(source).map_err(source_error)?;
+    let metadata = input.metadata().map_err(source_error)?;
+    if !metadata.is_file() {
+        return Err(MirrorError::NotAFile {
+            path: source.to_owned(),
+        });
+    }
+    let source_modified = metadata.modified().map_err(source_error)?;
+    let folder = target.parent().unwrap_or(Path::new("."));
+    // Dropped (and so deleted) on every path that does not rename it into place.
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".wsus-airgap-")
+        .suffix(".tmp")
+        .tempfile_in(folder)
+        .map_err(target_error)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut size = 0u64;
+    loop {
+        let read = match input.read(buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(source_error(error)),
+        };
+        let chunk = &buffer[..read];
+        hasher.update(chunk);
+        temporary.write_all(chunk).map_err(target_error)?;
+        size += read as u64;
+        progress.bytes_read(read as u64);
+    }
+    let blake3 = Blake3Digest(hasher.finalize());
+    if expected.is_some_and(|expected| expected != blake3) {
+        return Ok(Copied::Mismatch {
+            size,
+            found: blake3,
+        });
+    }
+    let file = temporary.as_file();
+    file.sync_all().map_err(target_error)?;
+    file.set_modified(source_modified).map_err(target_error)?;
+    #[cfg(unix)]
+    file.set_permissions(metadata.permissions())
+        .map_err(target_error)?;
+    temporary
+        .persist(target)
+        .map_err(|error| target_error(error.error))?;
+    let written_modified = fs::symlink_metadata(target)
+        .ok()
+        .and_then(|m| m.modified().ok());
+    Ok(Copied::Written {
+        size,
+        blake3,
+        source_modified,
+        written_modified,
+    })
+}
+
+/// `relative` (with `/`) below `root`.
+fn under(root: &Path, relative: &str) -> PathBuf {
+    let mut path = root.to_owned();
+    path.extend(relative.split('/').filter(|part| !part.is_empty()));
+    path
+}
+
+/// Makes sure `relative` below `root` is a chain of real folders, creating what is missing and
+/// refusing a link or a file anywhere on the way.
+fn real_folder(root: &Path, relative: &str) -> Result<(), MirrorError> {
+    let mut path = root.to_owned();
+    create_if_missing(&path)?;
+    for part in relative.split('/').filter(|part| !part.is_empty()) {
+        path.push(part);
+        create_if_missing(&path)?;
+    }
+    Ok(())
+}
+
+fn create_if_missing(path: &Path) -> Result<(), MirrorError> {
+    match fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.is_dir() => Ok(()),
+        Ok(_) => Err(MirrorError::InTheWay {
+            path: path.to_owned(),
+            found: "a link or file".into(),
+            needed: "a folder",
+        }),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => match fs::create_dir(path) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => create_if_missing(path),
+            Err(source) => Err(MirrorError::Io {
+                path: path.to_owned(),
+                source,
+            }),
+        },
+        Err(source) => Err(MirrorError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Checks, without creating anything, that `relative` below `root` is a chain of real folders.
+fn check_real_folders(root: &Path, relative: &str) -> Result<(), MirrorError> {
+    let mut path = root.to_owned();
+    for part in relative.split('/').filter(|part| !part.is_empty()) {
+        path.push(part);
+        match fs::symlink_metadata(&path) {
+            Ok(metadata) if metadata.is_dir() => {}
+            _ => {
+                return Err(MirrorError::InTheWay {
+                    path,
+                    found: "something other than a folder".into(),
+                    needed: "a folder",
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove_file(path: &Path) -> Result<(), MirrorError> {
+    remove_entry(path).map_err(|source| MirrorError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Removes a file or a link itself (never what a link points to).
+fn remove_entry(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        // A link to a folder on Windows is removed as a folder; it is not followed.
+        Err(error) if cfg!(windows) && fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) => {
+            fs::remove_dir(path).map_err(|_| error)
+        }
+        other => other,
+    }
+}
+
+/// Moves a file into quarantine: a rename, or a copy and removal across file systems.
+fn move_entry(from: &Path, to: &Path) -> io::Result<()> {
+    match fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(_) if fs::symlink_metadata(from).is_ok_and(|m| m.is_file()) => {
+            fs::copy(from, to)?;
+            File::open(to)?.sync_all()?;
+            fs::remove_file(from)
+        }
+        Err(error) => Err(error),
+    }
+}

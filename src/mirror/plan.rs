@@ -1,0 +1,496 @@
+//! Deciding what a mirror run will do, before it does anything.
+//!
+//! The plan compares a source listing (a fresh scan of the source folder, or a verified
+//! manifest) with the destination folder. A file is the same when its size and BLAKE3 are
+//! the same; sizes decide alone only when they differ, and hashes come from the hash cache
+//! when size and modification time are unchanged. Anything that would make the run write
+//! through a link, or put a file where a folder is (or the reverse), stops the plan: nothing
+//! has been touched yet. The plan is the single source of truth: `--dry-run` prints it, and
+//! apply carries out exactly its actions.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::cache::HashCache;
+use super::{MirrorError, is_temporary_name};
+use crate::content::hash::hash_blake3;
+use crate::content::tree::{self, EntryType, Tree};
+use crate::manifest::relpath::fold_case;
+use crate::manifest::{Blake3Digest, FileEntry, RelPath, TransferMode};
+use crate::progress::Progress;
+
+/// Where the source listing comes from.
+#[derive(Debug, Clone)]
+pub enum Listing {
+    /// Scan the source folder now.
+    Scan,
+    /// The entries of a verified manifest: the source must match them.
+    Manifest(Vec<FileEntry>),
+}
+
+/// How to plan.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub mode: TransferMode,
+    /// Hash every file of equal size, ignoring the hash cache.
+    pub full: bool,
+    /// Move extra files here instead of deleting them (mirror mode).
+    pub quarantine: Option<PathBuf>,
+    pub jobs: Option<NonZeroUsize>,
+}
+
+/// What one action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionKind {
+    /// Remove a temporary file an interrupted run left behind.
+    RemoveTemporary,
+    CreateFolder,
+    /// A file the destination lacks.
+    Copy,
+    /// A file the destination holds with other content.
+    Replace,
+    /// An extra file (mirror mode).
+    Delete,
+    /// An extra file moved to the quarantine folder instead (mirror mode).
+    Quarantine,
+    /// An extra folder, once empty (mirror mode).
+    DeleteFolder,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Action {
+    pub kind: ActionKind,
+    /// Relative to the destination, `/` separators.
+    pub path: String,
+    pub size: u64,
+    /// For copies from a manifest: the BLAKE3 the copied bytes must have.
+    #[serde(skip)]
+    pub expected: Option<Blake3Digest>,
+}
+
+/// Counts and bytes by kind of action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PlanTotals {
+    pub copy_files: u64,
+    pub copy_bytes: u64,
+    pub replace_files: u64,
+    pub replace_bytes: u64,
+    pub delete_files: u64,
+    pub delete_bytes: u64,
+    pub create_folders: u64,
+    pub delete_folders: u64,
+    pub remove_temporary: u64,
+    pub unchanged_files: u64,
+    pub unchanged_bytes: u64,
+}
+
+/// What a run will do, in the order it will do it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub source: PathBuf,
+    pub destination: PathBuf,
+    pub mode: TransferMode,
+    pub from_manifest: bool,
+    pub actions: Vec<Action>,
+    pub totals: PlanTotals,
+}
+
+impl Plan {
+    /// Files and links the run deletes or quarantines.
+    pub fn deletions(&self) -> u64 {
+        self.totals.delete_files
+    }
+}
+
+/// The hash caches of both sides; the plan reads and fills them.
+#[derive(Debug, Default)]
+pub struct Caches {
+    pub source: HashCache,
+    pub destination: HashCache,
+}
+
+/// A source file as the plan sees it.
+struct SourceFile {
+    path: RelPath,
+    size: u64,
+    modified: Option<SystemTime>,
+    /// From the manifest; for scans, known only once hashed.
+    blake3: Option<Blake3Digest>,
+    /// False when a manifest lists it but the source folder does not hold it as listed.
+    available: bool,
+}
+
+/// A destination entry that is not a folder.
+struct DestinationEntry {
+    file_type: EntryType,
+    size: u64,
+    modified: Option<SystemTime>,
+}
+
+/// Which side a file to hash is on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Source,
+    Destination,
+}
+
+/// Plans a run from `source` to `destination`.
+pub fn plan(
+    source: &Path,
+    destination: &Path,
+    listing: &Listing,
+    options: &PlanOptions,
+    caches: &mut Caches,
+    progress: &dyn Progress,
+) -> Result<Plan, MirrorError> {
+    super::check_roots(source, destination, options.quarantine.as_deref())?;
+    let from_manifest = matches!(listing, Listing::Manifest(_));
+    let (files, folders) = match listing {
+        Listing::Scan => scan_source(source)?,
+        Listing::Manifest(entries) => manifest_source(source, entries),
+    };
+    let tree = match tree::list(destination) {
+        Ok(tree) => tree,
+        Err(crate::content::FolderError::RootMissing { .. }) => Tree::default(),
+        Err(error) => return Err(error.into()),
+    };
+    if let Some((path, error)) = tree.unreadable.first() {
+        return Err(MirrorError::Unlistable {
+            path: destination.join(path),
+            detail: error.clone(),
+        });
+    }
+
+    let mut actions = Vec::new();
+    let mut destination_entries: HashMap<String, DestinationEntry> = HashMap::new();
+    for entry in tree.entries {
+        let name = entry.relative.rsplit('/').next().unwrap_or_default();
+        if entry.file_type == EntryType::File && is_temporary_name(name) {
+            actions.push(action(
+                ActionKind::RemoveTemporary,
+                entry.relative,
+                entry.size,
+            ));
+            continue;
+        }
+        destination_entries.insert(
+            entry.relative,
+            DestinationEntry {
+                file_type: entry.file_type,
+                size: entry.size,
+                modified: entry.modified,
+            },
+        );
+    }
+    let destination_folders: HashSet<String> = tree.folders.into_iter().collect();
+
+    // Nothing may stand where the source needs a folder, and no folder where it needs a file.
+    for folder in &folders {
+        if let Some(entry) = destination_entries.get(folder.as_str()) {
+            return Err(in_the_way(destination, folder.as_str(), entry, "a folder"));
+        }
+    }
+    for file in &files {
+        if destination_folders.contains(file.path.as_str()) {
+            return Err(MirrorError::InTheWay {
+                path: file.path.under(destination),
+                found: "a folder".into(),
+                needed: "a file",
+            });
+        }
+        if let Some(entry) = destination_entries.get(file.path.as_str())
+            && entry.file_type != EntryType::File
+        {
+            return Err(in_the_way(destination, file.path.as_str(), entry, "a file"));
+        }
+    }
+
+    // Decide copy, replace or keep; files of equal size are hashed (or found in the cache).
+    let mut to_hash: Vec<(Side, usize, PathBuf, u64, Option<SystemTime>)> = Vec::new();
+    let mut decisions: Vec<Option<ActionKind>> = Vec::with_capacity(files.len());
+    let mut destination_hashes: Vec<Option<Blake3Digest>> = vec![None; files.len()];
+    let mut source_hashes: Vec<Option<Blake3Digest>> = files.iter().map(|f| f.blake3).collect();
+    for (index, file) in files.iter().enumerate() {
+        let Some(existing) = destination_entries.get(file.path.as_str()) else {
+            decisions.push(Some(ActionKind::Copy));
+            continue;
+        };
+        if existing.size != file.size {
+            decisions.push(Some(ActionKind::Replace));
+            continue;
+        }
+        decisions.push(None);
+        let cached = |cache: &HashCache, modified: Option<SystemTime>| {
+            modified
+                .filter(|_| !options.full)
+                .and_then(|modified| cache.lookup(file.path.as_str(), file.size, modified))
+        };
+        destination_hashes[index] = cached(&caches.destination, existing.modified);
+        if destination_hashes[index].is_none() {
+            let path = file.path.under(destination);
+            to_hash.push((Side::Destination, index, path, file.size, existing.modified));
+        }
+        if source_hashes[index].is_none() {
+            source_hashes[index] = cached(&caches.source, file.modified);
+            if source_hashes[index].is_none() {
+                let path = file.path.under(source);
+                to_hash.push((Side::Source, index, path, file.size, file.modified));
+            }
+        }
+    }
+    let hashed = tree::hash_in_parallel(
+        to_hash,
+        |(_, _, _, size, _)| *size,
+        options.jobs,
+        progress,
+        |(_, _, path, _, _), buffer| hash_blake3(path, buffer, progress),
+    )?;
+    for ((side, index, path, _, modified), result) in hashed {
+        let (size, hash) = result.map_err(|source| MirrorError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let hash = Blake3Digest(hash);
+        let relative = files[index].path.as_str();
+        let (cache, slot) = match side {
+            Side::Source => (&mut caches.source, &mut source_hashes[index]),
+            Side::Destination => (&mut caches.destination, &mut destination_hashes[index]),
+        };
+        if let Some(modified) = modified {
+            cache.record(relative, size, modified, hash);
+        }
+        *slot = Some(hash);
+    }
+
+    let mut totals = PlanTotals::default();
+    let mut missing = Vec::new();
+    let mut copies = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        let kind = match decisions[index] {
+            Some(kind) => kind,
+            None if destination_hashes[index] == source_hashes[index] => {
+                totals.unchanged_files += 1;
+                totals.unchanged_bytes += file.size;
+                continue;
+            }
+            None => ActionKind::Replace,
+        };
+        if !file.available {
+            missing.push(file.path.to_string());
+            continue;
+        }
+        let mut step = action(kind, file.path.to_string(), file.size);
+        step.expected = file.blake3.filter(|_| from_manifest);
+        copies.push(step);
+    }
+    if !missing.is_empty() {
+        return Err(MirrorError::NotInSource {
+            source_root: source.to_owned(),
+            paths: missing,
+        });
+    }
+
+    for folder in &folders {
+        if !destination_folders.contains(folder.as_str()) {
+            actions.push(action(ActionKind::CreateFolder, folder.to_string(), 0));
+        }
+    }
+    actions.extend(copies);
+    if options.mode == TransferMode::Mirror {
+        actions.extend(extras(
+            &files,
+            &folders,
+            &destination_entries,
+            &destination_folders,
+            options.quarantine.is_some(),
+        ));
+    }
+    for step in &actions {
+        let (files, bytes) = match step.kind {
+            ActionKind::Copy => (&mut totals.copy_files, &mut totals.copy_bytes),
+            ActionKind::Replace => (&mut totals.replace_files, &mut totals.replace_bytes),
+            ActionKind::Delete | ActionKind::Quarantine => {
+                (&mut totals.delete_files, &mut totals.delete_bytes)
+            }
+            ActionKind::CreateFolder => {
+                totals.create_folders += 1;
+                continue;
+            }
+            ActionKind::DeleteFolder => {
+                totals.delete_folders += 1;
+                continue;
+            }
+            ActionKind::RemoveTemporary => {
+                totals.remove_temporary += 1;
+                continue;
+            }
+        };
+        *files += 1;
+        *bytes += step.size;
+    }
+    Ok(Plan {
+        source: source.to_owned(),
+        destination: destination.to_owned(),
+        mode: options.mode,
+        from_manifest,
+        actions,
+        totals,
+    })
+}
+
+/// Deletions of a mirror run: destination entries the source lacks, then folders left empty
+/// (deepest first). Kept: loose files at the top, and files that NTFS would take for a
+/// source file (same name ignoring case), so a case-insensitive destination never loses one.
+fn extras(
+    files: &[SourceFile],
+    folders: &BTreeSet<RelPath>,
+    entries: &HashMap<String, DestinationEntry>,
+    destination_folders: &HashSet<String>,
+    quarantine: bool,
+) -> Vec<Action> {
+    let source_paths: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let source_folded: HashSet<String> = files.iter().map(|f| f.path.folded()).collect();
+    let mut deleted = Vec::new();
+    let mut kept_below: HashSet<String> = HashSet::new();
+    let mut sorted: Vec<(&String, &DestinationEntry)> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    for (path, entry) in sorted {
+        if source_paths.contains(path.as_str()) {
+            continue;
+        }
+        let loose = !path.contains('/');
+        if loose || source_folded.contains(&fold_case(path)) {
+            mark_ancestors(path, &mut kept_below);
+            continue;
+        }
+        let kind = if quarantine {
+            ActionKind::Quarantine
+        } else {
+            ActionKind::Delete
+        };
+        let size = if entry.file_type == EntryType::File {
+            entry.size
+        } else {
+            0
+        };
+        deleted.push(action(kind, path.clone(), size));
+    }
+    let source_folders: HashSet<&str> = folders.iter().map(RelPath::as_str).collect();
+    let mut empty_folders: Vec<&String> = destination_folders
+        .iter()
+        .filter(|folder| !source_folders.contains(folder.as_str()) && !kept_below.contains(*folder))
+        .collect();
+    empty_folders.sort_by(|a, b| b.cmp(a));
+    deleted.extend(
+        empty_folders
+            .into_iter()
+            .map(|folder| action(ActionKind::DeleteFolder, folder.clone(), 0)),
+    );
+    deleted
+}
+
+fn mark_ancestors(path: &str, kept_below: &mut HashSet<String>) {
+    for (end, _) in path.match_indices('/') {
+        kept_below.insert(path[..end].to_owned());
+    }
+}
+
+fn action(kind: ActionKind, path: String, size: u64) -> Action {
+    Action {
+        kind,
+        path,
+        size,
+        expected: None,
+    }
+}
+
+fn in_the_way(
+    root: &Path,
+    path: &str,
+    entry: &DestinationEntry,
+    needed: &'static str,
+) -> MirrorError {
+    let found = match entry.file_type {
+        EntryType::File => "a file",
+        EntryType::Link => "a link (never followed)",
+        EntryType::Special => "a device, pipe or socket",
+    };
+    MirrorError::InTheWay {
+        path: root.join(path),
+        found: found.into(),
+        needed,
+    }
+}
+
+/// The source folder's files and folders, all with safe names, none a link.
+fn scan_source(source: &Path) -> Result<(Vec<SourceFile>, BTreeSet<RelPath>), MirrorError> {
+    let tree = tree::list(source)?;
+    if let Some((path, error)) = tree.unreadable.first() {
+        return Err(MirrorError::Unlistable {
+            path: source.join(path),
+            detail: error.clone(),
+        });
+    }
+    let safe = |relative: &str| {
+        RelPath::new(relative).map_err(|problem| MirrorError::UnsafeName {
+            path: source.join(relative),
+            problem,
+        })
+    };
+    let mut files = Vec::with_capacity(tree.entries.len());
+    for entry in tree.entries {
+        if entry.file_type != EntryType::File {
+            return Err(MirrorError::NotAFile { path: entry.path });
+        }
+        files.push(SourceFile {
+            path: safe(&entry.relative)?,
+            size: entry.size,
+            modified: entry.modified,
+            blake3: None,
+            available: true,
+        });
+    }
+    let folders = tree
+        .folders
+        .iter()
+        .map(|folder| safe(folder))
+        .collect::<Result<_, _>>()?;
+    Ok((files, folders))
+}
+
+/// The manifest's files, each marked available when the source folder holds a regular file
+/// of the listed size at its path, and the folders their paths need.
+fn manifest_source(source: &Path, entries: &[FileEntry]) -> (Vec<SourceFile>, BTreeSet<RelPath>) {
+    let mut folders = BTreeSet::new();
+    let files = entries
+        .iter()
+        .map(|entry| {
+            let path = entry.path.as_str();
+            for (end, _) in path.match_indices('/') {
+                folders.insert(RelPath::new(&path[..end]).expect("a prefix of a safe path"));
+            }
+            let metadata = regular_file(&entry.path.under(source));
+            SourceFile {
+                path: entry.path.clone(),
+                size: entry.size,
+                modified: metadata.as_ref().and_then(|m| m.modified().ok()),
+                blake3: Some(entry.blake3),
+                available: metadata.is_some_and(|m| m.len() == entry.size),
+            }
+        })
+        .collect();
+    (files, folders)
+}
+
+fn regular_file(path: &Path) -> Option<fs::Metadata> {
+    fs::symlink_metadata(path)
+        .ok()
+        .filter(fs::Metadata::is_file)
+}
