@@ -40,6 +40,11 @@ pub enum Command {
     /// Create or verify a signed manifest of a transfer.
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// Copy a content folder by content hash: incrementally (like robocopy /E) or as an
+    /// authoritative mirror (like /MIR) with safety brakes. Plans first; --dry-run prints
+    /// the plan.
+    #[command(after_help = EXIT_CODES)]
+    Mirror(MirrorArgs),
     /// Generate a sample WsusContent folder, damage two files, and audit it.
     #[command(after_help = EXIT_CODES)]
     Demo(DemoArgs),
@@ -179,6 +184,43 @@ pub struct ManifestVerifyArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
+}
+
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// The folder to copy from.
+    #[arg(value_name = "SOURCE")]
+    pub source: PathBuf,
+    /// The folder to copy into (created if needed).
+    #[arg(value_name = "DEST")]
+    pub destination: PathBuf,
+    /// incremental: never delete. mirror: delete (or quarantine) what the source lacks
+    /// [default: the manifest's mode with --manifest, else incremental].
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// Copy what this verified manifest lists: every copied file must match it.
+    #[arg(long, value_name = "DIR", requires = "trust")]
+    pub manifest: Option<PathBuf>,
+    /// The public key the manifest must be signed with.
+    #[arg(long, value_name = "PUBLIC", requires = "manifest")]
+    pub trust: Option<PathBuf>,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Hash every file of equal size on both sides, ignoring the hash cache.
+    #[arg(long)]
+    pub full: bool,
+    /// Refuse every deletion (exit 1) if the plan deletes more than N files.
+    #[arg(long, value_name = "N")]
+    pub max_delete: Option<u64>,
+    /// Move files the source lacks into DIR instead of deleting them.
+    #[arg(long, value_name = "DIR")]
+    pub quarantine: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Number of files hashed at once while planning [default: one per CPU].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
 }

@@ -8,6 +8,7 @@ mod inspect;
 mod keygen;
 mod manifest_create;
 mod manifest_verify;
+mod mirror;
 mod printable;
 mod progress_bar;
 
@@ -46,6 +47,7 @@ pub fn run(command: Command) -> Exit {
         Command::Keygen(args) => keygen::run(&args),
         Command::Manifest(ManifestCommand::Create(args)) => manifest_create::run(&args),
         Command::Manifest(ManifestCommand::Verify(args)) => manifest_verify::run(&args),
+        Command::Mirror(args) => mirror::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     result.unwrap_or_else(|error| {

@@ -216,11 +216,12 @@ impl Site {
 }
 
 /// SplitMix64 (Steele, Lea and Flood, 2014): tiny, fast, and fixed forever, so generated
-/// sites never change under the tests.
-struct SplitMix64(u64);
+/// sites and trees never change under the tests.
+pub struct SplitMix64(pub u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    #[allow(clippy::should_implement_trait)] // an endless generator, not an iterator
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -228,7 +229,7 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
-    fn fill(&mut self, bytes: &mut [u8]) {
+    pub fn fill(&mut self, bytes: &mut [u8]) {
         let mut chunks = bytes.chunks_exact_mut(8);
         for chunk in &mut chunks {
             chunk.copy_from_slice(&self.next().to_le_bytes());

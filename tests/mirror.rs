@@ -1,0 +1,530 @@
+//! `wsus-airgap mirror` on generated trees: agreement with rsync, the plan as the truth,
+//! interrupted runs that converge, and every safety brake.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use support::{Run, run_command};
+use wsus_airgap::synth::SplitMix64;
+
+/// A source and a destination folder side by side, and a private hash cache folder.
+struct Sides {
+    dir: tempfile::TempDir,
+}
+
+impl Sides {
+    fn new() -> Self {
+        Sides {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn source(&self) -> PathBuf {
+        self.path("source")
+    }
+
+    fn destination(&self) -> PathBuf {
+        self.path("destination")
+    }
+
+    /// `mirror SOURCE DEST` with more arguments.
+    fn mirror(&self, more: &[&str]) -> Run {
+        run_command(&mut self.command(&self.destination(), more))
+    }
+
+    fn command(&self, destination: &Path, more: &[&str]) -> Command {
+        let mut command = Command::new(support::binary());
+        command
+            .env("WSUS_AIRGAP_CACHE_DIR", self.path("cache"))
+            .arg("mirror")
+            .arg("--quiet")
+            .arg(self.source())
+            .arg(destination)
+            .args(more);
+        command
+    }
+}
+
+/// Writes `bytes` at `relative` below `root`, with an old modification time, so that a
+/// same-size change written later differs in time as well (as rsync needs to notice it).
+fn write(root: &Path, relative: &str, bytes: &[u8], old: bool) {
+    let path = root.join(relative);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, bytes).unwrap();
+    if old {
+        let file = fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000))
+            .unwrap();
+    }
+}
+
+fn random_bytes(random: &mut SplitMix64, size: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; size];
+    random.fill(&mut bytes);
+    bytes
+}
+
+/// Everything below `root`: files with their bytes, folders as `None`.
+fn snapshot(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    let mut all = BTreeMap::new();
+    if !root.exists() {
+        return all;
+    }
+    for entry in walkdir::WalkDir::new(root).min_depth(1) {
+        let entry = entry.unwrap();
+        let relative = entry
+            .path()
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let value = if entry.file_type().is_dir() {
+            None
+        } else {
+            Some(fs::read(entry.path()).unwrap())
+        };
+        all.insert(relative, value);
+    }
+    all
+}
+
+/// A random source tree (nested and empty folders, files of many sizes, all old) and a
+/// destination that is an older, edited copy of it: some files missing, some changed at the
+/// same size, some changed in size, extra files and folders.
+fn random_sides(seed: u64) -> Sides {
+    let sides = Sides::new();
+    let mut random = SplitMix64(seed);
+    let (source, destination) = (sides.source(), sides.destination());
+    fs::create_dir_all(&source).unwrap();
+    fs::create_dir_all(&destination).unwrap();
+    write(&source, "anonymousCheckFile.txt", b"", true);
+    for index in 0..60 {
+        let depth = 1 + random.next() % 3;
+        let folders: Vec<String> = (0..depth)
+            .map(|_| format!("{:02X}", random.next() % 6))
+            .collect();
+        let relative = format!("{}/file{index}.cab", folders.join("/"));
+        let size = (random.next() % 5000) as usize;
+        let bytes = random_bytes(&mut random, size);
+        write(&source, &relative, &bytes, true);
+        match random.next() % 6 {
+            0 => {} // the destination lacks it
+            1 if size > 0 => {
+                let mut changed = bytes.clone();
+                changed[size / 2] ^= 0xFF;
+                write(&destination, &relative, &changed, false);
+            }
+            2 => write(
+                &destination,
+                &relative,
+                &random_bytes(&mut random, size + 7),
+                false,
+            ),
+            _ => {
+                let path = destination.join(&relative);
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                fs::copy(source.join(&relative), &path).unwrap();
+            }
+        }
+    }
+    fs::create_dir_all(source.join("empty/nested")).unwrap();
+    fs::create_dir_all(source.join("0A/empty")).unwrap();
+    for index in 0..8 {
+        let relative = format!("{:02X}/gone{index}.cab", 10 + random.next() % 3);
+        write(
+            &destination,
+            &relative,
+            &random_bytes(&mut random, 100),
+            false,
+        );
+    }
+    fs::create_dir_all(destination.join("old/empty")).unwrap();
+    sides
+}
+
+/// A copy of the tree at `from` in a new folder `to`, times kept.
+fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn rsync(source: &Path, destination: &Path, delete: bool) {
+    let mut command = Command::new("rsync");
+    command.arg("-a");
+    if delete {
+        command.arg("--delete");
+    }
+    let status = command
+        .arg(format!("{}/", source.display()))
+        .arg(format!("{}/", destination.display()))
+        .status()
+        .expect("rsync is installed");
+    assert!(status.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn incremental_equals_rsync_a_and_mirror_equals_rsync_a_delete() {
+    for seed in 1..=6 {
+        let sides = random_sides(seed);
+        let source_before = snapshot(&sides.source());
+        for (mode, delete) in [("incremental", false), ("mirror", true)] {
+            let ours = sides.path(&format!("ours-{mode}"));
+            let theirs = sides.path(&format!("rsync-{mode}"));
+            copy_tree(&sides.destination(), &ours);
+            copy_tree(&sides.destination(), &theirs);
+            let run = run_command(&mut sides.command(&ours, &["--mode", mode]));
+            assert_eq!(run.code, 0, "seed {seed} {mode}: {}", run.stderr);
+            rsync(&sides.source(), &theirs, delete);
+            let (ours, theirs) = (snapshot(&ours), snapshot(&theirs));
+            let differing: Vec<&String> = ours
+                .keys()
+                .chain(theirs.keys())
+                .filter(|key| ours.get(*key) != theirs.get(*key))
+                .collect();
+            assert!(
+                differing.is_empty(),
+                "seed {seed} {mode}: differ at {differing:?}"
+            );
+            // A second run finds nothing to do.
+            let again = run_command(
+                &mut sides.command(&sides.path(&format!("ours-{mode}")), &["--mode", mode]),
+            );
+            assert!(again.stdout.starts_with("planned ("), "{}", again.stdout);
+        }
+        assert!(
+            snapshot(&sides.source()) == source_before,
+            "the source is untouched"
+        );
+    }
+}
+
+#[test]
+fn a_real_run_does_exactly_what_its_dry_run_printed() {
+    let sides = if cfg!(unix) {
+        random_sides(9)
+    } else {
+        small_sides()
+    };
+    let action_lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| line.starts_with(['+', '*', '-', '>']))
+            .map(str::to_owned)
+            .collect()
+    };
+    let dry = sides.mirror(&["--mode", "mirror", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stdout.ends_with("dry run: nothing was changed\n"));
+    let before = snapshot(&sides.destination());
+    let real = sides.mirror(&["--mode", "mirror"]);
+    assert_eq!(real.code, 0, "{}", real.stderr);
+    let planned = action_lines(&dry.stdout);
+    assert!(planned.iter().any(|l| l.starts_with("+ copy ")));
+    assert!(planned.iter().any(|l| l.starts_with("* replace ")));
+    assert!(planned.iter().any(|l| l.starts_with("- delete ")));
+    assert_eq!(action_lines(&real.stdout), planned);
+    assert_ne!(snapshot(&sides.destination()), before);
+    assert!(real.stdout.ends_with("result: done\n"));
+    // Copies keep the source's modification time.
+    let modified = |path: &Path| fs::metadata(path).unwrap().modified().unwrap();
+    for line in planned
+        .iter()
+        .filter(|l| l.starts_with("+ copy ") || l.starts_with("* replace "))
+    {
+        let path = line.split(' ').nth(2).unwrap();
+        assert_eq!(
+            modified(&sides.destination().join(path)),
+            modified(&sides.source().join(path)),
+            "{path}"
+        );
+    }
+}
+
+/// Windows has no rsync and no `cp -a`: a small hand-made pair of sides.
+fn small_sides() -> Sides {
+    let sides = Sides::new();
+    let (source, destination) = (sides.source(), sides.destination());
+    write(&source, "00/new.cab", b"new", true);
+    write(&source, "01/same.cab", b"same", true);
+    write(&source, "02/changed.cab", b"abcd", true);
+    write(&destination, "01/same.cab", b"same", true);
+    write(&destination, "02/changed.cab", b"abcX", false);
+    write(&destination, "03/extra.cab", b"extra", false);
+    sides
+}
+
+#[test]
+fn an_interrupted_copy_converges_on_the_next_run_and_leaves_no_temporary_file() {
+    let sides = Sides::new();
+    let source = sides.source();
+    let mut random = SplitMix64(5);
+    for index in 0..6 {
+        write(
+            &source,
+            &format!("0{index}/big{index}.cab"),
+            &random_bytes(&mut random, 1 << 20),
+            true,
+        );
+    }
+    let source_before = snapshot(&source);
+    let output = sides
+        .command(&sides.destination(), &[])
+        .env(
+            "WSUS_AIRGAP_TEST_ABORT_AFTER_BYTES",
+            (2_500_000).to_string(),
+        )
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "the run was aborted");
+    // Whatever was renamed into place is whole; the file in flight is not in place.
+    let partial = snapshot(&sides.destination());
+    for (path, value) in &partial {
+        if let Some(bytes) = value
+            && !path.contains(".wsus-airgap-")
+        {
+            assert_eq!(Some(bytes), source_before[path].as_ref(), "{path}");
+        }
+    }
+    assert!(
+        partial.keys().any(|p| p.contains(".wsus-airgap-")),
+        "a temporary file was left"
+    );
+
+    let rerun = sides.mirror(&[]);
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert!(rerun.stdout.lines().any(|l| l.starts_with("- temporary ")));
+    let after = snapshot(&sides.destination());
+    assert!(!after.keys().any(|p| p.contains(".wsus-airgap-")));
+    assert!(after == source_before, "the destination converged");
+    assert!(
+        snapshot(&source) == source_before,
+        "the source is untouched"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_killed_run_converges_on_the_next_run() {
+    let sides = Sides::new();
+    let source = sides.source();
+    let mut random = SplitMix64(6);
+    for index in 0..40 {
+        write(
+            &source,
+            &format!("{:02X}/f{index}.cab", index % 7),
+            &random_bytes(&mut random, 1 << 20),
+            true,
+        );
+    }
+    let source_before = snapshot(&source);
+    let mut child = sides.command(&sides.destination(), &[]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(40));
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let rerun = sides.mirror(&[]);
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert!(snapshot(&sides.destination()) == source_before);
+    assert!(snapshot(&source) == source_before);
+}
+
+#[test]
+fn too_many_deletions_are_all_refused_and_copies_still_happen() {
+    let sides = small_sides();
+    let run = sides.mirror(&["--mode", "mirror", "--max-delete", "0"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "\ndeletions: none made: the plan deletes 1 file, more than --max-delete 0\n"
+        )
+    );
+    assert!(run.stdout.ends_with("result: deletions refused\n"));
+    assert!(sides.destination().join("03/extra.cab").exists());
+    assert_eq!(
+        fs::read(sides.destination().join("00/new.cab")).unwrap(),
+        b"new"
+    );
+    assert_eq!(
+        fs::read(sides.destination().join("02/changed.cab")).unwrap(),
+        b"abcd"
+    );
+}
+
+#[test]
+fn quarantine_moves_extras_out_instead_of_deleting_them() {
+    let sides = small_sides();
+    let quarantine = sides.path("quarantine");
+    let run = sides.mirror(&[
+        "--mode",
+        "mirror",
+        "--quarantine",
+        quarantine.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("\n> quarantine 03/extra.cab (5 bytes)\n")
+    );
+    assert_eq!(fs::read(quarantine.join("03/extra.cab")).unwrap(), b"extra");
+    assert!(!sides.destination().join("03").exists());
+}
+
+#[test]
+fn incremental_mode_never_deletes_and_loose_top_level_files_survive_a_mirror() {
+    let sides = small_sides();
+    write(&sides.destination(), "anonymousCheckFile.txt", b"", false);
+    write(&sides.destination(), "notes.txt", b"keep me", false);
+    let run = sides.mirror(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(sides.destination().join("03/extra.cab").exists());
+    let run = sides.mirror(&["--mode", "mirror"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!sides.destination().join("03/extra.cab").exists());
+    assert_eq!(
+        fs::read(sides.destination().join("notes.txt")).unwrap(),
+        b"keep me"
+    );
+    assert!(sides.destination().join("anonymousCheckFile.txt").exists());
+}
+
+#[test]
+fn nested_source_and_destination_are_refused() {
+    let sides = small_sides();
+    let inside = sides.source().join("media");
+    let run = run_command(&mut sides.command(&inside, &[]));
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("overlap: one is inside the other"),
+        "{}",
+        run.stderr
+    );
+    assert!(!inside.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_in_the_destination_is_never_followed() {
+    let sides = small_sides();
+    let outside = sides.path("outside");
+    write(&outside, "new.cab", b"precious", false);
+    std::os::unix::fs::symlink(&outside, sides.destination().join("00")).unwrap();
+    for mode in ["incremental", "mirror"] {
+        let run = sides.mirror(&["--mode", mode]);
+        assert_eq!(run.code, 2, "{mode}");
+        assert!(
+            run.stderr.contains("00: a link (never followed) is where the source needs a folder; nothing was changed"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(fs::read(outside.join("new.cab")).unwrap(), b"precious");
+    }
+    // A link the source does not need is removed itself in mirror mode, its target kept.
+    fs::remove_file(sides.destination().join("00")).unwrap();
+    fs::create_dir(sides.destination().join("09")).unwrap();
+    std::os::unix::fs::symlink(&outside, sides.destination().join("09/out")).unwrap();
+    let run = sides.mirror(&["--mode", "mirror"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("\n- delete 09/out (0 bytes)\n- folder 09/\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(fs::symlink_metadata(sides.destination().join("09")).is_err());
+    assert_eq!(fs::read(outside.join("new.cab")).unwrap(), b"precious");
+}
+
+/// Media signed with a manifest, copied into a content folder: the manifest is the truth.
+#[test]
+fn from_a_manifest_a_file_that_differs_is_never_put_in_place_and_nothing_is_deleted() {
+    let sides = small_sides();
+    let keys = sides.path("keys");
+    fs::create_dir_all(&keys).unwrap();
+    let (secret, public) = (keys.join("site.key"), keys.join("site.pub"));
+    let made = support::run([
+        "keygen".as_ref(),
+        "--secret".as_ref(),
+        secret.as_os_str(),
+        "--public".as_ref(),
+        public.as_os_str(),
+    ]);
+    assert_eq!(made.code, 0);
+    let media = sides.path("media");
+    fs::create_dir_all(&media).unwrap();
+    let mut create = Command::new(support::binary());
+    create
+        .args([
+            "manifest",
+            "create",
+            "--quiet",
+            "--sequence",
+            "1",
+            "--mode",
+            "mirror",
+            "--content",
+        ])
+        .arg(sides.source())
+        .arg("--key")
+        .arg(&secret)
+        .arg("--out")
+        .arg(&media);
+    assert_eq!(run_command(&mut create).code, 0);
+    // Damaged after signing, at the same size.
+    write(&sides.source(), "00/new.cab", b"NEW", true);
+
+    let manifest_args = [
+        "--manifest",
+        media.to_str().unwrap(),
+        "--trust",
+        public.to_str().unwrap(),
+    ];
+    let run = sides.mirror(&manifest_args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(&format!(
+            "\nrejected: 00/new.cab: expected BLAKE3 {}, the source holds {}; not put in place\n",
+            blake3::hash(b"new").to_hex(),
+            blake3::hash(b"NEW").to_hex()
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("\ndeletions: none made, because the copies did not all succeed\n")
+    );
+    assert!(!sides.destination().join("00/new.cab").exists());
+    assert!(
+        sides.destination().join("03/extra.cab").exists(),
+        "nothing deleted"
+    );
+    assert_eq!(
+        fs::read(sides.destination().join("02/changed.cab")).unwrap(),
+        b"abcd"
+    );
+    let leftovers: Vec<_> = snapshot(&sides.destination())
+        .into_keys()
+        .filter(|p| p.contains(".wsus-airgap-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Repaired source: the mode comes from the manifest (mirror), and the run completes.
+    write(&sides.source(), "00/new.cab", b"new", true);
+    let run = sides.mirror(&manifest_args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("planned (mirror mode)"));
+    assert!(!sides.destination().join("03/extra.cab").exists());
+}
