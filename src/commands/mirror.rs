@@ -63,7 +63,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         jobs: args.jobs,
     };
     let cache_files = [cache_file(&args.source), cache_file(&args.destination)];
-    let mut caches = Caches {
+    let load_caches = || Caches {
         source: cache_files[0]
             .as_deref()
             .map(HashCache::load)
@@ -79,11 +79,11 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         &args.destination,
         &listing,
         &options,
-        &mut caches,
+        load_caches,
         &bar,
     );
     bar.finish();
-    let plan = planned?;
+    let (plan, mut caches) = planned?;
     let applied = if args.dry_run {
         None
     } else {
@@ -257,7 +257,7 @@ fn cache_file(root: &Path) -> Option<PathBuf> {
         })?;
     let absolute = std::path::absolute(root).ok()?;
     let key = blake3::hash(absolute.to_string_lossy().as_bytes()).to_hex();
-    Some(folder.join(format!("hashes-{}.json", &key[..16])))
+    Some(folder.join(format!("hashes-{}.bin", &key[..16])))
 }
 
 /// Progress that aborts the process after a number of copied bytes (see [`ABORT_AFTER_ENV`]).

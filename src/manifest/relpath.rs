@@ -63,6 +63,12 @@ impl RelPath {
         Ok(RelPath(text.to_owned()))
     }
 
+    /// Validates `text` as a relative path, keeping its allocation.
+    pub fn from_string(text: String) -> Result<Self, RelPathError> {
+        validate(&text)?;
+        Ok(RelPath(text))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -16,7 +16,9 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use rayon::prelude::*;
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::MirrorError;
 use super::cache::HashCache;
@@ -25,6 +27,9 @@ use crate::atomic_file::sync_folder;
 use crate::content::hash::READ_CHUNK;
 use crate::manifest::Blake3Digest;
 use crate::progress::Progress;
+
+/// Copies at once: each waits mostly on its flush to disk, so more run than there are CPUs.
+const COPY_THREADS: usize = 8;
 
 /// Brakes on a run.
 #[derive(Debug, Clone, Default)]
@@ -90,7 +95,6 @@ pub fn apply(
         plan,
         caches,
         progress,
-        buffer: vec![0u8; READ_CHUNK],
         touched: BTreeSet::new(),
         applied: Applied {
             done: Vec::new(),
@@ -99,18 +103,24 @@ pub fn apply(
             stopped: None,
         },
     };
-    let (before, deletions): (Vec<&Action>, Vec<&Action>) =
-        plan.actions.iter().partition(|action| {
-            !matches!(
-                action.kind,
-                ActionKind::Delete | ActionKind::Quarantine | ActionKind::DeleteFolder
-            )
-        });
-    for action in before {
+    let is_deletion = |action: &&Action| {
+        matches!(
+            action.kind,
+            ActionKind::Delete | ActionKind::Quarantine | ActionKind::DeleteFolder
+        )
+    };
+    let is_copy = |action: &&Action| matches!(action.kind, ActionKind::Copy | ActionKind::Replace);
+    let (deletions, before): (Vec<&Action>, Vec<&Action>) =
+        plan.actions.iter().partition(is_deletion);
+    let (copies, setup): (Vec<&Action>, Vec<&Action>) = before.into_iter().partition(is_copy);
+    for action in setup {
         if let Err(error) = run.step(action) {
             run.applied.stopped = Some(error);
             break;
         }
+    }
+    if run.applied.stopped.is_none() {
+        run.copy_all(&copies);
     }
     let planned = plan.deletions();
     run.applied.deletions = if run.applied.stopped.is_some() || !run.applied.rejected.is_empty() {
@@ -141,7 +151,6 @@ struct Run<'a> {
     plan: &'a Plan,
     caches: &'a mut Caches,
     progress: &'a dyn Progress,
-    buffer: Vec<u8>,
     /// Folders whose entries changed, flushed at the end.
     touched: BTreeSet<PathBuf>,
     applied: Applied,
@@ -160,64 +169,94 @@ impl Run<'_> {
                 real_folder(destination, &action.path)?;
                 self.touch(&target);
             }
-            ActionKind::Copy | ActionKind::Replace => {
-                let parent = action
-                    .path
-                    .rsplit_once('/')
-                    .map_or("", |(parent, _)| parent);
-                real_folder(destination, parent)?;
-                let source = under(&self.plan.source, &action.path);
-                let copied = copy_file(
-                    &source,
-                    &target,
-                    action.expected,
-                    &mut self.buffer,
-                    self.progress,
-                )?;
-                match copied {
-                    Copied::Written {
-                        size,
-                        blake3,
-                        source_modified,
-                        written_modified,
-                    } => {
-                        record(
-                            &mut self.caches.destination,
-                            &action.path,
-                            size,
-                            written_modified,
-                            blake3,
-                        );
-                        if !self.plan.from_manifest {
-                            record(
-                                &mut self.caches.source,
-                                &action.path,
-                                size,
-                                Some(source_modified),
-                                blake3,
-                            );
-                        }
-                        self.touch(&target);
-                    }
-                    Copied::Mismatch { size, found } => {
-                        self.applied.rejected.push(Rejected {
-                            path: action.path.clone(),
-                            expected: action.expected.expect("only manifest copies mismatch"),
-                            found,
-                            size,
-                        });
-                        self.progress.file_done();
-                        return Ok(());
-                    }
-                }
-                self.progress.file_done();
-            }
+            ActionKind::Copy | ActionKind::Replace => unreachable!("copies run in copy_all"),
             ActionKind::Delete | ActionKind::Quarantine | ActionKind::DeleteFolder => {
                 unreachable!("deletions are carried out after the copies")
             }
         }
         self.applied.done.push(action.clone());
         Ok(())
+    }
+
+    /// Copies files several at a time (each waits on its flush to disk), then records the
+    /// results in plan order. After an error no further copy starts.
+    fn copy_all(&mut self, copies: &[&Action]) {
+        let stop = AtomicBool::new(false);
+        let (plan, progress) = (self.plan, self.progress);
+        let copy_one =
+            |buffer: &mut Vec<u8>, action: &&Action| -> Option<Result<Copied, MirrorError>> {
+                if stop.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let result = copy_action(plan, action, buffer, progress);
+                progress.file_done();
+                if result.is_err() {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                Some(result)
+            };
+        let results: Vec<Option<Result<Copied, MirrorError>>> =
+            match rayon::ThreadPoolBuilder::new()
+                .num_threads(COPY_THREADS)
+                .thread_name(|i| format!("copy-{i}"))
+                .build()
+            {
+                Ok(pool) => pool.install(|| {
+                    copies
+                        .par_iter()
+                        .with_max_len(1)
+                        .map_init(|| vec![0u8; READ_CHUNK], copy_one)
+                        .collect()
+                }),
+                // No threads to be had: copy one at a time.
+                Err(_) => {
+                    let mut buffer = vec![0u8; READ_CHUNK];
+                    copies
+                        .iter()
+                        .map(|action| copy_one(&mut buffer, action))
+                        .collect()
+                }
+            };
+        for (action, result) in copies.iter().zip(results) {
+            match result {
+                None | Some(Err(_)) if self.applied.stopped.is_some() => {}
+                None => {}
+                Some(Err(error)) => self.applied.stopped = Some(error),
+                Some(Ok(Copied::Mismatch { size, found })) => {
+                    self.applied.rejected.push(Rejected {
+                        path: action.path.clone(),
+                        expected: action.expected.expect("only manifest copies mismatch"),
+                        found,
+                        size,
+                    });
+                }
+                Some(Ok(Copied::Written {
+                    size,
+                    blake3,
+                    source_modified,
+                    written_modified,
+                })) => {
+                    record(
+                        &mut self.caches.destination,
+                        &action.path,
+                        size,
+                        written_modified,
+                        blake3,
+                    );
+                    if !plan.from_manifest {
+                        record(
+                            &mut self.caches.source,
+                            &action.path,
+                            size,
+                            Some(source_modified),
+                            blake3,
+                        );
+                    }
+                    self.touch(&under(&plan.destination, &action.path));
+                    self.applied.done.push((*action).clone());
+                }
+            }
+        }
     }
 
     fn delete(&mut self, action: &Action, quarantine: Option<&Path>) -> Result<(), MirrorError> {
@@ -273,6 +312,23 @@ fn record(
         Some(modified) => cache.record(path, size, modified, blake3),
         None => cache.forget(path),
     }
+}
+
+/// Copies a file of the plan into place, making its folder if needed.
+fn copy_action(
+    plan: &Plan,
+    action: &Action,
+    buffer: &mut [u8],
+    progress: &dyn Progress,
+) -> Result<Copied, MirrorError> {
+    let parent = action
+        .path
+        .rsplit_once('/')
+        .map_or("", |(parent, _)| parent);
+    real_folder(&plan.destination, parent)?;
+    let source = under(&plan.source, &action.path);
+    let target = under(&plan.destination, &action.path);
+    copy_file(&source, &target, action.expected, buffer, progress)
 }
 
 /// What copying one file gave.

@@ -13,27 +13,22 @@ use std::io;
 use std::path::Path;
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
-
 use crate::atomic_file::{self, Access, Existing};
 use crate::manifest::Blake3Digest;
 
-/// The cache file's format version.
-const CACHE_VERSION: u32 = 1;
+/// The cache file starts with this, then holds one record per file: the path's length (u32)
+/// and UTF-8 bytes, the size (u64), the modification time (i128 nanoseconds since 1970) and
+/// the 32-byte BLAKE3, integers little-endian. Binary, because it is read on every run and
+/// must cost far less than the listing it saves.
+const MAGIC: &[u8] = b"wsus-airgap hash cache 1\n";
 
 /// What the cache remembers of one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Remembered {
     size: u64,
     /// Modification time, nanoseconds since 1970 (negative before).
     modified: i128,
     blake3: Blake3Digest,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct CacheFile {
-    format_version: u32,
-    files: HashMap<String, Remembered>,
 }
 
 /// The hashes of one tree's files, by relative path.
@@ -48,9 +43,7 @@ impl HashCache {
     pub fn load(path: &Path) -> Self {
         let files = fs::read(path)
             .ok()
-            .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
-            .filter(|file| file.format_version == CACHE_VERSION)
-            .map(|file| file.files)
+            .and_then(|bytes| decode(&bytes))
             .unwrap_or_default();
         HashCache {
             files,
@@ -99,16 +92,49 @@ impl HashCache {
         if let Some(folder) = path.parent() {
             fs::create_dir_all(folder)?;
         }
-        let file = CacheFile {
-            format_version: CACHE_VERSION,
-            files: std::mem::take(&mut self.files),
-        };
-        let bytes = serde_json::to_vec(&file).expect("the cache serializes");
-        self.files = file.files;
+        let mut bytes = Vec::with_capacity(MAGIC.len() + self.files.len() * 120);
+        bytes.extend_from_slice(MAGIC);
+        for (relative, remembered) in &self.files {
+            bytes.extend_from_slice(&(relative.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(relative.as_bytes());
+            bytes.extend_from_slice(&remembered.size.to_le_bytes());
+            bytes.extend_from_slice(&remembered.modified.to_le_bytes());
+            bytes.extend_from_slice(remembered.blake3.0.as_bytes());
+        }
         atomic_file::write(path, &bytes, Access::Shared, Existing::Replace)?;
         self.changed = false;
         Ok(())
     }
+}
+
+/// The records of a cache file, or `None` if it is not one.
+fn decode(bytes: &[u8]) -> Option<HashMap<String, Remembered>> {
+    fn take<'a>(rest: &mut &'a [u8], count: usize) -> Option<&'a [u8]> {
+        let (taken, remaining) = rest.split_at_checked(count)?;
+        *rest = remaining;
+        Some(taken)
+    }
+    let mut rest = bytes.strip_prefix(MAGIC)?;
+    let mut files = HashMap::new();
+    while !rest.is_empty() {
+        let length = u32::from_le_bytes(take(&mut rest, 4)?.try_into().ok()?) as usize;
+        let relative = std::str::from_utf8(take(&mut rest, length)?)
+            .ok()?
+            .to_owned();
+        let size = u64::from_le_bytes(take(&mut rest, 8)?.try_into().ok()?);
+        let modified = i128::from_le_bytes(take(&mut rest, 16)?.try_into().ok()?);
+        let blake3: [u8; 32] = take(&mut rest, 32)?.try_into().ok()?;
+        let blake3 = Blake3Digest(blake3::Hash::from_bytes(blake3));
+        files.insert(
+            relative,
+            Remembered {
+                size,
+                modified,
+                blake3,
+            },
+        );
+    }
+    Some(files)
 }
 
 fn nanos(time: SystemTime) -> i128 {
@@ -148,6 +174,10 @@ mod tests {
         let later = when + Duration::from_nanos(1);
         assert_eq!(cache.lookup("00/A.cab", 1, later), None);
         assert_eq!(cache.lookup("00/B.cab", 1, when), None);
+        let mut truncated = fs::read(&path).unwrap();
+        truncated.pop();
+        fs::write(&path, &truncated).unwrap();
+        assert_eq!(HashCache::load(&path).lookup("00/A.cab", 1, when), None);
         fs::write(&path, "garbage").unwrap();
         assert_eq!(HashCache::load(&path).lookup("00/A.cab", 1, when), None);
     }

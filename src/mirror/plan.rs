@@ -141,22 +141,34 @@ enum Side {
     Destination,
 }
 
-/// Plans a run from `source` to `destination`.
+/// Plans a run from `source` to `destination`. `load_caches` runs while the folders are
+/// listed; the caches it gives are consulted for files of equal size, filled with what the
+/// plan hashes, and returned for the run and the next one.
 pub fn plan(
     source: &Path,
     destination: &Path,
     listing: &Listing,
     options: &PlanOptions,
-    caches: &mut Caches,
+    load_caches: impl FnOnce() -> Caches + Send,
     progress: &dyn Progress,
-) -> Result<Plan, MirrorError> {
+) -> Result<(Plan, Caches), MirrorError> {
     super::check_roots(source, destination, options.quarantine.as_deref())?;
     let from_manifest = matches!(listing, Listing::Manifest(_));
-    let (files, folders) = match listing {
-        Listing::Scan => scan_source(source)?,
-        Listing::Manifest(entries) => manifest_source(source, entries),
-    };
-    let tree = match tree::list(destination) {
+    // Both sides are listed at once: on separate disks (or a cold cache) each waits on its
+    // own device.
+    let (source_side, destination_side, mut caches) = std::thread::scope(|scope| {
+        let destination_side = scope.spawn(|| tree::list(destination));
+        let caches = scope.spawn(load_caches);
+        let source_side = match listing {
+            Listing::Scan => scan_source(source),
+            Listing::Manifest(entries) => Ok(manifest_source(source, entries)),
+        };
+        let destination_side = destination_side.join().expect("listing does not panic");
+        let caches = caches.join().expect("loading caches does not panic");
+        (source_side, destination_side, caches)
+    });
+    let (files, folders) = source_side?;
+    let tree = match destination_side {
         Ok(tree) => tree,
         Err(crate::content::FolderError::RootMissing { .. }) => Tree::default(),
         Err(error) => return Err(error.into()),
@@ -190,6 +202,7 @@ pub fn plan(
         );
     }
     let destination_folders: HashSet<String> = tree.folders.into_iter().collect();
+    let caches = &mut caches;
 
     // Nothing may stand where the source needs a folder, and no folder where it needs a file.
     for folder in &folders {
@@ -335,14 +348,18 @@ pub fn plan(
         *files += 1;
         *bytes += step.size;
     }
-    Ok(Plan {
+    // Freeing a hundred thousand names takes longer than deciding about them; the process has
+    // better things to do meanwhile.
+    std::thread::spawn(move || drop((files, folders, destination_entries, destination_folders)));
+    let plan = Plan {
         source: source.to_owned(),
         destination: destination.to_owned(),
         mode: options.mode,
         from_manifest,
         actions,
         totals,
-    })
+    };
+    Ok((plan, std::mem::take(caches)))
 }
 
 /// Deletions of a mirror run: destination entries the source lacks, then folders left empty
@@ -450,7 +467,12 @@ fn scan_source(source: &Path) -> Result<(Vec<SourceFile>, BTreeSet<RelPath>), Mi
             return Err(MirrorError::NotAFile { path: entry.path });
         }
         files.push(SourceFile {
-            path: safe(&entry.relative)?,
+            path: RelPath::from_string(entry.relative).map_err(|problem| {
+                MirrorError::UnsafeName {
+                    path: entry.path.clone(),
+                    problem,
+                }
+            })?,
             size: entry.size,
             modified: entry.modified,
             blake3: None,
