@@ -6,6 +6,7 @@
 //! JSON and exit codes.
 
 pub mod atomic_file;
+pub mod capped_read;
 pub mod check;
 pub mod content;
 pub mod manifest;

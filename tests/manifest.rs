@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use support::{Run, TestExport, run, run_command};
+use support::{Run, TestExport, run_command};
 use wsus_airgap::manifest::create::{self, CreateOptions};
 use wsus_airgap::manifest::keys::{PublicKey, SecretKey};
 use wsus_airgap::manifest::trust::TrustState;
@@ -30,14 +30,7 @@ impl Media {
             export: TestExport::small(),
             keys: tempfile::tempdir().unwrap(),
         };
-        let made = run([
-            "keygen".as_ref(),
-            "--secret".as_ref(),
-            media.secret().as_os_str(),
-            "--public".as_ref(),
-            media.public().as_os_str(),
-        ]);
-        assert_eq!(made.code, 0, "{}", made.stderr);
+        support::keygen(&media.secret(), &media.public());
         media
     }
 
@@ -701,7 +694,6 @@ fn missing_changed_and_extra_files_are_each_reported() {
 #[test]
 fn a_refusal_is_a_json_document_too() {
     let media = Media::created(1);
-    fs::remove_file(media.signature()).unwrap();
     fs::write(media.signature(), "untrusted comment: x\n").unwrap();
     let refused = media.verify(&["--json"]);
     assert_eq!(refused.code, 1);

@@ -454,14 +454,7 @@ fn from_a_manifest_a_file_that_differs_is_never_put_in_place_and_nothing_is_dele
     let keys = sides.path("keys");
     fs::create_dir_all(&keys).unwrap();
     let (secret, public) = (keys.join("site.key"), keys.join("site.pub"));
-    let made = support::run([
-        "keygen".as_ref(),
-        "--secret".as_ref(),
-        secret.as_os_str(),
-        "--public".as_ref(),
-        public.as_os_str(),
-    ]);
-    assert_eq!(made.code, 0);
+    support::keygen(&secret, &public);
     let media = sides.path("media");
     fs::create_dir_all(&media).unwrap();
     let mut create = Command::new(support::binary());

@@ -1,7 +1,6 @@
 //! `wsus-airgap check`: the text and JSON faces of `check::compare`.
 
 use std::io::{self, Write};
-use std::path::Path;
 
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};
@@ -12,7 +11,7 @@ use wsus_airgap::package;
 
 use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
-use super::{Exit, plural};
+use super::{Exit, display, plural};
 use crate::cli::CheckArgs;
 
 /// Orphans listed in the text report; `--json` lists them all.
@@ -286,8 +285,4 @@ fn write_json(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Resu
     };
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)
-}
-
-fn display(path: &Path) -> String {
-    path.display().to_string()
 }

@@ -2,7 +2,7 @@
 //! listed file re-hashed, and every unlisted file named.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use anyhow::Result;
@@ -16,7 +16,7 @@ use wsus_airgap::manifest::{Manifest, ManifestTotals, Source, Timestamp, Transfe
 
 use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
-use super::{Exit, plural};
+use super::{Exit, display, plural};
 use crate::cli::ManifestVerifyArgs;
 
 /// The content folder's name in a transfer folder.
@@ -323,8 +323,4 @@ fn write_json(
     };
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)
-}
-
-fn display(path: &Path) -> String {
-    path.display().to_string()
 }

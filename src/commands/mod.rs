@@ -68,6 +68,11 @@ fn plural(count: usize, word: &str) -> String {
     }
 }
 
+/// A path as reports show it.
+fn display(path: &std::path::Path) -> String {
+    path.display().to_string()
+}
+
 /// The next step for errors whose fix is known.
 fn hint(error: &anyhow::Error) -> Option<&'static str> {
     if let Some(error) = error.downcast_ref::<FolderError>() {

@@ -76,15 +76,37 @@ fn read_through(
             "no longer a regular file",
         ));
     }
+    read_chunks(
+        &mut file,
+        buffer,
+        progress,
+        |error| error,
+        |chunk| {
+            each(chunk);
+            Ok(())
+        },
+    )
+}
+
+/// Reads `file` to its end through `buffer`, handing each chunk to `each` and reporting read
+/// bytes to `progress`; returns the size. Read errors become `E` through `read_error`, and an
+/// error from `each` stops the reading.
+pub fn read_chunks<E>(
+    file: &mut File,
+    buffer: &mut [u8],
+    progress: &dyn Progress,
+    read_error: impl Fn(io::Error) -> E,
+    mut each: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<u64, E> {
     let mut size = 0u64;
     loop {
         let read = match file.read(buffer) {
             Ok(0) => return Ok(size),
             Ok(read) => read,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
+            Err(error) => return Err(read_error(error)),
         };
-        each(&buffer[..read]);
+        each(&buffer[..read])?;
         size += read as u64;
         progress.bytes_read(read as u64);
     }

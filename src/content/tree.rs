@@ -46,6 +46,19 @@ pub enum EntryType {
     Special,
 }
 
+impl EntryType {
+    /// What an entry that is not a folder is, by its own type (a link is not followed).
+    pub fn of(file_type: fs::FileType) -> Self {
+        if file_type.is_file() {
+            EntryType::File
+        } else if file_type.is_symlink() {
+            EntryType::Link
+        } else {
+            EntryType::Special
+        }
+    }
+}
+
 /// One entry of a tree that is not a folder.
 #[derive(Debug, Clone)]
 pub struct TreeEntry {
@@ -121,18 +134,12 @@ pub fn list(root: &Path) -> Result<Tree, FolderError> {
                 pending.push((entry.path(), child));
                 continue;
             }
-            let (file_type, size, modified) = if file_type.is_file() {
-                let metadata = entry.metadata().ok();
-                (
-                    EntryType::File,
-                    metadata.as_ref().map_or(0, |m| m.len()),
-                    metadata.and_then(|m| m.modified().ok()),
-                )
-            } else if file_type.is_symlink() {
-                (EntryType::Link, 0, None)
-            } else {
-                (EntryType::Special, 0, None)
-            };
+            let file_type = EntryType::of(file_type);
+            let metadata = (file_type == EntryType::File)
+                .then(|| entry.metadata().ok())
+                .flatten();
+            let size = metadata.as_ref().map_or(0, |m| m.len());
+            let modified = metadata.and_then(|m| m.modified().ok());
             tree.entries.push(TreeEntry {
                 relative: child,
                 path: entry.path(),

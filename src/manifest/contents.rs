@@ -203,12 +203,8 @@ fn check_package(size: u64, blake3: Blake3Digest, path: &Path) -> PackageState {
         }
         Ok(metadata) => metadata.file_type(),
     };
-    if !file_type.is_file() {
-        let file_type = if file_type.is_symlink() {
-            EntryType::Link
-        } else {
-            EntryType::Special
-        };
+    let file_type = EntryType::of(file_type);
+    if file_type != EntryType::File {
         let found = Found::NotAFile { file_type };
         return PackageState::Changed { path, found };
     }

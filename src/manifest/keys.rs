@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -17,6 +17,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 
 use crate::atomic_file::{self, Access, Existing};
+use crate::capped_read::{self, CappedError};
 
 /// minisign's name for Ed25519 in key files.
 const KEY_ALGORITHM: &[u8; 2] = b"Ed";
@@ -276,24 +277,17 @@ fn pem_body(text: &str) -> Option<Vec<u8>> {
 }
 
 fn read_capped(path: &Path) -> Result<Vec<u8>, KeyError> {
-    let io_error = |source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut bytes = Vec::new();
-    fs::File::open(path)
-        .map_err(io_error)?
-        .take(KEY_FILE_MAX + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_error)?;
-    if bytes.len() as u64 > KEY_FILE_MAX {
-        return Err(KeyError::Invalid {
+    capped_read::read_capped(path, KEY_FILE_MAX).map_err(|error| match error {
+        CappedError::Io(source) => KeyError::Io {
+            path: path.to_owned(),
+            source,
+        },
+        CappedError::TooLarge { .. } => KeyError::Invalid {
             path: path.to_owned(),
             expected: "key file",
             problem: format!("it is larger than {KEY_FILE_MAX} bytes"),
-        });
-    }
-    Ok(bytes)
+        },
+    })
 }
 
 #[cfg(test)]

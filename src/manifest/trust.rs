@@ -7,8 +7,7 @@
 //! silent reset.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::Timestamp;
 use super::keys::KeyId;
 use crate::atomic_file::{self, Access, Existing};
+use crate::capped_read::{CappedError, read_capped};
 
 /// The trust state's format version.
 const STATE_VERSION: u32 = 1;
@@ -95,18 +95,16 @@ impl TrustState {
             path: path.to_owned(),
             detail,
         };
-        let file = match fs::File::open(path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(error) => return Err(io_error(error)),
+        let bytes = match read_capped(path, STATE_FILE_MAX) {
+            Ok(bytes) => bytes,
+            Err(CappedError::Io(error)) if error.kind() == io::ErrorKind::NotFound => {
+                return Ok(Self::default());
+            }
+            Err(CappedError::Io(error)) => return Err(io_error(error)),
+            Err(CappedError::TooLarge { .. }) => {
+                return Err(invalid(format!("larger than {STATE_FILE_MAX} bytes")));
+            }
         };
-        let mut bytes = Vec::new();
-        file.take(STATE_FILE_MAX + 1)
-            .read_to_end(&mut bytes)
-            .map_err(io_error)?;
-        if bytes.len() as u64 > STATE_FILE_MAX {
-            return Err(invalid(format!("larger than {STATE_FILE_MAX} bytes")));
-        }
         let state: StateFile =
             serde_json::from_slice(&bytes).map_err(|error| invalid(error.to_string()))?;
         if state.format_version != STATE_VERSION {
@@ -181,6 +179,7 @@ fn parse_key_id(text: &str) -> Option<KeyId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::time::SystemTime;
 
     #[test]

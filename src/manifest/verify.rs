@@ -7,8 +7,7 @@
 //! sequence against the trust state. Any failure rejects the whole manifest.
 
 use std::collections::HashMap;
-use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -18,6 +17,7 @@ use super::keys::{KeyId, PublicKey};
 use super::signature::{self, SignatureError};
 use super::trust::{Accepted, TrustState};
 use super::{FORMAT_VERSION, MANIFEST_FILE, Manifest, SIGNATURE_FILE, Timestamp, trusted_comment};
+use crate::capped_read::{self, CappedError};
 
 /// The largest manifest read: about a million entries.
 pub const MANIFEST_MAX: u64 = 256 * 1024 * 1024;
@@ -195,13 +195,12 @@ pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
     }
     let mut folded: HashMap<String, usize> = HashMap::with_capacity(entries.len());
     for (position, entry) in entries.iter().enumerate() {
-        if let Some(&first) = folded.get(&entry.path.folded()) {
+        if let Some(first) = folded.insert(entry.path.folded(), position) {
             return Err(format!(
                 "entries `{}` and `{}` differ only in case: one file on Windows",
                 entries[first].path, entry.path
             ));
         }
-        folded.insert(entry.path.folded(), position);
     }
     for entry in entries {
         let path = entry.path.folded();
@@ -251,26 +250,15 @@ pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
 
 /// Reads at most `limit` bytes of `path`, refusing larger files before reading them.
 fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, VerifyError> {
-    let io_error = |source| VerifyError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file = fs::File::open(path).map_err(io_error)?;
-    let size = file.metadata().map_err(io_error)?.len();
-    let too_large = |size| VerifyError::TooLarge {
-        path: path.to_owned(),
-        size,
-        limit,
-    };
-    if size > limit {
-        return Err(too_large(size));
-    }
-    let mut bytes = Vec::with_capacity(size as usize);
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_error)?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large(bytes.len() as u64));
-    }
-    Ok(bytes)
+    capped_read::read_capped(path, limit).map_err(|error| match error {
+        CappedError::Io(source) => VerifyError::Io {
+            path: path.to_owned(),
+            source,
+        },
+        CappedError::TooLarge { size } => VerifyError::TooLarge {
+            path: path.to_owned(),
+            size,
+            limit,
+        },
+    })
 }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -24,7 +24,7 @@ use super::MirrorError;
 use super::cache::HashCache;
 use super::plan::{Action, ActionKind, Caches, Plan};
 use crate::atomic_file::sync_folder;
-use crate::content::hash::READ_CHUNK;
+use crate::content::hash::{READ_CHUNK, read_chunks};
 use crate::manifest::Blake3Digest;
 use crate::progress::Progress;
 
@@ -162,11 +162,14 @@ impl Run<'_> {
         let target = under(destination, &action.path);
         match action.kind {
             ActionKind::RemoveTemporary => {
-                remove_file(&target)?;
+                remove_entry(&target).map_err(|source| MirrorError::Io {
+                    path: target.clone(),
+                    source,
+                })?;
                 self.touch(&target);
             }
             ActionKind::CreateFolder => {
-                real_folder(destination, &action.path)?;
+                real_folders(destination, &action.path, true)?;
                 self.touch(&target);
             }
             ActionKind::Copy | ActionKind::Replace => unreachable!("copies run in copy_all"),
@@ -267,7 +270,7 @@ impl Run<'_> {
             .path
             .rsplit_once('/')
             .map_or("", |(parent, _)| parent);
-        check_real_folders(destination, parent)?;
+        real_folders(destination, parent, false)?;
         let io_error = |source| MirrorError::Io {
             path: target.clone(),
             source,
@@ -325,7 +328,7 @@ fn copy_action(
         .path
         .rsplit_once('/')
         .map_or("", |(parent, _)| parent);
-    real_folder(&plan.destination, parent)?;
+    real_folders(&plan.destination, parent, true)?;
     let source = under(&plan.source, &action.path);
     let target = under(&plan.destination, &action.path);
     copy_file(&source, &target, action.expected, buffer, progress)
@@ -392,20 +395,10 @@ fn copy_file(
         .tempfile_in(folder)
         .map_err(target_error)?;
     let mut hasher = blake3::Hasher::new();
-    let mut size = 0u64;
-    loop {
-        let read = match input.read(buffer) {
-            Ok(0) => break,
-            Ok(read) => read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(source_error(error)),
-        };
-        let chunk = &buffer[..read];
+    let size = read_chunks(&mut input, buffer, progress, source_error, |chunk| {
         hasher.update(chunk);
-        temporary.write_all(chunk).map_err(target_error)?;
-        size += read as u64;
-        progress.bytes_read(read as u64);
-    }
+        temporary.write_all(chunk).map_err(target_error)
+    })?;
     let blake3 = Blake3Digest(hasher.finalize());
     if expected.is_some_and(|expected| expected != blake3) {
         return Ok(Copied::Mismatch {
@@ -440,65 +433,45 @@ fn under(root: &Path, relative: &str) -> PathBuf {
     path
 }
 
-/// Makes sure `relative` below `root` is a chain of real folders, creating what is missing and
-/// refusing a link or a file anywhere on the way.
-fn real_folder(root: &Path, relative: &str) -> Result<(), MirrorError> {
+/// Makes sure `relative` below `root` is a chain of real folders, refusing a link or a file
+/// anywhere on the way; with `create`, folders that are missing are made, else they are
+/// refused too.
+fn real_folders(root: &Path, relative: &str, create: bool) -> Result<(), MirrorError> {
     let mut path = root.to_owned();
-    create_if_missing(&path)?;
+    if create {
+        real_folder(&path, create)?;
+    }
     for part in relative.split('/').filter(|part| !part.is_empty()) {
         path.push(part);
-        create_if_missing(&path)?;
+        real_folder(&path, create)?;
     }
     Ok(())
 }
 
-fn create_if_missing(path: &Path) -> Result<(), MirrorError> {
-    match fs::symlink_metadata(path) {
-        Ok(metadata) if metadata.is_dir() => Ok(()),
-        Ok(_) => Err(MirrorError::InTheWay {
-            path: path.to_owned(),
-            found: "a link or file".into(),
-            needed: "a folder",
-        }),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => match fs::create_dir(path) {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => create_if_missing(path),
-            Err(source) => Err(MirrorError::Io {
-                path: path.to_owned(),
-                source,
-            }),
-        },
-        Err(source) => Err(MirrorError::Io {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
-/// Checks, without creating anything, that `relative` below `root` is a chain of real folders.
-fn check_real_folders(root: &Path, relative: &str) -> Result<(), MirrorError> {
-    let mut path = root.to_owned();
-    for part in relative.split('/').filter(|part| !part.is_empty()) {
-        path.push(part);
-        match fs::symlink_metadata(&path) {
-            Ok(metadata) if metadata.is_dir() => {}
-            _ => {
-                return Err(MirrorError::InTheWay {
-                    path,
-                    found: "something other than a folder".into(),
-                    needed: "a folder",
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-fn remove_file(path: &Path) -> Result<(), MirrorError> {
-    remove_entry(path).map_err(|source| MirrorError::Io {
+fn real_folder(path: &Path, create: bool) -> Result<(), MirrorError> {
+    let in_the_way = |found: &str| MirrorError::InTheWay {
+        path: path.to_owned(),
+        found: found.into(),
+        needed: "a folder",
+    };
+    let io_error = |source| MirrorError::Io {
         path: path.to_owned(),
         source,
-    })
+    };
+    match fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.is_dir() => Ok(()),
+        Ok(_) => Err(in_the_way("a link or file")),
+        Err(error) if error.kind() == io::ErrorKind::NotFound && !create => {
+            Err(in_the_way("nothing"))
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => match fs::create_dir(path) {
+            Ok(()) => Ok(()),
+            // Another copy made it meanwhile: look again.
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => real_folder(path, create),
+            Err(source) => Err(io_error(source)),
+        },
+        Err(source) => Err(io_error(source)),
+    }
 }
 
 /// Removes a file or a link itself (never what a link points to).

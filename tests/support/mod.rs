@@ -49,6 +49,19 @@ pub fn run_command(command: &mut Command) -> Run {
     }
 }
 
+/// Runs `keygen` to write a key pair at `secret` and `public`, and checks that it did.
+pub fn keygen(secret: &Path, public: &Path) {
+    let made = run_command(
+        Command::new(binary())
+            .arg("keygen")
+            .arg("--secret")
+            .arg(secret)
+            .arg("--public")
+            .arg(public),
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+}
+
 /// A temporary folder holding a generated `WsusContent`.
 pub struct TestSite {
     pub dir: tempfile::TempDir,
