@@ -14,6 +14,7 @@
 #   3. 10% of the source files rewritten (same size, new bytes and time), then a run.
 #      Target: wsus-airgap's copy throughput >= 0.8x rsync's. Each run gets a fresh 10%.
 # wsus-airgap flushes every copied file to disk before renaming it into place; rsync does not.
+# Each timed run starts after a `sync`, so neither pays for the other's pending writes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,26 +67,30 @@ print(changed)
 PY
 }
 
+# settle: writes back what earlier steps left dirty, so that no run pays for another's writes.
+settle() { sync; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "inf"}'; }
 echo "bench: $files files, $(awk -v b="$bytes" 'BEGIN {printf "%.0f", b / 1e6}') MB, $(nproc) CPUs, best of $runs"
 echo
 echo "1. first copy into an empty destination"
 RUNS_SAVED=$runs; runs=1
-best_of "wsus-airgap mirror" nothing "$bin" mirror --quiet "$src" "$ours"; first_ours=$WALL
-best_of "rsync -a" nothing rsync -a "$src/" "$theirs/"; first_theirs=$WALL
+best_of "wsus-airgap mirror" settle "$bin" mirror --quiet "$src" "$ours"; first_ours=$WALL
+best_of "rsync -a" settle rsync -a "$src/" "$theirs/"; first_theirs=$WALL
 runs=$RUNS_SAVED
 echo
 echo "2. second incremental run, nothing changed"
-best_of "wsus-airgap mirror" nothing "$bin" mirror --quiet "$src" "$ours"; noop_ours=$WALL
-best_of "rsync -a" nothing rsync -a "$src/" "$theirs/"; noop_theirs=$WALL
+best_of "wsus-airgap mirror" settle "$bin" mirror --quiet "$src" "$ours"; noop_ours=$WALL
+best_of "rsync -a" settle rsync -a "$src/" "$theirs/"; noop_theirs=$WALL
 echo
 echo "3. 10% of the files changed"
 changed_ours=; changed_theirs=
 for run in $(seq "$runs"); do
   changed=$(change_tenth "$run")
+  settle
   "$gnu_time" -o "$timings" -f '%e' "$bin" mirror --quiet "$src" "$ours" > /dev/null
   wall=$(cat "$timings")
   if [ -z "$changed_ours" ] || awk -v a="$wall" -v b="$changed_ours" 'BEGIN {exit !(a < b)}'; then changed_ours=$wall; fi
+  settle
   "$gnu_time" -o "$timings" -f '%e' rsync -a "$src/" "$theirs/"
   wall=$(cat "$timings")
   if [ -z "$changed_theirs" ] || awk -v a="$wall" -v b="$changed_theirs" 'BEGIN {exit !(a < b)}'; then changed_theirs=$wall; fi

@@ -12,12 +12,28 @@ use std::path::Path;
 
 use sha1::{Digest, Sha1};
 
+use std::cell::RefCell;
+
 use super::layout::Sha1Digest;
 use crate::progress::Progress;
 
 /// Size of the read buffer each hashing thread owns: large enough to keep per-call overhead
 /// negligible, small enough that SHA-1 and BLAKE3 both find the chunk still in cache.
 pub const READ_CHUNK: usize = 512 * 1024;
+
+/// Runs `work` with this thread's [`READ_CHUNK`] buffer, made on the thread's first call.
+/// Thousands of small files would otherwise each pay for a fresh zeroed buffer.
+pub fn with_read_buffer<R>(work: impl FnOnce(&mut [u8]) -> R) -> R {
+    thread_local! {
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    BUFFER.with_borrow_mut(|buffer| {
+        if buffer.is_empty() {
+            buffer.resize(READ_CHUNK, 0);
+        }
+        work(buffer)
+    })
+}
 
 /// What one read of a file proves about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

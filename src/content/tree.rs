@@ -15,7 +15,7 @@ use std::time::SystemTime;
 
 use rayon::prelude::*;
 
-use super::hash::READ_CHUNK;
+use super::hash::with_read_buffer;
 use crate::progress::Progress;
 
 /// Why a folder could not be looked at at all.
@@ -158,7 +158,8 @@ pub fn list(root: &Path) -> Result<Tree, FolderError> {
 
 /// Hashes every item with `hash`, `jobs` at a time (one per CPU by default), largest first so
 /// that a big file started last does not leave the other threads idle. Each call gets a
-/// [`READ_CHUNK`] buffer of its thread's. Results come back in no particular order.
+/// [`READ_CHUNK`](super::hash::READ_CHUNK) buffer of its thread's. Results come back in no
+/// particular order.
 pub fn hash_in_parallel<T, D>(
     mut items: Vec<T>,
     size_of: impl Fn(&T) -> u64,
@@ -186,14 +187,11 @@ where
             // One file per job: otherwise rayon hands each thread a run of files to hash in
             // sequence, and the thread with the large files ends up working alone.
             .with_max_len(1)
-            .map_init(
-                || vec![0u8; READ_CHUNK],
-                |buffer, item| {
-                    let digest = hash(&item, buffer);
-                    progress.file_done();
-                    (item, digest)
-                },
-            )
+            .map(|item| {
+                let digest = with_read_buffer(|buffer| hash(&item, buffer));
+                progress.file_done();
+                (item, digest)
+            })
             .collect()
     }))
 }

@@ -1,14 +1,17 @@
 //! Carrying out a plan, so that an interruption at any moment leaves a state the next run
 //! repairs.
 //!
-//! Each file is copied while hashed into a temporary file (`.wsus-airgap-XXXXXX.tmp`) in its
-//! destination folder, flushed to disk, given the source's modification time and renamed over
-//! the destination; the touched folders are flushed at the end, before the hash cache is
-//! written. A copy whose bytes differ from the manifest is discarded and reported, never put
-//! in place. A full disk or a vanished source stops the run with the partial copy removed.
-//! Deletions come last and only when everything before succeeded; `max_delete` refuses them
-//! all when there are too many. Folders on the way are checked to be real folders, so a
-//! link placed in the destination during the run is never written through.
+//! Files are copied in batches. Each file of a batch is copied while hashed into a temporary
+//! file (`.wsus-airgap-XXXXXX.tmp`) in its destination folder and given the source's
+//! modification time; the batch is flushed to disk (one `syncfs` on Linux, each file as it is
+//! written elsewhere); only then is each file renamed over its destination. The touched folders
+//! are flushed at the end, before the hash cache is written. A crash leaves old files, new
+//! files and temporary files, never a partial file under a real name. A copy whose bytes
+//! differ from the manifest is discarded and reported, never put in place. A full disk or a
+//! vanished source stops the run with the partial copy removed. Deletions come last and only
+//! when everything before succeeded; `max_delete` refuses them all when there are too many.
+//! Folders on the way are checked to be real folders, so a link placed in the destination
+//! during the run is never written through.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
@@ -23,8 +26,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::MirrorError;
 use super::cache::HashCache;
 use super::plan::{Action, ActionKind, Caches, Plan};
-use crate::atomic_file::sync_folder;
-use crate::content::hash::{READ_CHUNK, read_chunks};
+use crate::atomic_file::{sync_file_system, sync_folder};
+use crate::content::hash::{read_chunks, with_read_buffer};
 use crate::manifest::Blake3Digest;
 use crate::progress::Progress;
 
@@ -181,83 +184,85 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Copies files several at a time (each waits on its flush to disk), then records the
-    /// results in plan order. After an error no further copy starts.
+    /// Copies files in batches: each batch is staged several files at a time into temporary
+    /// files, flushed to disk, renamed into place, then recorded in plan order. After an error
+    /// no further copy starts; the files staged before it are still put in place.
     fn copy_all(&mut self, copies: &[&Action]) {
-        let stop = AtomicBool::new(false);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(COPY_THREADS)
+            .thread_name(|i| format!("copy-{i}"))
+            .build()
+            // No threads to be had: copy one at a time.
+            .ok();
         let (plan, progress) = (self.plan, self.progress);
-        let copy_one =
-            |buffer: &mut Vec<u8>, action: &&Action| -> Option<Result<Copied, MirrorError>> {
+        for batch in batches(copies) {
+            let stop = AtomicBool::new(false);
+            let staged = in_pool(pool.as_ref(), batch.to_vec(), |action| {
                 if stop.load(Ordering::Relaxed) {
                     return None;
                 }
-                let result = copy_action(plan, action, buffer, progress);
+                let result =
+                    with_read_buffer(|buffer| stage_action(plan, action, buffer, progress));
                 progress.file_done();
                 if result.is_err() {
                     stop.store(true, Ordering::Relaxed);
                 }
                 Some(result)
-            };
-        let results: Vec<Option<Result<Copied, MirrorError>>> =
-            match rayon::ThreadPoolBuilder::new()
-                .num_threads(COPY_THREADS)
-                .thread_name(|i| format!("copy-{i}"))
-                .build()
-            {
-                Ok(pool) => pool.install(|| {
-                    copies
-                        .par_iter()
-                        .with_max_len(1)
-                        .map_init(|| vec![0u8; READ_CHUNK], copy_one)
-                        .collect()
-                }),
-                // No threads to be had: copy one at a time.
-                Err(_) => {
-                    let mut buffer = vec![0u8; READ_CHUNK];
-                    copies
-                        .iter()
-                        .map(|action| copy_one(&mut buffer, action))
-                        .collect()
+            });
+            if let Err(error) = flush_staged(&plan.destination, &staged) {
+                self.applied.stopped = Some(error);
+                return;
+            }
+            let placed = in_pool(
+                pool.as_ref(),
+                batch.iter().zip(staged).collect(),
+                |(action, staged)| {
+                    Some(staged?.and_then(|staged| put_in_place(plan, action, staged)))
+                },
+            );
+            for (action, result) in batch.iter().zip(placed) {
+                match result {
+                    None => {}
+                    Some(Err(error)) => {
+                        self.applied.stopped.get_or_insert(error);
+                    }
+                    Some(Ok(placed)) => self.record(action, placed),
                 }
-            };
-        for (action, result) in copies.iter().zip(results) {
-            match result {
-                None | Some(Err(_)) if self.applied.stopped.is_some() => {}
-                None => {}
-                Some(Err(error)) => self.applied.stopped = Some(error),
-                Some(Ok(Copied::Mismatch { size, found })) => {
-                    self.applied.rejected.push(Rejected {
-                        path: action.path.clone(),
-                        expected: action.expected.expect("only manifest copies mismatch"),
-                        found,
-                        size,
-                    });
-                }
-                Some(Ok(Copied::Written {
+            }
+            if self.applied.stopped.is_some() {
+                return;
+            }
+        }
+    }
+
+    /// Records a copy's outcome in the hash caches and the run's results.
+    fn record(&mut self, action: &Action, placed: Placed) {
+        match placed {
+            Placed::Rejected(rejected) => self.applied.rejected.push(rejected),
+            Placed::Written {
+                size,
+                blake3,
+                source_modified,
+                written_modified,
+            } => {
+                record(
+                    &mut self.caches.destination,
+                    &action.path,
                     size,
-                    blake3,
-                    source_modified,
                     written_modified,
-                })) => {
+                    blake3,
+                );
+                if !self.plan.from_manifest {
                     record(
-                        &mut self.caches.destination,
+                        &mut self.caches.source,
                         &action.path,
                         size,
-                        written_modified,
+                        Some(source_modified),
                         blake3,
                     );
-                    if !plan.from_manifest {
-                        record(
-                            &mut self.caches.source,
-                            &action.path,
-                            size,
-                            Some(source_modified),
-                            blake3,
-                        );
-                    }
-                    self.touch(&under(&plan.destination, &action.path));
-                    self.applied.done.push((*action).clone());
                 }
+                self.touch(&under(&self.plan.destination, &action.path));
+                self.applied.done.push(action.clone());
             }
         }
     }
@@ -317,13 +322,139 @@ fn record(
     }
 }
 
-/// Copies a file of the plan into place, making its folder if needed.
-fn copy_action(
+/// `work` applied to every item, on `pool` when there is one, results in item order.
+fn in_pool<T: Send, R: Send>(
+    pool: Option<&rayon::ThreadPool>,
+    items: Vec<T>,
+    work: impl Fn(T) -> R + Sync + Send,
+) -> Vec<R> {
+    match pool {
+        // One item per job: a slow file must not hold up a run of others behind it.
+        Some(pool) => pool.install(|| items.into_par_iter().with_max_len(1).map(work).collect()),
+        None => items.into_iter().map(work).collect(),
+    }
+}
+
+/// What became of a staged file.
+enum Placed {
+    Written {
+        size: u64,
+        blake3: Blake3Digest,
+        source_modified: SystemTime,
+        written_modified: Option<SystemTime>,
+    },
+    /// Its bytes were not what the manifest promised: discarded, never put in place.
+    Rejected(Rejected),
+}
+
+/// Renames a flushed file into place, or discards it if its bytes are not the expected ones.
+fn put_in_place(plan: &Plan, action: &Action, staged: Staged) -> Result<Placed, MirrorError> {
+    if let Some(expected) = action
+        .expected
+        .filter(|&expected| expected != staged.blake3)
+    {
+        // Dropping the temporary file deletes it.
+        return Ok(Placed::Rejected(Rejected {
+            path: action.path.clone(),
+            expected,
+            found: staged.blake3,
+            size: staged.size,
+        }));
+    }
+    let target = under(&plan.destination, &action.path);
+    staged
+        .temporary
+        .persist(&target)
+        .map_err(|error| MirrorError::Io {
+            path: target.clone(),
+            source: error.error,
+        })?;
+    let written_modified = fs::symlink_metadata(&target)
+        .ok()
+        .and_then(|m| m.modified().ok());
+    Ok(Placed::Written {
+        size: staged.size,
+        blake3: staged.blake3,
+        source_modified: staged.source_modified,
+        written_modified,
+    })
+}
+
+/// Files copied and flushed together: the flush (one `syncfs` on Linux) and the renames
+/// happen once per batch. A crash loses at most one batch's work.
+const BATCH_FILES: usize = 4096;
+const BATCH_BYTES: u64 = 1 << 30;
+
+/// `copies` cut into batches of at most [`BATCH_FILES`] files and, unless a single file is
+/// larger, [`BATCH_BYTES`] bytes.
+fn batches<'a, 'b>(copies: &'a [&'b Action]) -> impl Iterator<Item = &'a [&'b Action]> {
+    let mut rest = copies;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut bytes = 0u64;
+        let mut end = 0;
+        while end < rest.len() && end < BATCH_FILES {
+            bytes = bytes.saturating_add(rest[end].size);
+            if end > 0 && bytes > BATCH_BYTES {
+                break;
+            }
+            end += 1;
+        }
+        let (batch, remaining) = rest.split_at(end);
+        rest = remaining;
+        Some(batch)
+    })
+}
+
+/// Whether each file is flushed as it is written. Linux flushes a whole batch at once with
+/// `syncfs` instead: one journal commit rather than one per file.
+const FLUSH_EACH_FILE: bool = !cfg!(target_os = "linux");
+
+/// A file copied into a temporary file beside its target, not yet renamed into place.
+struct Staged {
+    /// Deleted when dropped, unless renamed into place.
+    temporary: tempfile::TempPath,
+    size: u64,
+    blake3: Blake3Digest,
+    source_modified: SystemTime,
+}
+
+/// Makes the staged files of a batch durable before any of them is renamed into place.
+fn flush_staged(
+    destination: &Path,
+    staged: &[Option<Result<Staged, MirrorError>>],
+) -> Result<(), MirrorError> {
+    if FLUSH_EACH_FILE {
+        return Ok(());
+    }
+    let files: Vec<&Path> = staged
+        .iter()
+        .filter_map(|result| result.as_ref()?.as_ref().ok())
+        .map(|staged| &*staged.temporary)
+        .collect();
+    if files.is_empty() || sync_file_system(destination).is_ok() {
+        return Ok(());
+    }
+    // The file system could not be flushed as a whole: flush each file.
+    files.into_iter().try_for_each(|path| {
+        File::open(path)
+            .and_then(|file| file.sync_all())
+            .map_err(|source| MirrorError::Io {
+                path: path.to_owned(),
+                source,
+            })
+    })
+}
+
+/// Stages a file of the plan, making its folder if needed.
+fn stage_action(
     plan: &Plan,
     action: &Action,
     buffer: &mut [u8],
     progress: &dyn Progress,
-) -> Result<Copied, MirrorError> {
+) -> Result<Staged, MirrorError> {
     let parent = action
         .path
         .rsplit_once('/')
@@ -331,30 +462,17 @@ fn copy_action(
     real_folders(&plan.destination, parent, true)?;
     let source = under(&plan.source, &action.path);
     let target = under(&plan.destination, &action.path);
-    copy_file(&source, &target, action.expected, buffer, progress)
+    stage_file(&source, &target, buffer, progress)
 }
 
-/// What copying one file gave.
-enum Copied {
-    Written {
-        size: u64,
-        blake3: Blake3Digest,
-        source_modified: SystemTime,
-        written_modified: Option<SystemTime>,
-    },
-    /// Discarded: the bytes did not match the expected hash.
-    Mismatch { size: u64, found: Blake3Digest },
-}
-
-/// Copies `source` to `target` through a temporary file beside `target`, hashing on the way;
-/// with `expected`, bytes of another hash are discarded instead of renamed into place.
-fn copy_file(
+/// Copies `source` into a temporary file beside `target`, hashing on the way, and gives it
+/// the source's modification time.
+fn stage_file(
     source: &Path,
     target: &Path,
-    expected: Option<Blake3Digest>,
     buffer: &mut [u8],
     progress: &dyn Progress,
-) -> Result<Copied, MirrorError> {
+) -> Result<Staged, MirrorError> {
     let source_error = |error: io::Error| {
         if error.kind() == io::ErrorKind::NotFound {
             MirrorError::SourceVanished {
@@ -399,30 +517,20 @@ fn copy_file(
         hasher.update(chunk);
         temporary.write_all(chunk).map_err(target_error)
     })?;
-    let blake3 = Blake3Digest(hasher.finalize());
-    if expected.is_some_and(|expected| expected != blake3) {
-        return Ok(Copied::Mismatch {
-            size,
-            found: blake3,
-        });
-    }
     let file = temporary.as_file();
-    file.sync_all().map_err(target_error)?;
+    if FLUSH_EACH_FILE {
+        file.sync_all().map_err(target_error)?;
+    }
     file.set_modified(source_modified).map_err(target_error)?;
     #[cfg(unix)]
     file.set_permissions(metadata.permissions())
         .map_err(target_error)?;
-    temporary
-        .persist(target)
-        .map_err(|error| target_error(error.error))?;
-    let written_modified = fs::symlink_metadata(target)
-        .ok()
-        .and_then(|m| m.modified().ok());
-    Ok(Copied::Written {
+    Ok(Staged {
+        // Closed now: a batch holds thousands of files.
+        temporary: temporary.into_temp_path(),
         size,
-        blake3,
+        blake3: Blake3Digest(hasher.finalize()),
         source_modified,
-        written_modified,
     })
 }
 
@@ -495,5 +603,41 @@ fn move_entry(from: &Path, to: &Path) -> io::Result<()> {
             fs::remove_file(from)
         }
         Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy(size: u64) -> Action {
+        Action {
+            kind: ActionKind::Copy,
+            path: "a".into(),
+            size,
+            expected: None,
+        }
+    }
+
+    fn batch_lengths(actions: &[Action]) -> Vec<usize> {
+        let references: Vec<&Action> = actions.iter().collect();
+        batches(&references).map(<[_]>::len).collect()
+    }
+
+    #[test]
+    fn batches_stop_at_the_file_or_byte_limit_and_never_leave_a_file_out() {
+        assert!(batch_lengths(&[]).is_empty());
+        let small: Vec<Action> = (0..BATCH_FILES * 2 + 1).map(|_| copy(1)).collect();
+        assert_eq!(batch_lengths(&small), [BATCH_FILES, BATCH_FILES, 1]);
+        let half = BATCH_BYTES / 2;
+        let large = [
+            copy(half),
+            copy(half),
+            copy(1),
+            copy(BATCH_BYTES * 3),
+            copy(1),
+        ];
+        // A file larger than the limit makes a batch of its own.
+        assert_eq!(batch_lengths(&large), [2, 1, 1, 1]);
     }
 }

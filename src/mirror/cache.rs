@@ -7,7 +7,7 @@
 //! hash it recorded itself. The cache is an optimization: a missing or unreadable cache file
 //! means everything is hashed, never an error.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -115,7 +115,7 @@ fn decode(bytes: &[u8]) -> Option<HashMap<String, Remembered>> {
         Some(taken)
     }
     let mut rest = bytes.strip_prefix(MAGIC)?;
-    let mut files = HashMap::new();
+    let mut files = HashMap::default();
     while !rest.is_empty() {
         let length = u32::from_le_bytes(take(&mut rest, 4)?.try_into().ok()?) as usize;
         let relative = std::str::from_utf8(take(&mut rest, length)?)

@@ -8,7 +8,9 @@
 //! has been touched yet. The plan is the single source of truth: `--dry-run` prints it, and
 //! apply carries out exactly its actions.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fs;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -181,7 +183,8 @@ pub fn plan(
     }
 
     let mut actions = Vec::new();
-    let mut destination_entries: HashMap<String, DestinationEntry> = HashMap::new();
+    let mut destination_entries: HashMap<String, DestinationEntry> =
+        HashMap::with_capacity_and_hasher(tree.entries.len(), Default::default());
     for entry in tree.entries {
         let name = entry.relative.rsplit('/').next().unwrap_or_default();
         if entry.file_type == EntryType::File && is_temporary_name(name) {
@@ -375,7 +378,7 @@ fn extras(
     let source_paths: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let source_folded: HashSet<String> = files.iter().map(|f| f.path.folded()).collect();
     let mut deleted = Vec::new();
-    let mut kept_below: HashSet<String> = HashSet::new();
+    let mut kept_below: HashSet<String> = HashSet::default();
     let mut sorted: Vec<(&String, &DestinationEntry)> = entries.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0));
     for (path, entry) in sorted {
