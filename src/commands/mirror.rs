@@ -12,8 +12,8 @@ use wsus_airgap::manifest::TransferMode;
 use wsus_airgap::manifest::keys::PublicKey;
 use wsus_airgap::manifest::verify::{self, VerifyOptions};
 use wsus_airgap::mirror::{
-    self, Action, ActionKind, Applied, ApplyOptions, Caches, Deletions, HashCache, Listing, Plan,
-    PlanOptions,
+    self, Action, ActionKind, Applied, ApplyOptions, Deletions, HashCache, Listing, Plan,
+    PlanOptions, Side,
 };
 use wsus_airgap::progress::Progress;
 
@@ -63,15 +63,12 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         jobs: args.jobs,
     };
     let cache_files = [cache_file(&args.source), cache_file(&args.destination)];
-    let load_caches = || Caches {
-        source: cache_files[0]
-            .as_deref()
-            .map(HashCache::load)
-            .unwrap_or_default(),
-        destination: cache_files[1]
-            .as_deref()
-            .map(HashCache::load)
-            .unwrap_or_default(),
+    let load_cache = |side: Side| {
+        let file = match side {
+            Side::Source => &cache_files[0],
+            Side::Destination => &cache_files[1],
+        };
+        file.as_deref().map(HashCache::load).unwrap_or_default()
     };
     let bar = Bar::new(args.output.quiet);
     let planned = mirror::plan(
@@ -79,7 +76,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         &args.destination,
         &listing,
         &options,
-        load_caches,
+        load_cache,
         &bar,
     );
     bar.finish();

@@ -16,11 +16,25 @@ use std::time::SystemTime;
 use crate::atomic_file::{self, Access, Existing};
 use crate::manifest::Blake3Digest;
 
-/// The cache file starts with this, then holds one record per file: the path's length (u32)
-/// and UTF-8 bytes, the size (u64), the modification time (i128 nanoseconds since 1970) and
-/// the 32-byte BLAKE3, integers little-endian. Binary, because it is read on every run and
-/// must cost far less than the listing it saves.
-const MAGIC: &[u8] = b"wsus-airgap hash cache 1\n";
+/// The cache file starts with this, then holds one 72-byte record per file: the path's key
+/// (16 bytes, see [`PathKey`]), the size (u64), the modification time (i128 nanoseconds since
+/// 1970) and the 32-byte BLAKE3, integers little-endian. Fixed-size binary records, because
+/// the cache is read on every run and must cost far less than the listing it saves.
+const MAGIC: &[u8] = b"wsus-airgap hash cache 2\n";
+const RECORD: usize = 16 + 8 + 16 + 32;
+
+/// A file's relative path, reduced to the first 128 bits of its BLAKE3: no path strings to
+/// allocate when loading, and two paths share a key with negligible probability (a shared
+/// key would still need the same size and time to the nanosecond to be taken for the other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct PathKey([u8; 16]);
+
+impl PathKey {
+    fn of(relative: &str) -> Self {
+        let hash = blake3::hash(relative.as_bytes());
+        PathKey(hash.as_bytes()[..16].try_into().expect("16 of 32 bytes"))
+    }
+}
 
 /// What the cache remembers of one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +48,7 @@ struct Remembered {
 /// The hashes of one tree's files, by relative path.
 #[derive(Debug, Default)]
 pub struct HashCache {
-    files: HashMap<String, Remembered>,
+    files: HashMap<PathKey, Remembered>,
     changed: bool,
 }
 
@@ -53,7 +67,7 @@ impl HashCache {
 
     /// The remembered hash of `relative`, if its size and modification time are unchanged.
     pub fn lookup(&self, relative: &str, size: u64, modified: SystemTime) -> Option<Blake3Digest> {
-        let remembered = self.files.get(relative)?;
+        let remembered = self.files.get(&PathKey::of(relative))?;
         (remembered.size == size && remembered.modified == nanos(modified))
             .then_some(remembered.blake3)
     }
@@ -72,14 +86,14 @@ impl HashCache {
             modified: nanos(modified),
             blake3,
         };
-        if self.files.insert(relative.to_owned(), remembered) != Some(remembered) {
+        if self.files.insert(PathKey::of(relative), remembered) != Some(remembered) {
             self.changed = true;
         }
     }
 
     /// Forgets `relative` (deleted, or replaced by something not hashed).
     pub fn forget(&mut self, relative: &str) {
-        if self.files.remove(relative).is_some() {
+        if self.files.remove(&PathKey::of(relative)).is_some() {
             self.changed = true;
         }
     }
@@ -92,11 +106,10 @@ impl HashCache {
         if let Some(folder) = path.parent() {
             fs::create_dir_all(folder)?;
         }
-        let mut bytes = Vec::with_capacity(MAGIC.len() + self.files.len() * 120);
+        let mut bytes = Vec::with_capacity(MAGIC.len() + self.files.len() * RECORD);
         bytes.extend_from_slice(MAGIC);
-        for (relative, remembered) in &self.files {
-            bytes.extend_from_slice(&(relative.len() as u32).to_le_bytes());
-            bytes.extend_from_slice(relative.as_bytes());
+        for (key, remembered) in &self.files {
+            bytes.extend_from_slice(&key.0);
             bytes.extend_from_slice(&remembered.size.to_le_bytes());
             bytes.extend_from_slice(&remembered.modified.to_le_bytes());
             bytes.extend_from_slice(remembered.blake3.0.as_bytes());
@@ -108,29 +121,22 @@ impl HashCache {
 }
 
 /// The records of a cache file, or `None` if it is not one.
-fn decode(bytes: &[u8]) -> Option<HashMap<String, Remembered>> {
-    fn take<'a>(rest: &mut &'a [u8], count: usize) -> Option<&'a [u8]> {
-        let (taken, remaining) = rest.split_at_checked(count)?;
-        *rest = remaining;
-        Some(taken)
+fn decode(bytes: &[u8]) -> Option<HashMap<PathKey, Remembered>> {
+    let records = bytes.strip_prefix(MAGIC)?;
+    if records.len() % RECORD != 0 {
+        return None;
     }
-    let mut rest = bytes.strip_prefix(MAGIC)?;
-    let mut files = HashMap::default();
-    while !rest.is_empty() {
-        let length = u32::from_le_bytes(take(&mut rest, 4)?.try_into().ok()?) as usize;
-        let relative = std::str::from_utf8(take(&mut rest, length)?)
-            .ok()?
-            .to_owned();
-        let size = u64::from_le_bytes(take(&mut rest, 8)?.try_into().ok()?);
-        let modified = i128::from_le_bytes(take(&mut rest, 16)?.try_into().ok()?);
-        let blake3: [u8; 32] = take(&mut rest, 32)?.try_into().ok()?;
-        let blake3 = Blake3Digest(blake3::Hash::from_bytes(blake3));
+    let mut files = HashMap::with_capacity_and_hasher(records.len() / RECORD, Default::default());
+    for record in records.chunks_exact(RECORD) {
+        let (key, rest) = record.split_at(16);
+        let (size, rest) = rest.split_at(8);
+        let (modified, blake3) = rest.split_at(16);
         files.insert(
-            relative,
+            PathKey(key.try_into().ok()?),
             Remembered {
-                size,
-                modified,
-                blake3,
+                size: u64::from_le_bytes(size.try_into().ok()?),
+                modified: i128::from_le_bytes(modified.try_into().ok()?),
+                blake3: Blake3Digest(blake3::Hash::from_bytes(blake3.try_into().ok()?)),
             },
         );
     }

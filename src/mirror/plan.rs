@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashSet as HashSet;
 use std::fs;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::cache::HashCache;
 use super::{MirrorError, is_temporary_name};
 use crate::content::hash::hash_blake3;
-use crate::content::tree::{self, EntryType, Tree};
+use crate::content::tree::{self, EntryType};
 use crate::manifest::relpath::fold_case;
 use crate::manifest::{Blake3Digest, FileEntry, RelPath, TransferMode};
 use crate::progress::Progress;
@@ -123,7 +123,7 @@ struct SourceFile {
     path: RelPath,
     size: u64,
     modified: Option<SystemTime>,
-    /// From the manifest; for scans, known only once hashed.
+    /// From the manifest or the source's hash cache; else known only once hashed.
     blake3: Option<Blake3Digest>,
     /// False when a manifest lists it but the source folder does not hold it as listed.
     available: bool,
@@ -131,110 +131,124 @@ struct SourceFile {
 
 /// A destination entry that is not a folder.
 struct DestinationEntry {
+    relative: String,
     file_type: EntryType,
     size: u64,
     modified: Option<SystemTime>,
+    /// From the destination's hash cache, when size and time match it.
+    cached: Option<Blake3Digest>,
 }
 
-/// Which side a file to hash is on.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Side {
+/// The destination as listed: entries sorted by path, with their cached hashes.
+#[derive(Default)]
+struct DestinationSide {
+    entries: Vec<DestinationEntry>,
+    /// Temporary files an interrupted run left behind, with their sizes.
+    temporaries: Vec<(String, u64)>,
+    folders: HashSet<String>,
+}
+
+/// Which side of a run a file or cache is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
     Source,
     Destination,
 }
 
-/// Plans a run from `source` to `destination`. `load_caches` runs while the folders are
-/// listed; the caches it gives are consulted for files of equal size, filled with what the
-/// plan hashes, and returned for the run and the next one.
+/// Plans a run from `source` to `destination`. `load_cache` gives each side's hash cache; it
+/// runs while that side is listed. The caches are consulted for files of equal size, filled
+/// with what the plan hashes, and returned for the run and the next one.
 pub fn plan(
     source: &Path,
     destination: &Path,
     listing: &Listing,
     options: &PlanOptions,
-    load_caches: impl FnOnce() -> Caches + Send,
+    load_cache: impl Fn(Side) -> HashCache + Sync,
     progress: &dyn Progress,
 ) -> Result<(Plan, Caches), MirrorError> {
     super::check_roots(source, destination, options.quarantine.as_deref())?;
     let from_manifest = matches!(listing, Listing::Manifest(_));
-    // Both sides are listed at once: on separate disks (or a cold cache) each waits on its
-    // own device.
-    let (source_side, destination_side, mut caches) = std::thread::scope(|scope| {
-        let destination_side = scope.spawn(|| tree::list(destination));
-        let caches = scope.spawn(load_caches);
+    // Both sides are listed at once, each looking up its own cache: on separate disks (or a
+    // cold cache) each waits on its own device, and on one disk each keeps a CPU busy.
+    let (source_side, destination_side) = std::thread::scope(|scope| {
+        let destination_side = scope.spawn(|| {
+            let cache = load_cache(Side::Destination);
+            list_destination(destination, &cache, options.full).map(|side| (side, cache))
+        });
         let source_side = match listing {
-            Listing::Scan => scan_source(source),
-            Listing::Manifest(entries) => Ok(manifest_source(source, entries)),
+            Listing::Scan => {
+                let cache = load_cache(Side::Source);
+                scan_source(source, &cache, options.full).map(|side| (side, cache))
+            }
+            // The manifest gives every hash; a source cache would add nothing.
+            Listing::Manifest(entries) => {
+                Ok((manifest_source(source, entries), HashCache::default()))
+            }
         };
         let destination_side = destination_side.join().expect("listing does not panic");
-        let caches = caches.join().expect("loading caches does not panic");
-        (source_side, destination_side, caches)
+        (source_side, destination_side)
     });
-    let (files, folders) = source_side?;
-    let tree = match destination_side {
-        Ok(tree) => tree,
-        Err(crate::content::FolderError::RootMissing { .. }) => Tree::default(),
-        Err(error) => return Err(error.into()),
+    let ((files, folders), source_cache) = source_side?;
+    let (destination_side, destination_cache) = destination_side?;
+    let mut caches = Caches {
+        source: source_cache,
+        destination: destination_cache,
     };
-    if let Some((path, error)) = tree.unreadable.first() {
-        return Err(MirrorError::Unlistable {
-            path: destination.join(path),
-            detail: error.clone(),
-        });
-    }
-
-    let mut actions = Vec::new();
-    let mut destination_entries: HashMap<String, DestinationEntry> =
-        HashMap::with_capacity_and_hasher(tree.entries.len(), Default::default());
-    for entry in tree.entries {
-        let name = entry.relative.rsplit('/').next().unwrap_or_default();
-        if entry.file_type == EntryType::File && is_temporary_name(name) {
-            actions.push(action(
-                ActionKind::RemoveTemporary,
-                entry.relative,
-                entry.size,
-            ));
-            continue;
-        }
-        destination_entries.insert(
-            entry.relative,
-            DestinationEntry {
-                file_type: entry.file_type,
-                size: entry.size,
-                modified: entry.modified,
-            },
-        );
-    }
-    let destination_folders: HashSet<String> = tree.folders.into_iter().collect();
-    let caches = &mut caches;
+    let DestinationSide {
+        entries: destination_entries,
+        temporaries,
+        folders: destination_folders,
+    } = destination_side;
+    let mut actions: Vec<Action> = temporaries
+        .into_iter()
+        .map(|(path, size)| action(ActionKind::RemoveTemporary, path, size))
+        .collect();
+    let find = |path: &str| {
+        destination_entries
+            .binary_search_by(|entry| entry.relative.as_str().cmp(path))
+            .ok()
+            .map(|position| &destination_entries[position])
+    };
 
     // Nothing may stand where the source needs a folder, and no folder where it needs a file.
     for folder in &folders {
-        if let Some(entry) = destination_entries.get(folder.as_str()) {
-            return Err(in_the_way(destination, folder.as_str(), entry, "a folder"));
+        if let Some(entry) = find(folder.as_str()) {
+            return Err(in_the_way(destination, entry, "a folder"));
         }
     }
+    // Both lists are sorted by path: walk them side by side.
+    let mut matched: Vec<Option<&DestinationEntry>> = Vec::with_capacity(files.len());
+    let mut unmatched: Vec<&DestinationEntry> = Vec::new();
+    let mut rest = destination_entries.iter().peekable();
     for file in &files {
-        if destination_folders.contains(file.path.as_str()) {
+        let path = file.path.as_str();
+        while let Some(entry) = rest.next_if(|entry| entry.relative.as_str() < path) {
+            unmatched.push(entry);
+        }
+        let existing = rest.next_if(|entry| entry.relative == path);
+        if let Some(entry) = existing
+            && entry.file_type != EntryType::File
+        {
+            return Err(in_the_way(destination, entry, "a file"));
+        }
+        if destination_folders.contains(path) {
             return Err(MirrorError::InTheWay {
                 path: file.path.under(destination),
                 found: "a folder".into(),
                 needed: "a file",
             });
         }
-        if let Some(entry) = destination_entries.get(file.path.as_str())
-            && entry.file_type != EntryType::File
-        {
-            return Err(in_the_way(destination, file.path.as_str(), entry, "a file"));
-        }
+        matched.push(existing);
     }
+    unmatched.extend(rest);
 
-    // Decide copy, replace or keep; files of equal size are hashed (or found in the cache).
+    // Decide copy, replace or keep; files of equal size are hashed unless a cache knew them.
     let mut to_hash: Vec<(Side, usize, PathBuf, u64, Option<SystemTime>)> = Vec::new();
     let mut decisions: Vec<Option<ActionKind>> = Vec::with_capacity(files.len());
     let mut destination_hashes: Vec<Option<Blake3Digest>> = vec![None; files.len()];
     let mut source_hashes: Vec<Option<Blake3Digest>> = files.iter().map(|f| f.blake3).collect();
-    for (index, file) in files.iter().enumerate() {
-        let Some(existing) = destination_entries.get(file.path.as_str()) else {
+    for (index, (file, existing)) in files.iter().zip(&matched).enumerate() {
+        let Some(existing) = existing else {
             decisions.push(Some(ActionKind::Copy));
             continue;
         };
@@ -243,22 +257,14 @@ pub fn plan(
             continue;
         }
         decisions.push(None);
-        let cached = |cache: &HashCache, modified: Option<SystemTime>| {
-            modified
-                .filter(|_| !options.full)
-                .and_then(|modified| cache.lookup(file.path.as_str(), file.size, modified))
-        };
-        destination_hashes[index] = cached(&caches.destination, existing.modified);
-        if destination_hashes[index].is_none() {
+        destination_hashes[index] = existing.cached;
+        if existing.cached.is_none() {
             let path = file.path.under(destination);
             to_hash.push((Side::Destination, index, path, file.size, existing.modified));
         }
         if source_hashes[index].is_none() {
-            source_hashes[index] = cached(&caches.source, file.modified);
-            if source_hashes[index].is_none() {
-                let path = file.path.under(source);
-                to_hash.push((Side::Source, index, path, file.size, file.modified));
-            }
+            let path = file.path.under(source);
+            to_hash.push((Side::Source, index, path, file.size, file.modified));
         }
     }
     let hashed = tree::hash_in_parallel(
@@ -323,7 +329,7 @@ pub fn plan(
         actions.extend(extras(
             &files,
             &folders,
-            &destination_entries,
+            &unmatched,
             &destination_folders,
             options.quarantine.is_some(),
         ));
@@ -353,6 +359,7 @@ pub fn plan(
     }
     // Freeing a hundred thousand names takes longer than deciding about them; the process has
     // better things to do meanwhile.
+    drop((matched, unmatched));
     std::thread::spawn(move || drop((files, folders, destination_entries, destination_folders)));
     let plan = Plan {
         source: source.to_owned(),
@@ -362,29 +369,29 @@ pub fn plan(
         actions,
         totals,
     };
-    Ok((plan, std::mem::take(caches)))
+    Ok((plan, caches))
 }
 
-/// Deletions of a mirror run: destination entries the source lacks, then folders left empty
-/// (deepest first). Kept: loose files at the top, and files that NTFS would take for a
-/// source file (same name ignoring case), so a case-insensitive destination never loses one.
+/// Deletions of a mirror run: destination entries the source lacks (`unmatched`, sorted),
+/// then folders left empty (deepest first). Kept: loose files at the top, and files that NTFS
+/// would take for a source file (same name ignoring case), so a case-insensitive destination
+/// never loses one.
 fn extras(
     files: &[SourceFile],
     folders: &BTreeSet<RelPath>,
-    entries: &HashMap<String, DestinationEntry>,
+    unmatched: &[&DestinationEntry],
     destination_folders: &HashSet<String>,
     quarantine: bool,
 ) -> Vec<Action> {
-    let source_paths: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    let source_folded: HashSet<String> = files.iter().map(|f| f.path.folded()).collect();
+    let source_folded: HashSet<String> = if unmatched.is_empty() {
+        HashSet::default()
+    } else {
+        files.iter().map(|f| f.path.folded()).collect()
+    };
     let mut deleted = Vec::new();
     let mut kept_below: HashSet<String> = HashSet::default();
-    let mut sorted: Vec<(&String, &DestinationEntry)> = entries.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(b.0));
-    for (path, entry) in sorted {
-        if source_paths.contains(path.as_str()) {
-            continue;
-        }
+    for entry in unmatched {
+        let path = &entry.relative;
         let loose = !path.contains('/');
         if loose || source_folded.contains(&fold_case(path)) {
             mark_ancestors(path, &mut kept_below);
@@ -431,26 +438,80 @@ fn action(kind: ActionKind, path: String, size: u64) -> Action {
     }
 }
 
-fn in_the_way(
-    root: &Path,
-    path: &str,
-    entry: &DestinationEntry,
-    needed: &'static str,
-) -> MirrorError {
+fn in_the_way(root: &Path, entry: &DestinationEntry, needed: &'static str) -> MirrorError {
     let found = match entry.file_type {
         EntryType::File => "a file",
         EntryType::Link => "a link (never followed)",
         EntryType::Special => "a device, pipe or socket",
     };
     MirrorError::InTheWay {
-        path: root.join(path),
+        path: root.join(&entry.relative),
         found: found.into(),
         needed,
     }
 }
 
+/// The destination's entries with their cached hashes (none with `full`), and its folders.
+fn list_destination(
+    destination: &Path,
+    cache: &HashCache,
+    full: bool,
+) -> Result<DestinationSide, MirrorError> {
+    let tree = match tree::list(destination) {
+        Ok(tree) => tree,
+        Err(crate::content::FolderError::RootMissing { .. }) => {
+            return Ok(DestinationSide::default());
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if let Some((path, error)) = tree.unreadable.first() {
+        return Err(MirrorError::Unlistable {
+            path: destination.join(path),
+            detail: error.clone(),
+        });
+    }
+    let mut side = DestinationSide {
+        entries: Vec::with_capacity(tree.entries.len()),
+        temporaries: Vec::new(),
+        folders: tree.folders.into_iter().collect(),
+    };
+    for entry in tree.entries {
+        let name = entry.relative.rsplit('/').next().unwrap_or_default();
+        if entry.file_type == EntryType::File && is_temporary_name(name) {
+            side.temporaries.push((entry.relative, entry.size));
+            continue;
+        }
+        let cached = cached(cache, &entry.relative, entry.size, entry.modified, full);
+        side.entries.push(DestinationEntry {
+            relative: entry.relative,
+            file_type: entry.file_type,
+            size: entry.size,
+            modified: entry.modified,
+            cached,
+        });
+    }
+    Ok(side)
+}
+
+/// The hash `cache` remembers for a file of this size and time, unless `full` says to hash.
+fn cached(
+    cache: &HashCache,
+    relative: &str,
+    size: u64,
+    modified: Option<SystemTime>,
+    full: bool,
+) -> Option<Blake3Digest> {
+    modified
+        .filter(|_| !full)
+        .and_then(|modified| cache.lookup(relative, size, modified))
+}
+
 /// The source folder's files and folders, all with safe names, none a link.
-fn scan_source(source: &Path) -> Result<(Vec<SourceFile>, BTreeSet<RelPath>), MirrorError> {
+fn scan_source(
+    source: &Path,
+    cache: &HashCache,
+    full: bool,
+) -> Result<(Vec<SourceFile>, BTreeSet<RelPath>), MirrorError> {
     let tree = tree::list(source)?;
     if let Some((path, error)) = tree.unreadable.first() {
         return Err(MirrorError::Unlistable {
@@ -469,6 +530,7 @@ fn scan_source(source: &Path) -> Result<(Vec<SourceFile>, BTreeSet<RelPath>), Mi
         if entry.file_type != EntryType::File {
             return Err(MirrorError::NotAFile { path: entry.path });
         }
+        let blake3 = cached(cache, &entry.relative, entry.size, entry.modified, full);
         files.push(SourceFile {
             path: RelPath::from_string(entry.relative).map_err(|problem| {
                 MirrorError::UnsafeName {
@@ -478,7 +540,7 @@ fn scan_source(source: &Path) -> Result<(Vec<SourceFile>, BTreeSet<RelPath>), Mi
             })?,
             size: entry.size,
             modified: entry.modified,
-            blake3: None,
+            blake3,
             available: true,
         });
     }
