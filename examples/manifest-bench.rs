@@ -90,6 +90,7 @@ fn synthetic(count: u64) -> Manifest {
                 size: u64::from(seed.as_bytes()[20]) << (index % 16),
                 blake3: Blake3Digest(blake3::hash(seed.as_bytes())),
                 sha1: Some(sha1),
+                carried: true,
             }
         })
         .collect();
@@ -112,5 +113,6 @@ fn synthetic(count: u64) -> Manifest {
             bytes: entries.iter().map(|entry| entry.size).sum(),
         },
         entries,
+        gaps: Vec::new(),
     }
 }

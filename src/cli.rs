@@ -9,7 +9,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success: nothing wrong was found
   1  the check ran and found problems, or media was refused
-  2  usage or I/O error (for example, the folder does not exist)";
+  2  usage or I/O error (for example, the folder does not exist)
+  3  wsusutil failed (export, import and reset only)";
 
 /// Move WSUS updates into air-gapped networks, and prove they arrived authentic, complete and
 /// intact.
@@ -45,6 +46,18 @@ pub enum Command {
     /// the plan.
     #[command(after_help = EXIT_CODES)]
     Mirror(MirrorArgs),
+    /// Connected side: run `wsusutil export`, check the content against the package, stage
+    /// the content on the media and sign a manifest of it, last.
+    #[command(after_help = EXIT_CODES)]
+    Export(ExportArgs),
+    /// The gate: prove media authentic, unexpired, newer than the last import and intact;
+    /// with --content, that an import would leave no update without its files.
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
+    /// Disconnected side: verify the media, copy its content in, prove the content complete,
+    /// then run `wsusutil import`; write a receipt for the next export.
+    #[command(after_help = EXIT_CODES)]
+    Import(ImportArgs),
     /// Generate a sample WsusContent folder, damage two files, and audit it.
     #[command(after_help = EXIT_CODES)]
     Demo(DemoArgs),
@@ -245,4 +258,107 @@ pub struct OutputArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The connected server's WsusContent folder.
+    #[arg(long, value_name = "WSUSCONTENT")]
+    pub content: PathBuf,
+    /// The media folder to write (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub media: PathBuf,
+    /// The secret key that signs the manifest.
+    #[arg(long, value_name = "SECRET")]
+    pub key: PathBuf,
+    /// wsusutil.exe to run [default: %ProgramFiles%\Update Services\Tools\wsusutil.exe].
+    #[arg(long, value_name = "PATH", conflicts_with = "package")]
+    pub wsusutil: Option<PathBuf>,
+    /// Use this existing export package instead of running wsusutil export.
+    #[arg(long, value_name = "FILE")]
+    pub package: Option<PathBuf>,
+    /// How the disconnected side applies the content.
+    #[arg(long, value_enum, default_value_t = Mode::Incremental)]
+    pub mode: Mode,
+    /// The receipt of the disconnected side's last import: only files it lacks go on the
+    /// media, while the manifest still lists all.
+    #[arg(long, value_name = "RECEIPT")]
+    pub since: Option<PathBuf>,
+    /// Days until the manifest expires.
+    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=3650))]
+    pub expires: u16,
+    /// Sign this sequence number [default: the last one signed with this key, plus one,
+    /// kept in <SECRET>.sequence].
+    #[arg(long, value_name = "N")]
+    pub sequence: Option<u64>,
+    /// Export even though the content lacks files the package references; the manifest
+    /// lists them as gaps.
+    #[arg(long)]
+    pub allow_gaps: bool,
+    /// Show what would be staged; write nothing (needs --package).
+    #[arg(long, requires = "package")]
+    pub dry_run: bool,
+    /// Append a plain-text record of each step to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Number of files hashed at once [default: one per CPU].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The media folder.
+    #[arg(long, value_name = "DIR")]
+    pub media: PathBuf,
+    /// The public key the media must be signed with.
+    #[arg(long, value_name = "PUBLIC")]
+    pub trust: PathBuf,
+    /// The disconnected server's WsusContent folder: also prove that the media and this
+    /// folder together hold every file the manifest lists.
+    #[arg(long, value_name = "WSUSCONTENT")]
+    pub content: Option<PathBuf>,
+    /// The trust state: the last sequence imported per key [default: see README].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Number of files hashed at once [default: one per CPU].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The media folder.
+    #[arg(long, value_name = "DIR")]
+    pub media: PathBuf,
+    /// The public key the media must be signed with.
+    #[arg(long, value_name = "PUBLIC")]
+    pub trust: PathBuf,
+    /// The disconnected server's WsusContent folder.
+    #[arg(long, value_name = "WSUSCONTENT")]
+    pub content: PathBuf,
+    /// wsusutil.exe to run [default: %ProgramFiles%\Update Services\Tools\wsusutil.exe].
+    #[arg(long, value_name = "PATH")]
+    pub wsusutil: Option<PathBuf>,
+    /// Run `wsusutil reset` after the import.
+    #[arg(long)]
+    pub reset: bool,
+    /// The trust state: the last sequence imported per key [default: see README].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Verify and show what would be copied; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Append a plain-text record of each step to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Number of files hashed at once [default: one per CPU].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
 }

@@ -14,3 +14,4 @@ pub mod mirror;
 pub mod package;
 pub mod progress;
 pub mod synth;
+pub mod transfer;

@@ -74,7 +74,7 @@ pub fn run(args: &ManifestCreateArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-fn refusal_line(refusal: &Refusal) -> String {
+pub(super) fn refusal_line(refusal: &Refusal) -> String {
     match refusal {
         Refusal::Finding(finding) => finding_line(finding),
         Refusal::UnsafeName { path, problem } => format!(
@@ -89,7 +89,7 @@ fn refusal_line(refusal: &Refusal) -> String {
 }
 
 /// This machine's name, for the manifest's source.
-fn host_name() -> String {
+pub(super) fn host_name() -> String {
     let from_system = if cfg!(windows) {
         std::env::var("COMPUTERNAME").ok()
     } else {

@@ -12,8 +12,8 @@ use wsus_airgap::manifest::TransferMode;
 use wsus_airgap::manifest::keys::PublicKey;
 use wsus_airgap::manifest::verify::{self, VerifyOptions};
 use wsus_airgap::mirror::{
-    self, Action, ActionKind, Applied, ApplyOptions, Deletions, HashCache, Listing, Plan,
-    PlanOptions, Side,
+    self, Action, ActionKind, Applied, ApplyOptions, Deletions, HashCache, Listing, MirrorError,
+    Plan, PlanOptions, Side,
 };
 use wsus_airgap::progress::Progress;
 
@@ -62,53 +62,18 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         quarantine: args.quarantine.clone(),
         jobs: args.jobs,
     };
-    let cache_files = [cache_file(&args.source), cache_file(&args.destination)];
-    let load_cache = |side: Side| {
-        let file = match side {
-            Side::Source => &cache_files[0],
-            Side::Destination => &cache_files[1],
-        };
-        file.as_deref().map(HashCache::load).unwrap_or_default()
+    let apply_options = ApplyOptions {
+        max_delete: args.max_delete,
+        quarantine: args.quarantine.clone(),
     };
-    let bar = Bar::new(args.output.quiet);
-    let planned = mirror::plan(
+    let (plan, applied) = plan_and_apply(
         &args.source,
         &args.destination,
         &listing,
         &options,
-        load_cache,
-        &bar,
-    );
-    bar.finish();
-    let (plan, mut caches) = planned?;
-    let applied = if args.dry_run {
-        None
-    } else {
-        let bar = Bar::new(args.output.quiet);
-        let abort_after = std::env::var(ABORT_AFTER_ENV)
-            .ok()
-            .and_then(|n| n.parse().ok());
-        let progress = AbortAfter {
-            inner: &bar,
-            copied: AtomicU64::new(0),
-            limit: abort_after,
-        };
-        let apply_options = ApplyOptions {
-            max_delete: args.max_delete,
-            quarantine: args.quarantine.clone(),
-        };
-        let applied = mirror::apply(&plan, &apply_options, &mut caches, &progress);
-        bar.finish();
-        Some(applied)
-    };
-    // The caches only speed up the next run; failing to save them is not worth failing for.
-    let [source_cache, destination_cache] = cache_files;
-    if let Some(path) = source_cache {
-        let _ = caches.source.save(&path);
-    }
-    if let Some(path) = destination_cache {
-        let _ = caches.destination.save(&path);
-    }
+        (!args.dry_run).then_some(&apply_options),
+        args.output.quiet,
+    )?;
 
     let mut stdout = io::stdout().lock();
     if args.output.json {
@@ -232,6 +197,53 @@ fn write_json(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> i
     };
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)
+}
+
+/// Plans a copy and, given `apply_options`, carries it out: with both sides' hash caches (saved
+/// afterwards) and a progress bar unless `quiet`.
+pub(super) fn plan_and_apply(
+    source: &Path,
+    destination: &Path,
+    listing: &Listing,
+    options: &PlanOptions,
+    apply_options: Option<&ApplyOptions>,
+    quiet: bool,
+) -> Result<(Plan, Option<Applied>), MirrorError> {
+    let cache_files = [cache_file(source), cache_file(destination)];
+    let load_cache = |side: Side| {
+        let file = match side {
+            Side::Source => &cache_files[0],
+            Side::Destination => &cache_files[1],
+        };
+        file.as_deref().map(HashCache::load).unwrap_or_default()
+    };
+    let bar = Bar::new(quiet);
+    let planned = mirror::plan(source, destination, listing, options, load_cache, &bar);
+    bar.finish();
+    let (plan, mut caches) = planned?;
+    let applied = apply_options.map(|apply_options| {
+        let bar = Bar::new(quiet);
+        let abort_after = std::env::var(ABORT_AFTER_ENV)
+            .ok()
+            .and_then(|n| n.parse().ok());
+        let progress = AbortAfter {
+            inner: &bar,
+            copied: AtomicU64::new(0),
+            limit: abort_after,
+        };
+        let applied = mirror::apply(&plan, apply_options, &mut caches, &progress);
+        bar.finish();
+        applied
+    });
+    // The caches only speed up the next run; failing to save them is not worth failing for.
+    let [source_cache, destination_cache] = cache_files;
+    if let Some(path) = source_cache {
+        let _ = caches.source.save(&path);
+    }
+    if let Some(path) = destination_cache {
+        let _ = caches.destination.save(&path);
+    }
+    Ok((plan, applied))
 }
 
 /// Where the hash cache of the tree at `root` lives: one file per tree, named by a hash of

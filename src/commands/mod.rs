@@ -4,6 +4,8 @@
 mod audit;
 mod check;
 mod demo;
+mod export;
+mod import;
 mod inspect;
 mod keygen;
 mod manifest_create;
@@ -11,6 +13,9 @@ mod manifest_verify;
 mod mirror;
 mod printable;
 mod progress_bar;
+mod step_log;
+mod transfer;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -30,6 +35,8 @@ pub enum Exit {
     Problems = 1,
     /// Usage or I/O error.
     Error = 2,
+    /// wsusutil failed.
+    Wsusutil = 3,
 }
 
 impl From<Exit> for ExitCode {
@@ -48,15 +55,31 @@ pub fn run(command: Command) -> Exit {
         Command::Manifest(ManifestCommand::Create(args)) => manifest_create::run(&args),
         Command::Manifest(ManifestCommand::Verify(args)) => manifest_verify::run(&args),
         Command::Mirror(args) => mirror::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     result.unwrap_or_else(|error| {
-        eprintln!("wsus-airgap: error: {}", printable(&format!("{error:#}")));
+        eprintln!("wsus-airgap: error: {}", printable(&describe(&error)));
         if let Some(hint) = hint(&error) {
             eprintln!("hint: {hint}");
         }
         Exit::Error
     })
+}
+
+/// An error and its causes, each cause once: many errors already quote their cause.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// `word`, with an `s` unless there is exactly one.

@@ -59,3 +59,18 @@ impl Progress for Bar {
         self.bar.set_message(format!("{done}/{total} files"));
     }
 }
+
+/// A spinner with the elapsed time, for a step that reports no progress of its own (such as
+/// wsusutil); shown under the same conditions as [`Bar`].
+pub fn spinner(quiet: bool, message: String) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("the template is valid"),
+    );
+    spinner.set_message(message);
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner
+}

@@ -82,6 +82,8 @@ pub struct ContentsCheck {
     /// Listed files found intact, and their bytes.
     pub intact_files: u64,
     pub intact_bytes: u64,
+    /// Listed files not on the media by design, as the manifest says (`carried: false`).
+    pub not_carried: u64,
     /// `None` when the manifest carries no package.
     pub package: Option<PackageState>,
 }
@@ -167,13 +169,16 @@ pub fn check(
         }
     }
     changed.sort_by(|a, b| a.path.cmp(&b.path));
-    let missing = manifest
-        .entries
-        .iter()
-        .zip(&seen)
-        .filter(|(_, seen)| !**seen)
-        .map(|(entry, _)| entry.path.to_string())
-        .collect();
+    // A file left off the media on purpose is not missing from it.
+    let mut missing = Vec::new();
+    let mut not_carried = 0;
+    for (entry, seen) in manifest.entries.iter().zip(&seen) {
+        match (seen, entry.carried) {
+            (true, _) => {}
+            (false, true) => missing.push(entry.path.to_string()),
+            (false, false) => not_carried += 1,
+        }
+    }
     let package = manifest
         .package
         .as_ref()
@@ -185,6 +190,7 @@ pub fn check(
         unlisted: listing.unreadable,
         intact_files,
         intact_bytes,
+        not_carried,
         package,
     })
 }

@@ -220,6 +220,7 @@ pub fn build(options: &CreateOptions, progress: &dyn Progress) -> Result<Created
             size: digests.size,
             blake3: super::Blake3Digest(digests.blake3),
             sha1,
+            carried: true,
         });
     }
     if !refusals.is_empty() {
@@ -250,6 +251,7 @@ pub fn build(options: &CreateOptions, progress: &dyn Progress) -> Result<Created
             bytes: entries.iter().map(|entry| entry.size).sum(),
         },
         entries,
+        gaps: Vec::new(),
     };
     // What verification would refuse is never signed.
     check_consistency(&manifest).map_err(CreateError::Inconsistent)?;

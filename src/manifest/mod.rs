@@ -51,6 +51,10 @@ pub struct Manifest {
     pub totals: ManifestTotals,
     /// Every content file, sorted by path.
     pub entries: Vec<FileEntry>,
+    /// Content files the package references that the connected side lacked, exported anyway
+    /// with `--allow-gaps`: the signer's acknowledgment; written only when there are any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<RelPath>,
 }
 
 /// The trusted comment signed with a manifest: what `minisign -V` prints, so that an operator
@@ -118,6 +122,18 @@ pub struct FileEntry {
     /// The SHA-1 of content files (`XX/<SHA-1>.<ext>`), which WSUS names them by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha1: Option<Sha1Digest>,
+    /// False when the file is not on the media because the receiving side already holds it
+    /// (an export `--since` its last receipt); written only when false.
+    #[serde(default = "carried", skip_serializing_if = "is_carried")]
+    pub carried: bool,
+}
+
+fn carried() -> bool {
+    true
+}
+
+fn is_carried(carried: &bool) -> bool {
+    *carried
 }
 
 /// Sums over the entries, so that a reader can size the transfer before reading them.

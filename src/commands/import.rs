@@ -1,0 +1,224 @@
+//! `wsus-airgap import`: the disconnected side. Nothing reaches the content folder before the
+//! media passed the gate, and wsusutil never starts before the content is proven complete.
+//! Only a successful import advances the trust state; any failure leaves it as it was, and a
+//! rerun resumes where the copy stopped.
+
+use std::io::{self, Write};
+use std::time::SystemTime;
+
+use anyhow::Result;
+use indicatif::{HumanBytes, HumanCount};
+use serde::Serialize;
+use wsus_airgap::manifest::Timestamp;
+use wsus_airgap::manifest::trust::TrustState;
+use wsus_airgap::mirror::ApplyOptions;
+use wsus_airgap::transfer::receipt::Receipt;
+use wsus_airgap::transfer::{Media, wsusutil};
+
+use super::Exit;
+use super::printable::printable;
+use super::progress_bar::spinner;
+use super::step_log::StepLog;
+use super::transfer::{
+    beside_content, default_state, pass_gate, plan_import, program, report_wsusutil,
+};
+use super::verify::write_summary;
+use crate::cli::ImportArgs;
+
+/// The receipt beside the content folder, and the wsusutil import log.
+const RECEIPT_FILE: &str = "wsus-airgap-receipt.json";
+const IMPORT_LOG: &str = "wsusutil-import.log";
+
+pub fn run(args: &ImportArgs) -> Result<Exit> {
+    let mut log = StepLog::open(args.log.as_deref(), "import")?;
+    let media = Media::new(&args.media);
+    let state_path = default_state(args.state.as_deref());
+    log.line(&format!(
+        "started: media {}, content {}{}",
+        args.media.display(),
+        args.content.display(),
+        if args.dry_run { ", dry run" } else { "" }
+    ))?;
+    let check = match pass_gate(
+        &media,
+        &args.trust,
+        &state_path,
+        args.jobs,
+        args.output.quiet,
+    )? {
+        Ok(check) => check,
+        Err(exit) => {
+            log.line("refused: the media did not pass verification; nothing was changed")?;
+            return Ok(exit);
+        }
+    };
+    let manifest = &check.verified.manifest;
+    log.line(&format!(
+        "verified: key {}, sequence {}, {} files listed",
+        check.verified.key_id, manifest.sequence, manifest.totals.files
+    ))?;
+    let apply_options = ApplyOptions::default();
+    let (plan, applied) = match plan_import(
+        &media,
+        &check,
+        &args.content,
+        (!args.dry_run).then_some(&apply_options),
+        args.jobs,
+        args.output.quiet,
+    )? {
+        Ok(planned) => planned,
+        Err(exit) => {
+            log.line(
+                "refused: the media and the content folder lack listed files; nothing was changed",
+            )?;
+            return Ok(exit);
+        }
+    };
+    let totals = plan.totals;
+    let copied = format!(
+        "{} copied ({}), {} replaced ({}), {} removed, {} already in place",
+        HumanCount(totals.copy_files),
+        HumanBytes(totals.copy_bytes),
+        HumanCount(totals.replace_files),
+        HumanBytes(totals.replace_bytes),
+        HumanCount(totals.delete_files),
+        HumanCount(totals.unchanged_files),
+    );
+    let mut stdout = io::stdout().lock();
+    let Some(mut applied) = applied else {
+        write_summary(&mut stdout, &check)?;
+        writeln!(stdout, "content (dry run): {copied}")?;
+        writeln!(stdout, "result: ready to import")?;
+        log.line(&format!("dry run: {copied}"))?;
+        return Ok(Exit::Success);
+    };
+    if let Some(error) = applied.stopped.take() {
+        log.line(&format!(
+            "copy stopped: {error}; the trust state is unchanged"
+        ))?;
+        return Err(error.into());
+    }
+    if !applied.is_complete() {
+        for rejected in &applied.rejected {
+            eprintln!(
+                "rejected: {} (not as signed; not put in place)",
+                printable(&rejected.path)
+            );
+        }
+        log.line("copy incomplete; the trust state is unchanged")?;
+        eprintln!(
+            "wsus-airgap: refused: the content folder could not be completed; rerun to resume"
+        );
+        return Ok(Exit::Problems);
+    }
+    log.line(&format!("content: {copied}"))?;
+
+    // The content must now hold every listed file: planned again, nothing may be left to do.
+    let recheck = match plan_import(&media, &check, &args.content, None, args.jobs, true)? {
+        Ok((plan, _)) => plan.totals,
+        Err(exit) => return Ok(exit),
+    };
+    if recheck.copy_files + recheck.replace_files > 0 {
+        log.line("the content changed during the import; the trust state is unchanged")?;
+        anyhow::bail!(
+            "{}: {} files changed during the import; rerun",
+            args.content.display(),
+            recheck.copy_files + recheck.replace_files
+        );
+    }
+
+    let program = program(args.wsusutil.as_deref());
+    let package = match &manifest.package {
+        Some(entry) => entry.name.under(&media.root),
+        None => anyhow::bail!(
+            "{}: the manifest names no package to import",
+            media.root.display()
+        ),
+    };
+    let import_log = beside_content(&args.content, IMPORT_LOG);
+    log.line(&format!("running {} import", program.display()))?;
+    let spinner = spinner(args.output.quiet, "wsusutil import".to_owned());
+    let result = wsusutil::import(&program, &package, &import_log);
+    spinner.finish_and_clear();
+    let result = result.and_then(|()| {
+        if args.reset {
+            log.line("running wsusutil reset").ok();
+            wsusutil::reset(&program)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(error) = result {
+        log.line(&format!(
+            "wsusutil failed: {error}; the trust state is unchanged"
+        ))?;
+        report_wsusutil(&error);
+        return Ok(Exit::Wsusutil);
+    }
+
+    // Done: the receipt for the return trip, then the trust state.
+    let now = Timestamp::new(SystemTime::now());
+    let key_id = check.verified.key_id;
+    let receipt = Receipt::new(
+        key_id.to_string(),
+        manifest.sequence,
+        now,
+        &manifest.entries,
+    );
+    let receipt_path = beside_content(&args.content, RECEIPT_FILE);
+    receipt.write(&receipt_path)?;
+    let on_media = media.file(Media::RECEIPT);
+    if let Err(error) = receipt.write(&on_media) {
+        eprintln!(
+            "warning: {} (the receipt is also at {})",
+            printable(&error.to_string()),
+            receipt_path.display()
+        );
+    }
+    let mut state = TrustState::load(&state_path)?;
+    state.accept(key_id, manifest.sequence, now);
+    state.save(&state_path)?;
+    log.line(&format!(
+        "finished: sequence {} imported; receipt {}",
+        manifest.sequence,
+        receipt_path.display()
+    ))?;
+
+    if args.output.json {
+        #[derive(Serialize)]
+        struct Report {
+            result: &'static str,
+            key_id: String,
+            sequence: u64,
+            content: wsus_airgap::mirror::PlanTotals,
+            receipt: String,
+            reset: bool,
+        }
+        let report = Report {
+            result: "imported",
+            key_id: key_id.to_string(),
+            sequence: manifest.sequence,
+            content: totals,
+            receipt: receipt_path.display().to_string(),
+            reset: args.reset,
+        };
+        serde_json::to_writer_pretty(&mut stdout, &report)?;
+        writeln!(stdout)?;
+    } else {
+        write_summary(&mut stdout, &check)?;
+        writeln!(stdout, "content: {copied}")?;
+        writeln!(
+            stdout,
+            "wsusutil import: done{}",
+            if args.reset { ", reset: done" } else { "" }
+        )?;
+        writeln!(
+            stdout,
+            "receipt: {}",
+            printable(&receipt_path.display().to_string())
+        )?;
+        writeln!(stdout, "result: imported sequence {}", manifest.sequence)?;
+    }
+    stdout.flush()?;
+    Ok(Exit::Success)
+}

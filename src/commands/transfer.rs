@@ -1,0 +1,231 @@
+//! What export, verify and import share on the command side: default locations, and how
+//! updates at risk and wsusutil failures are shown.
+
+use std::io::Write;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use wsus_airgap::manifest::contents::PackageState;
+use wsus_airgap::manifest::keys::PublicKey;
+use wsus_airgap::manifest::trust::TrustState;
+use wsus_airgap::manifest::verify::VerifyOptions;
+use wsus_airgap::mirror::{Applied, ApplyOptions, Listing, MirrorError, Plan, PlanOptions};
+use wsus_airgap::transfer::Media;
+use wsus_airgap::transfer::coverage::{self, UpdateAtRisk};
+use wsus_airgap::transfer::gate::{self, GateError, MediaCheck};
+use wsus_airgap::transfer::wsusutil::{self, WsusutilError};
+
+use super::mirror::plan_and_apply;
+use super::printable::printable;
+use super::progress_bar::Bar;
+use super::{Exit, plural};
+
+/// The trust state when `--state` is not given: `%ProgramData%\wsus-airgap\trust-state.json`
+/// on Windows, `$XDG_STATE_HOME/wsus-airgap/trust-state.json` (or `~/.local/state/...`)
+/// elsewhere.
+pub fn default_state(given: Option<&Path>) -> PathBuf {
+    if let Some(path) = given {
+        return path.to_owned();
+    }
+    let folder = if cfg!(windows) {
+        std::env::var_os("ProgramData")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"))
+    } else {
+        std::env::var_os("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state"))
+            })
+            .unwrap_or_else(|| PathBuf::from("/var/lib"))
+    };
+    folder.join("wsus-airgap").join("trust-state.json")
+}
+
+/// The program to run: `--wsusutil`, else where WSUS installs it.
+pub fn program(given: Option<&Path>) -> PathBuf {
+    given.map_or_else(wsusutil::default_program, Path::to_owned)
+}
+
+/// A file beside the content folder (`D:\WSUS\WsusContent` -> `D:\WSUS\<name>`).
+pub fn beside_content(content: &Path, name: &str) -> PathBuf {
+    let absolute = std::path::absolute(content).unwrap_or_else(|_| content.to_owned());
+    absolute.with_file_name(name)
+}
+
+/// One line per update that would show "Failed to download", then its files.
+pub fn write_updates_at_risk(
+    out: &mut impl Write,
+    updates: &[UpdateAtRisk],
+) -> std::io::Result<()> {
+    for update in updates {
+        let kb = update
+            .kb
+            .as_deref()
+            .map(|kb| format!(" KB{kb}"))
+            .unwrap_or_default();
+        let title = update.title.as_deref().unwrap_or("(no title)");
+        writeln!(
+            out,
+            "would fail to download: {}{kb} {}",
+            printable(title),
+            update.id
+        )?;
+        for file in &update.files {
+            writeln!(out, "  lacks {}", printable(file))?;
+        }
+    }
+    Ok(())
+}
+
+/// Exit 3's message: the failure and the tail of wsusutil's log.
+pub fn report_wsusutil(error: &WsusutilError) {
+    eprintln!(
+        "wsus-airgap: wsusutil failed: {}",
+        printable(&error.to_string())
+    );
+    if let WsusutilError::Failed { log_tail, .. } = error
+        && !log_tail.is_empty()
+    {
+        eprintln!("the log ends:");
+        for line in log_tail {
+            eprintln!("  {}", printable(line));
+        }
+    }
+    if let WsusutilError::EmptyPackage { .. } = error {
+        eprintln!(
+            "hint: wsusutil export is known to write an empty package when the export exceeds \
+             the 2 GB limit of the CAB format (fixed by KB2819484 on Windows Server 2012 and \
+             KB2828185 on WSUS 3.0 SP2): install the fix and export again"
+        );
+    }
+}
+
+/// Verifies the media; a refusal or damaged media is printed here and returned as the exit.
+pub fn pass_gate(
+    media: &Media,
+    trust: &Path,
+    state_path: &Path,
+    jobs: Option<NonZeroUsize>,
+    quiet: bool,
+) -> anyhow::Result<Result<MediaCheck, Exit>> {
+    let trusted = PublicKey::read(trust)?;
+    let options = VerifyOptions {
+        now: SystemTime::now(),
+        allow_expired: false,
+        allow_rollback: false,
+        state: Some(TrustState::load(state_path)?),
+    };
+    let bar = Bar::new(quiet);
+    let result = gate::check_media(media, &trusted, &options, jobs, &bar);
+    bar.finish();
+    let check = match result {
+        Ok(check) => check,
+        Err(GateError::Verify(error)) if error.is_refusal() => {
+            eprintln!("wsus-airgap: refused: {}", printable(&error.to_string()));
+            return Ok(Err(Exit::Problems));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if check.passed() {
+        return Ok(Ok(check));
+    }
+    let mut stderr = std::io::stderr().lock();
+    let contents = &check.contents;
+    for path in &contents.missing {
+        writeln!(stderr, "missing: {}", printable(path))?;
+    }
+    for changed in &contents.changed {
+        writeln!(stderr, "changed: {}", printable(&changed.path))?;
+    }
+    for extra in &contents.extra {
+        writeln!(stderr, "unlisted: {}", printable(&extra.path))?;
+    }
+    for (path, error) in &contents.unlisted {
+        writeln!(
+            stderr,
+            "unreadable: {}: {}",
+            printable(path),
+            printable(error)
+        )?;
+    }
+    match &contents.package {
+        Some(PackageState::Missing { path }) => writeln!(
+            stderr,
+            "missing: {}",
+            printable(&path.display().to_string())
+        )?,
+        Some(PackageState::Changed { path, .. }) => writeln!(
+            stderr,
+            "changed: {}",
+            printable(&path.display().to_string())
+        )?,
+        _ => {}
+    }
+    if let Some(package) = &check.package {
+        let at_risk = coverage::updates_needing(package, &check.unlisted_references);
+        write_updates_at_risk(&mut stderr, &at_risk)?;
+    }
+    writeln!(
+        stderr,
+        "wsus-airgap: refused: {} is not intact: {} missing, {} changed, {} unlisted; {} package {} the manifest does not list",
+        media.root.display(),
+        contents.missing.len(),
+        contents.changed.len(),
+        contents.extra.len() + contents.unlisted.len(),
+        check.unlisted_references.len(),
+        plural(check.unlisted_references.len(), "reference"),
+    )?;
+    Ok(Err(Exit::Problems))
+}
+
+/// Plans (and with `apply_options`, carries out) the copy of the media's content into the
+/// disconnected content folder. Listed files that neither side holds are printed with the
+/// updates needing them, and returned as the exit.
+pub fn plan_import(
+    media: &Media,
+    check: &MediaCheck,
+    content: &Path,
+    apply_options: Option<&ApplyOptions>,
+    jobs: Option<NonZeroUsize>,
+    quiet: bool,
+) -> anyhow::Result<Result<(Plan, Option<Applied>), Exit>> {
+    let manifest = &check.verified.manifest;
+    let options = PlanOptions {
+        mode: manifest.mode,
+        full: false,
+        quarantine: None,
+        jobs,
+    };
+    let listing = Listing::Manifest(manifest.entries.clone());
+    match plan_and_apply(
+        &media.content(),
+        content,
+        &listing,
+        &options,
+        apply_options,
+        quiet,
+    ) {
+        Ok(planned) => Ok(Ok(planned)),
+        Err(MirrorError::NotInSource { paths, .. }) => {
+            let mut stderr = std::io::stderr().lock();
+            if let Some(package) = &check.package {
+                write_updates_at_risk(&mut stderr, &coverage::updates_needing(package, &paths))?;
+            }
+            for path in &paths {
+                writeln!(stderr, "not covered: {}", printable(path))?;
+            }
+            writeln!(
+                stderr,
+                "wsus-airgap: refused: {} {} the manifest lists {} neither on the media nor in {}",
+                paths.len(),
+                plural(paths.len(), "file"),
+                if paths.len() == 1 { "is" } else { "are" },
+                content.display(),
+            )?;
+            Ok(Err(Exit::Problems))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
