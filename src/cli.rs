@@ -58,7 +58,8 @@ pub enum Command {
     /// then run `wsusutil import`; write a receipt for the next export.
     #[command(after_help = EXIT_CODES)]
     Import(ImportArgs),
-    /// Generate a sample WsusContent folder, damage two files, and audit it.
+    /// The whole round trip on generated sample sites, no WSUS needed: export from a
+    /// connected site to media, verify, import into a disconnected site.
     #[command(after_help = EXIT_CODES)]
     Demo(DemoArgs),
 }
@@ -240,9 +241,9 @@ pub struct MirrorArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Where to generate the sample folder; it must not exist yet or be empty
+    /// Where to generate the sample sites; it must not exist yet or be empty
     /// [default: a new folder under the system's temporary folder, kept afterwards].
-    #[arg(long, value_name = "DIR")]
+    #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// No progress bar.
     #[arg(short, long)]
@@ -250,7 +251,7 @@ pub struct DemoArgs {
 }
 
 /// How a command reports.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Copy, Args)]
 pub struct OutputArgs {
     /// Write one JSON document to stdout instead of the text report.
     #[arg(long)]

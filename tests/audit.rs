@@ -472,40 +472,6 @@ fn json_parses_and_matches_the_text_findings() {
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
 }
 
-#[test]
-fn demo_plants_damage_and_finds_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("demo");
-    let run = run([
-        OsString::from("demo"),
-        "--dir".into(),
-        target.clone().into(),
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(
-        run.stdout
-            .contains("result: 2 problems (1 corrupt, 1 misplaced)\n"),
-        "{run:?}"
-    );
-    assert!(run.stdout.ends_with(
-        "demo: the audit found exactly the damage planted; try it on your own WsusContent next\n"
-    ));
-    assert!(
-        target
-            .join("WsusContent")
-            .join("anonymousCheckFile.txt")
-            .is_file()
-    );
-
-    // It never writes into a folder that holds something already.
-    let again = support::run([OsString::from("demo"), "--dir".into(), target.into()]);
-    assert_eq!(again.code, 2, "{again:?}");
-    assert!(
-        again.stderr.contains("the folder is not empty"),
-        "{again:?}"
-    );
-}
-
 /// The published schema accepts what the binary writes, checked with an independent
 /// validator (Python's `jsonschema`), on a report holding every kind of finding.
 #[cfg(unix)]

@@ -1,22 +1,23 @@
-//! `wsus-airgap demo`: a first run that needs no WSUS server. It generates a sample
-//! WsusContent folder, damages two files the way real stores get damaged, audits it, and
-//! checks that the audit found exactly that damage.
+//! `wsus-airgap demo [DIR]`: the whole round trip on sample sites, needing no WSUS server.
+//!
+//! It generates a connected site (content and the package `wsusutil export` would write) and
+//! a signing key, then runs the real commands: export to a media folder, verify the media
+//! against the empty disconnected site, and import it there. The wsusutil the import runs is
+//! a stand-in: this program, copied into the demo folder under the name `wsusutil`.
 
-use std::collections::BTreeSet;
+use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use indicatif::HumanBytes;
-use wsus_airgap::content::{AuditOptions, FindingKind};
-use wsus_airgap::synth::{self, Damage, Damaged, SiteSpec};
+use wsus_airgap::manifest::keys;
+use wsus_airgap::synth::{self, ExportSpec, SiteSpec};
 
-use super::Exit;
-use super::audit::write_text;
-use super::progress_bar::Bar;
-use crate::cli::DemoArgs;
+use super::{Exit, export, import, verify};
+use crate::cli::{DemoArgs, ExportArgs, ImportArgs, Mode, OutputArgs, VerifyArgs};
 
-/// Small enough to generate in a second, varied enough to look like a real store.
+/// Small enough to run in seconds, varied enough to look like a real store.
 fn sample() -> SiteSpec {
     SiteSpec {
         files: 200,
@@ -30,63 +31,184 @@ fn sample() -> SiteSpec {
 
 pub fn run(args: &DemoArgs) -> Result<Exit> {
     let dir = demo_folder(args.dir.as_deref())?;
-    let content = dir.join("WsusContent");
-    let site = synth::generate(&content, &sample())
-        .with_context(|| format!("{}: cannot generate the sample site", content.display()))?;
-    let damaged = site
-        .damage(&Damage {
-            corrupt: 1,
-            misplace: 1,
-            remove: 0,
-        })
-        .with_context(|| format!("{}: cannot damage the sample site", content.display()))?;
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
+    let connected = dir.join("connected");
+    let content = connected.join("WsusContent");
+    let package = connected.join("export.xml.gz");
+    let media = dir.join("media");
+    let disconnected = dir.join("disconnected");
+    let disconnected_content = disconnected.join("WsusContent");
+    let keys_folder = dir.join("keys");
+    let (secret, public) = (keys_folder.join("site.key"), keys_folder.join("site.pub"));
+    let state = disconnected.join("trust-state.json");
+    let log = dir.join("wsus-airgap.log");
+    let wsusutil = dir
+        .join("tools")
+        .join(format!("wsusutil{}", std::env::consts::EXE_SUFFIX));
 
     let mut stdout = io::stdout().lock();
+    let site = synth::generate(&content, &sample())
+        .with_context(|| format!("{}: cannot generate the sample site", content.display()))?;
+    let export_spec = ExportSpec {
+        software_updates: 40,
+        ..ExportSpec::default()
+    };
+    let exported = synth::write_export(&package, &site.files, &export_spec)
+        .with_context(|| format!("{}: cannot write the sample package", package.display()))?;
     let total: u64 = site.files.iter().map(|f| f.size).sum();
     writeln!(
         stdout,
-        "demo: generated {} content files ({}) in {}",
+        "demo: connected site: {} content files ({}) and a package of {} updates in {}",
         site.files.len(),
         HumanBytes(total),
-        content.display()
+        exported.updates.len(),
+        connected.display()
     )?;
-    let mut planted = BTreeSet::new();
-    for damage in &damaged {
-        match damage {
-            Damaged::Corrupted { path } => {
-                writeln!(stdout, "demo: flipped one byte of {path}")?;
-                planted.insert((path.clone(), "corrupt"));
-            }
-            Damaged::Misplaced { from, to } => {
-                writeln!(stdout, "demo: moved {from} to {to}")?;
-                planted.insert((to.clone(), "misplaced"));
-            }
-            Damaged::Removed { path } => bail!("the demo does not remove files, yet {path} was"),
-        }
-    }
-    writeln!(stdout, "demo: wsus-airgap audit {}", content.display())?;
+    fs::create_dir_all(&keys_folder)?;
+    let key = keys::generate(&secret, &public, false)?;
+    writeln!(
+        stdout,
+        "demo: signing key {} in {}",
+        key.id,
+        keys_folder.display()
+    )?;
+    fs::create_dir_all(&disconnected_content)?;
+    install_stand_in(&wsusutil)?;
+    writeln!(
+        stdout,
+        "demo: stand-in wsusutil at {} (this program under that name)",
+        wsusutil.display()
+    )?;
+    let output = OutputArgs {
+        json: false,
+        quiet: args.quiet,
+    };
 
-    let bar = Bar::new(args.quiet);
-    let result = wsus_airgap::content::audit(&content, &AuditOptions::default(), &bar);
-    bar.finish();
-    let audit = result?;
-    write_text(&audit, &mut stdout)?;
+    writeln!(stdout, "\ndemo: 1. export on the connected side")?;
+    writeln!(
+        stdout,
+        "$ wsus-airgap export --content {} --package {} --media {} --key {} --log {}",
+        content.display(),
+        package.display(),
+        media.display(),
+        secret.display(),
+        log.display()
+    )?;
+    stdout.flush()?;
+    let step = export::run(&ExportArgs {
+        content: content.clone(),
+        media: media.clone(),
+        key: secret.clone(),
+        wsusutil: None,
+        package: Some(package.clone()),
+        mode: Mode::Incremental,
+        since: None,
+        expires: 30,
+        sequence: None,
+        allow_gaps: false,
+        dry_run: false,
+        log: Some(log.clone()),
+        output,
+        jobs: None,
+    })?;
+    check_step("export", step)?;
 
-    let found: BTreeSet<(String, &str)> = audit
-        .findings
-        .iter()
-        .filter(|f| !matches!(f.kind, FindingKind::Other { .. }))
-        .map(|f| (f.path.clone(), f.kind.name()))
-        .collect();
-    if found == planted {
-        writeln!(
-            stdout,
-            "demo: the audit found exactly the damage planted; try it on your own WsusContent next"
-        )?;
-        Ok(Exit::Success)
-    } else {
-        bail!("the audit found {found:?}, but the damage planted was {planted:?}")
+    writeln!(
+        stdout,
+        "\ndemo: 2. verify the media on the disconnected side"
+    )?;
+    writeln!(
+        stdout,
+        "$ wsus-airgap verify --media {} --trust {} --content {} --state {}",
+        media.display(),
+        public.display(),
+        disconnected_content.display(),
+        state.display()
+    )?;
+    stdout.flush()?;
+    let step = verify::run(&VerifyArgs {
+        media: media.clone(),
+        trust: public.clone(),
+        content: Some(disconnected_content.clone()),
+        state: Some(state.clone()),
+        output,
+        jobs: None,
+    })?;
+    check_step("verify", step)?;
+
+    writeln!(stdout, "\ndemo: 3. import on the disconnected side")?;
+    writeln!(
+        stdout,
+        "$ wsus-airgap import --media {} --trust {} --content {} --state {} --wsusutil {} --log {}",
+        media.display(),
+        public.display(),
+        disconnected_content.display(),
+        state.display(),
+        wsusutil.display(),
+        log.display()
+    )?;
+    stdout.flush()?;
+    let step = import::run(&ImportArgs {
+        media: media.clone(),
+        trust: public.clone(),
+        content: disconnected_content.clone(),
+        wsusutil: Some(wsusutil),
+        reset: false,
+        state: Some(state.clone()),
+        dry_run: false,
+        log: Some(log.clone()),
+        output,
+        jobs: None,
+    })?;
+    check_step("import", step)?;
+
+    writeln!(stdout, "\ndemo: done. Files worth opening:")?;
+    for (path, what) in [
+        (
+            media.join("README.txt"),
+            "the note for whoever carries the media",
+        ),
+        (
+            media.join("manifest.json"),
+            "what the media carries, signed",
+        ),
+        (
+            media.join("manifest.json.minisig"),
+            "the signature (minisign's format)",
+        ),
+        (
+            disconnected.join("wsus-airgap-receipt.json"),
+            "what the disconnected side now holds, for the next export's --since",
+        ),
+        (state, "the last sequence imported per key"),
+        (log, "the step log of both sides"),
+    ] {
+        writeln!(stdout, "  {}  {what}", path.display())?;
     }
+    writeln!(
+        stdout,
+        "demo: next, change a byte of a file under {} and run the verify command again: it refuses",
+        media.join("WsusContent").display()
+    )?;
+    Ok(Exit::Success)
+}
+
+fn check_step(name: &str, exit: Exit) -> Result<()> {
+    if exit != Exit::Success {
+        bail!("the demo's {name} step did not succeed");
+    }
+    Ok(())
+}
+
+/// Copies this program to `target`, where started as `wsusutil` it acts as the stand-in.
+fn install_stand_in(target: &Path) -> Result<()> {
+    let this = std::env::current_exe().context("cannot find this program to copy")?;
+    if let Some(folder) = target.parent() {
+        fs::create_dir_all(folder)?;
+    }
+    fs::copy(&this, target)
+        .with_context(|| format!("{}: cannot copy {}", target.display(), this.display()))?;
+    Ok(())
 }
 
 /// The folder to generate into: the one given, if it is new or empty, or a fresh temporary
@@ -99,7 +221,7 @@ fn demo_folder(requested: Option<&Path>) -> Result<PathBuf> {
             .context("cannot create a temporary folder for the demo")?;
         return Ok(dir.keep());
     };
-    match std::fs::read_dir(dir) {
+    match fs::read_dir(dir) {
         Ok(mut entries) => {
             if entries.next().is_some() {
                 bail!(

@@ -17,6 +17,8 @@ use sha1::{Digest, Sha1};
 use crate::content::{Sha1Digest, content_path};
 
 mod export;
+pub mod wsusutil;
+
 pub use export::{ExportSpec, SERVER_ID, SyntheticExport, SyntheticUpdate, write_export};
 
 /// The shape of a site to generate.

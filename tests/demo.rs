@@ -1,0 +1,103 @@
+//! The demo: the whole round trip on sample sites, from a clean checkout, with no WSUS.
+
+mod support;
+
+use std::ffi::OsString;
+use std::fs;
+
+use support::run;
+
+#[test]
+fn demo_exports_verifies_and_imports_then_refuses_replay_and_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("demo");
+    let demo = run([OsString::from("demo"), target.clone().into()]);
+    assert_eq!(demo.code, 0, "{demo:?}");
+    for line in [
+        "demo: 1. export on the connected side\n",
+        "result: exported\n",
+        "demo: 2. verify the media on the disconnected side\n",
+        "result: ready to import\n",
+        "demo: 3. import on the disconnected side\n",
+        "result: imported sequence 1\n",
+        "demo: done. Files worth opening:\n",
+    ] {
+        assert!(demo.stdout.contains(line), "{line:?} missing: {demo:?}");
+    }
+    // The disconnected site now holds every file of the connected one, byte for byte.
+    let connected = target.join("connected").join("WsusContent");
+    let disconnected = target.join("disconnected").join("WsusContent");
+    let mut compared = 0;
+    for entry in walkdir::WalkDir::new(&connected) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let relative = entry.path().strip_prefix(&connected).unwrap();
+            assert_eq!(
+                fs::read(entry.path()).unwrap(),
+                fs::read(disconnected.join(relative)).unwrap(),
+                "{}",
+                relative.display()
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 203);
+    let state = fs::read_to_string(target.join("disconnected").join("trust-state.json")).unwrap();
+    assert!(state.contains("\"sequence\": 1"), "{state}");
+    assert!(
+        target
+            .join("disconnected")
+            .join("wsus-airgap-receipt.json")
+            .is_file()
+    );
+    let log = fs::read_to_string(target.join("wsus-airgap.log")).unwrap();
+    assert!(log.contains("export: finished: sequence 1 signed"), "{log}");
+    assert!(
+        log.contains("import: finished: sequence 1 imported"),
+        "{log}"
+    );
+
+    // The same media again is a replay.
+    let media = target.join("media");
+    let verify = |extra: &[&str]| {
+        let mut args: Vec<OsString> = vec![
+            "verify".into(),
+            "--media".into(),
+            media.clone().into(),
+            "--trust".into(),
+            target.join("keys").join("site.pub").into(),
+        ];
+        args.extend(extra.iter().map(OsString::from));
+        run(args)
+    };
+    let state_path = target.join("disconnected").join("trust-state.json");
+    let replay = verify(&["--state", state_path.to_str().unwrap()]);
+    assert_eq!(replay.code, 1, "{replay:?}");
+    assert!(replay.stderr.contains("not newer than"), "{replay:?}");
+
+    // Against a fresh trust state it passes, until one byte of a content file changes.
+    let fresh = dir.path().join("fresh-state.json");
+    let fresh = fresh.to_str().unwrap();
+    assert_eq!(verify(&["--state", fresh]).code, 0);
+    let victim = walkdir::WalkDir::new(media.join("WsusContent"))
+        .sort_by_file_name()
+        .into_iter()
+        .map(Result::unwrap)
+        .find(|entry| entry.depth() == 2 && entry.file_type().is_file())
+        .unwrap()
+        .into_path();
+    let mut bytes = fs::read(&victim).unwrap();
+    bytes[0] ^= 0xff;
+    fs::write(&victim, bytes).unwrap();
+    let tampered = verify(&["--state", fresh]);
+    assert_eq!(tampered.code, 1, "{tampered:?}");
+    assert!(tampered.stderr.contains("changed: "), "{tampered:?}");
+
+    // It never writes into a folder that holds something already.
+    let again = run([OsString::from("demo"), target.into()]);
+    assert_eq!(again.code, 2, "{again:?}");
+    assert!(
+        again.stderr.contains("the folder is not empty"),
+        "{again:?}"
+    );
+}
