@@ -53,6 +53,8 @@ pub enum VerifyError {
         path: PathBuf,
         source: SignatureError,
     },
+    #[error("{}: missing: a manifest without its signature is unfinished or altered", path.display())]
+    Unsigned { path: PathBuf },
     #[error("{}: format version {found}; this version of wsus-airgap reads version {FORMAT_VERSION}", path.display())]
     UnsupportedVersion { path: PathBuf, found: u64 },
     #[error("{}: {detail}", path.display())]
@@ -105,7 +107,16 @@ pub fn verify(
 ) -> Result<Verified, VerifyError> {
     let manifest_path = folder.join(MANIFEST_FILE);
     let signature_path = folder.join(SIGNATURE_FILE);
-    let signature_bytes = read_capped(&signature_path, SIGNATURE_MAX)?;
+    // The small signature first; a manifest without it is media unfinished or altered: a
+    // refusal, where a folder holding neither is a wrong path.
+    let signature_bytes = match read_capped(&signature_path, SIGNATURE_MAX) {
+        Err(VerifyError::Io { path, source })
+            if source.kind() == io::ErrorKind::NotFound && manifest_path.is_file() =>
+        {
+            return Err(VerifyError::Unsigned { path });
+        }
+        read => read?,
+    };
     let bytes = read_capped(&manifest_path, MANIFEST_MAX)?;
 
     let signed = signature::parse(&signature_bytes)

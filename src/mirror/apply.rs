@@ -547,6 +547,13 @@ fn under(root: &Path, relative: &str) -> PathBuf {
 fn real_folders(root: &Path, relative: &str, create: bool) -> Result<(), MirrorError> {
     let mut path = root.to_owned();
     if create {
+        // The destination itself may be new, parents and all (a first import).
+        if fs::symlink_metadata(&path).is_err() {
+            fs::create_dir_all(&path).map_err(|source| MirrorError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        }
         real_folder(&path, create)?;
     }
     for part in relative.split('/').filter(|part| !part.is_empty()) {

@@ -1,0 +1,1085 @@
+//! The air-gap round trip with the stand-in wsusutil (`examples/wsusutil.rs`): `export` on the
+//! connected side, `verify` and `import` on the disconnected one, the receipt carried back for
+//! the next export, and every refusal or failure leaving the content, the trust state and
+//! wsusutil untouched.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use support::{Run, run_command};
+use wsus_airgap::synth::{self, Site, SiteSpec};
+
+/// Environment variables that change how the binary or the stand-in behave: cleared for
+/// every command, so that a test sets exactly the ones it means to.
+const FAULTS: [&str; 5] = [
+    "WSUSUTIL_FAIL",
+    "WSUSUTIL_HANG",
+    "WSUSUTIL_EMPTY_PACKAGE",
+    "WSUSUTIL_SEED",
+    "WSUS_AIRGAP_TEST_ABORT_AFTER_BYTES",
+];
+
+/// The stand-in wsusutil.
+///
+/// Where it comes from: a plain `cargo test` builds every example (to check that it compiles)
+/// into `target/<profile>/examples/`, but `cargo test --test roundtrip` does not: `cargo test
+/// --no-run --message-format=json` lists the `wsusutil` example as an artifact only without
+/// the `--test` filter. So on Unix the test runs `cargo build --example wsusutil` once per
+/// test binary and takes the executable cargo reports: quick when it is fresh, and it keeps
+/// the stand-in in step with the library after edits. The Windows build's tests run under
+/// Wine, where the host's cargo cannot be started: there the test takes the example beside
+/// its own binary (`target/<triple>/<profile>/deps/..` -> `examples/wsusutil.exe`), which the
+/// plain `cargo test --target ...` that runs them has built.
+fn wsusutil() -> &'static Path {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        let test_binary = std::env::current_exe().unwrap();
+        let profile_dir = test_binary
+            .parent()
+            .and_then(Path::parent)
+            .expect("the test binary lies in target/<profile>/deps");
+        if cfg!(windows) {
+            let program = profile_dir
+                .join("examples")
+                .join(format!("wsusutil{}", std::env::consts::EXE_SUFFIX));
+            assert!(
+                program.is_file(),
+                "{} is missing: run a plain `cargo test` (which builds the examples), or \
+                 `cargo build --example wsusutil` with this test's --target, first",
+                program.display()
+            );
+            program
+        } else {
+            build_wsusutil(profile_dir)
+        }
+    })
+}
+
+/// Builds the stand-in with the cargo that built this test (in the release profile when this
+/// test was built in it), and returns the executable cargo reports.
+fn build_wsusutil(profile_dir: &Path) -> PathBuf {
+    let mut command = Command::new(env!("CARGO"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("build")
+        .arg("--quiet")
+        .arg("--locked")
+        .arg("--example")
+        .arg("wsusutil")
+        .arg("--message-format=json");
+    if profile_dir.file_name() == Some(OsStr::new("release")) {
+        command.arg("--release");
+    }
+    let output = command.output().expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo build --example wsusutil failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let program = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == "wsusutil"
+        })
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .expect("cargo reports the wsusutil executable");
+    assert!(program.is_file(), "{}", program.display());
+    program
+}
+
+/// Both sides of the air gap in one temporary folder: the connected server's content
+/// (generated), the signing keys, the disconnected server's folder (which exists, while its
+/// `WsusContent` does not yet), the trust state, the hash cache, and the file the stand-in
+/// records its imports in.
+struct Trip {
+    dir: tempfile::TempDir,
+    site: Site,
+    key_id: String,
+}
+
+impl Trip {
+    fn new(seed: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let site = synth::generate(
+            &dir.path().join("connected").join("WsusContent"),
+            &spec(30, seed),
+        )
+        .unwrap();
+        fs::create_dir(dir.path().join("disconnected")).unwrap();
+        let mut trip = Trip {
+            dir,
+            site,
+            key_id: String::new(),
+        };
+        let made = trip.run(
+            trip.command()
+                .arg("keygen")
+                .arg("--secret")
+                .arg(trip.secret())
+                .arg("--public")
+                .arg(trip.public()),
+        );
+        assert_eq!(made.code, 0, "{}", made.stderr);
+        trip.key_id = made
+            .stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("key id: "))
+            .expect("keygen prints the key id")
+            .to_owned();
+        assert_eq!(trip.key_id.len(), 16, "{}", made.stdout);
+        trip
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn connected(&self) -> &Path {
+        &self.site.root
+    }
+
+    fn disconnected(&self) -> PathBuf {
+        self.path("disconnected")
+    }
+
+    fn content(&self) -> PathBuf {
+        self.disconnected().join("WsusContent")
+    }
+
+    /// The receipt an import leaves beside the disconnected content folder.
+    fn receipt(&self) -> PathBuf {
+        self.disconnected().join("wsus-airgap-receipt.json")
+    }
+
+    fn secret(&self) -> PathBuf {
+        self.path("site.key")
+    }
+
+    fn public(&self) -> PathBuf {
+        self.path("site.pub")
+    }
+
+    fn sequence_file(&self) -> PathBuf {
+        self.path("site.key.sequence")
+    }
+
+    fn state(&self) -> PathBuf {
+        self.path("trust-state.json")
+    }
+
+    fn record(&self) -> PathBuf {
+        self.path("wsusutil-record.txt")
+    }
+
+    fn media(&self, name: &str) -> PathBuf {
+        self.path(name)
+    }
+
+    /// The binary, with the hash cache in the test's folder, the stand-in pointed at the
+    /// connected content and at the record file, and no fault injected.
+    fn command(&self) -> Command {
+        let mut command = Command::new(support::binary());
+        command
+            .env("WSUS_AIRGAP_CACHE_DIR", self.path("cache"))
+            .env("WSUSUTIL_CONTENT", self.connected())
+            .env("WSUSUTIL_RECORD", self.record());
+        for fault in FAULTS {
+            command.env_remove(fault);
+        }
+        command
+    }
+
+    fn run(&self, command: &mut Command) -> Run {
+        run_command(command)
+    }
+
+    /// `export` into `media`, running the stand-in wsusutil.
+    fn export_command(&self, media: &Path) -> Command {
+        let mut command = self.command();
+        command
+            .arg("export")
+            .arg("--quiet")
+            .arg("--content")
+            .arg(self.connected())
+            .arg("--media")
+            .arg(media)
+            .arg("--key")
+            .arg(self.secret())
+            .arg("--wsusutil")
+            .arg(wsusutil());
+        command
+    }
+
+    fn export(&self, media: &Path) -> Run {
+        self.run(&mut self.export_command(media))
+    }
+
+    /// `export` into `media` with only what the disconnected side lacks by `receipt`.
+    fn export_since(&self, media: &Path, receipt: &Path) -> Run {
+        self.run(self.export_command(media).arg("--since").arg(receipt))
+    }
+
+    fn verify_command(&self, media: &Path) -> Command {
+        self.verify_command_into(media, &self.content())
+    }
+
+    /// `verify --content content`, for another content folder than the trip's.
+    fn verify_command_into(&self, media: &Path, content: &Path) -> Command {
+        let mut command = self.command();
+        command
+            .arg("verify")
+            .arg("--quiet")
+            .arg("--media")
+            .arg(media)
+            .arg("--trust")
+            .arg(self.public())
+            .arg("--content")
+            .arg(content)
+            .arg("--state")
+            .arg(self.state());
+        command
+    }
+
+    fn verify(&self, media: &Path) -> Run {
+        self.run(&mut self.verify_command(media))
+    }
+
+    fn import_command(&self, media: &Path) -> Command {
+        self.import_command_into(media, &self.content())
+    }
+
+    /// `import --content content`, for another content folder than the trip's.
+    fn import_command_into(&self, media: &Path, content: &Path) -> Command {
+        let mut command = self.command();
+        command
+            .arg("import")
+            .arg("--quiet")
+            .arg("--media")
+            .arg(media)
+            .arg("--trust")
+            .arg(self.public())
+            .arg("--content")
+            .arg(content)
+            .arg("--state")
+            .arg(self.state())
+            .arg("--wsusutil")
+            .arg(wsusutil());
+        command
+    }
+
+    fn import(&self, media: &Path) -> Run {
+        self.run(&mut self.import_command(media))
+    }
+
+    /// Exports into `media` (since the receipt, if given) and imports it; both must succeed.
+    fn round(&self, media: &Path, since: Option<&Path>, sequence: u64) {
+        let exported = match since {
+            Some(receipt) => self.export_since(media, receipt),
+            None => self.export(media),
+        };
+        assert_eq!(exported.code, 0, "{}", exported.stderr);
+        let imported = self.import(media);
+        assert_eq!(imported.code, 0, "{}", imported.stderr);
+        assert_eq!(
+            last_line(&imported.stdout),
+            format!("result: imported sequence {sequence}")
+        );
+    }
+
+    /// Adds `count` new content files to the connected side, generated with `seed`; returns
+    /// their paths, sorted.
+    fn add_files(&self, count: usize, seed: u64) -> Vec<String> {
+        let more = synth::generate(
+            &self.path(&format!("more-{seed}")).join("WsusContent"),
+            &spec(count, seed),
+        )
+        .unwrap();
+        let mut added = Vec::new();
+        for file in &more.files {
+            let to = self.connected().join(&file.path);
+            assert!(!to.exists(), "{} is already there", file.path);
+            fs::create_dir_all(to.parent().unwrap()).unwrap();
+            fs::copy(more.root.join(&file.path), &to).unwrap();
+            added.push(file.path.clone());
+        }
+        added
+    }
+
+    /// The sequence the trust state holds for the key, or `None` when there is no state file.
+    fn accepted_sequence(&self) -> Option<u64> {
+        let bytes = match fs::read(self.state()) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(error) => panic!("{}: {error}", self.state().display()),
+        };
+        let state: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(state["format_version"], 1, "{state}");
+        let keys = state["keys"].as_object().expect("keys is an object");
+        assert_eq!(
+            keys.keys().collect::<Vec<_>>(),
+            [&self.key_id],
+            "the state holds the one key"
+        );
+        Some(keys[&self.key_id]["sequence"].as_u64().unwrap())
+    }
+
+    /// The line the stand-in records for an import of the package on `media`.
+    fn import_record(&self, media: &Path) -> String {
+        let package = media.join("export.xml.gz");
+        let updates = wsus_airgap::package::open(&package).unwrap().updates.len();
+        assert!(updates > 0);
+        format!("import {} {updates} updates\n", package.display())
+    }
+
+    /// Asserts that the disconnected content holds exactly the connected content's files,
+    /// byte for byte. (Folders are not compared: a folder emptied on the connected side is
+    /// not content, and nothing carries it across.)
+    fn assert_content_equal(&self) {
+        let files_only = |root: &Path| {
+            let mut all = snapshot(root);
+            all.retain(|_, bytes| bytes.is_some());
+            all
+        };
+        let connected = files_only(self.connected());
+        assert!(connected.contains_key(synth::ANONYMOUS_CHECK_FILE));
+        assert_eq!(connected.len(), files_below(self.connected()).len());
+        let disconnected = files_only(&self.content());
+        let differing: Vec<&String> = connected
+            .keys()
+            .chain(disconnected.keys())
+            .filter(|key| connected.get(*key) != disconnected.get(*key))
+            .collect();
+        assert!(differing.is_empty(), "differ at {differing:?}");
+    }
+}
+
+fn spec(files: usize, seed: u64) -> SiteSpec {
+    SiteSpec {
+        files,
+        min_size: 100,
+        max_size: 40_000,
+        large_files: 0,
+        large_size: 0,
+        seed,
+    }
+}
+
+/// Everything below `root`: files with their bytes, folders as `None`; empty when `root`
+/// does not exist.
+fn snapshot(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    let mut all = BTreeMap::new();
+    if !root.exists() {
+        return all;
+    }
+    for entry in walkdir::WalkDir::new(root).min_depth(1) {
+        let entry = entry.unwrap();
+        let value = if entry.file_type().is_dir() {
+            None
+        } else {
+            Some(fs::read(entry.path()).unwrap())
+        };
+        all.insert(relative(root, entry.path()), value);
+    }
+    all
+}
+
+/// The files below `root`, relative, with `/`.
+fn files_below(root: &Path) -> BTreeSet<String> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| relative(root, entry.path()))
+        .collect()
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap()
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines().last().unwrap_or_default()
+}
+
+fn has_line(text: &str, wanted: &str) -> bool {
+    text.lines().any(|line| line == wanted)
+}
+
+/// Inverts the middle byte of a file, keeping its size.
+fn flip_middle_byte(path: &Path) {
+    let mut bytes = fs::read(path).unwrap();
+    assert!(!bytes.is_empty(), "{}", path.display());
+    let middle = bytes.len() / 2;
+    bytes[middle] = !bytes[middle];
+    fs::write(path, bytes).unwrap();
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}
+
+/// Asserts that `stderr` names an update that would fail to download for lack of `path`: a
+/// `would fail to download: <title> [KBnnn] <id>` line, then among its `  lacks` lines, this one.
+fn assert_would_fail_for_lack_of(stderr: &str, path: &str) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let lacks = format!("  lacks {path}");
+    let at = lines
+        .iter()
+        .position(|line| *line == lacks)
+        .unwrap_or_else(|| panic!("no `{lacks}` line in:\n{stderr}"));
+    let header = lines[..at]
+        .iter()
+        .rev()
+        .find(|line| !line.starts_with("  lacks "))
+        .unwrap_or_else(|| panic!("no update before `{lacks}` in:\n{stderr}"));
+    let update = header
+        .strip_prefix("would fail to download: ")
+        .unwrap_or_else(|| panic!("`{header}` does not name an update in:\n{stderr}"));
+    // `<title> [KBnnn] <id>`: a title, and the update id, a GUID, last.
+    let (title, id) = update.rsplit_once(' ').unwrap();
+    assert!(!title.is_empty(), "{header}");
+    assert_eq!(id.len(), 36, "{header}");
+    assert_eq!(id.matches('-').count(), 4, "{header}");
+}
+
+/// The files of a trip that nothing but a successful import may change, as bytes.
+fn untouchable(trip: &Trip) -> BTreeMap<String, Option<Vec<u8>>> {
+    let mut all = snapshot(&trip.disconnected());
+    for file in [trip.state(), trip.record()] {
+        all.insert(file.display().to_string(), fs::read(&file).ok());
+    }
+    all
+}
+
+#[test]
+fn a_fresh_round_trip_leaves_the_disconnected_content_equal_to_the_connected() {
+    let trip = Trip::new(1);
+    let media = trip.media("media");
+
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    assert!(
+        has_line(
+            &exported.stdout,
+            &format!("signed: sequence 1, key {}", trip.key_id)
+        ),
+        "{}",
+        exported.stdout
+    );
+    assert_eq!(last_line(&exported.stdout), "result: exported");
+    for name in [
+        "export.xml.gz",
+        "wsusutil-export.log",
+        "README.txt",
+        "manifest.json",
+        "manifest.json.minisig",
+    ] {
+        assert!(media.join(name).is_file(), "{name} is on the media");
+    }
+    assert_eq!(
+        files_below(&media.join("WsusContent")),
+        files_below(trip.connected()),
+        "every content file is on the media"
+    );
+    assert_eq!(fs::read_to_string(trip.sequence_file()).unwrap(), "1\n");
+    let readme = fs::read_to_string(media.join("README.txt")).unwrap();
+    assert!(readme.contains("Sequence:      1\r\n"), "{readme}");
+
+    let verified = trip.verify(&media);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    let files = trip.site.files.len() + 1; // and anonymousCheckFile.txt
+    assert!(
+        verified
+            .stdout
+            .lines()
+            .any(|line| line.starts_with(&format!("content: an import would copy {files} ("))),
+        "{}",
+        verified.stdout
+    );
+    assert!(
+        verified.stdout.ends_with("result: ready to import\n"),
+        "{}",
+        verified.stdout
+    );
+    // Verifying changed nothing.
+    assert!(!trip.content().exists());
+    assert_eq!(trip.accepted_sequence(), None);
+
+    let imported = trip.import(&media);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    assert!(
+        has_line(
+            &imported.stdout,
+            &format!("receipt: {}", trip.receipt().display())
+        ),
+        "{}",
+        imported.stdout
+    );
+    assert_eq!(last_line(&imported.stdout), "result: imported sequence 1");
+    trip.assert_content_equal();
+    assert_eq!(
+        fs::read_to_string(trip.record()).unwrap(),
+        trip.import_record(&media),
+        "wsusutil import ran once, on the media's package"
+    );
+    assert_eq!(trip.accepted_sequence(), Some(1));
+    assert!(trip.disconnected().join("wsusutil-import.log").is_file());
+
+    for receipt in [trip.receipt(), media.join("receipt.json")] {
+        let receipt = read_json(&receipt);
+        assert_eq!(receipt["format_version"], 1);
+        assert_eq!(receipt["key_id"], trip.key_id.as_str());
+        assert_eq!(receipt["sequence"], 1);
+        let held: BTreeSet<&str> = receipt["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            held,
+            files_below(trip.connected())
+                .iter()
+                .map(String::as_str)
+                .collect()
+        );
+    }
+    assert_eq!(
+        fs::read(trip.receipt()).unwrap(),
+        fs::read(media.join("receipt.json")).unwrap()
+    );
+}
+
+#[test]
+fn a_second_round_since_the_receipt_carries_only_the_new_files() {
+    let trip = Trip::new(2);
+    trip.round(&trip.media("media1"), None, 1);
+    let added = trip.add_files(5, 102);
+    assert_eq!(added.len(), 5);
+
+    let media = trip.media("media2");
+    let exported = trip.export_since(&media, &trip.receipt());
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    assert!(
+        has_line(
+            &exported.stdout,
+            &format!("signed: sequence 2, key {}", trip.key_id)
+        ),
+        "{}",
+        exported.stdout
+    );
+    assert_eq!(fs::read_to_string(trip.sequence_file()).unwrap(), "2\n");
+    assert_eq!(
+        files_below(&media.join("WsusContent")),
+        added.iter().cloned().collect::<BTreeSet<_>>(),
+        "only the new files are on the media"
+    );
+
+    let manifest = read_json(&media.join("manifest.json"));
+    assert_eq!(manifest["sequence"], 2);
+    let entries = manifest["entries"].as_array().unwrap();
+    let listed: BTreeSet<String> = entries
+        .iter()
+        .map(|entry| entry["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, files_below(trip.connected()), "all are listed");
+    assert_eq!(listed.len(), 35 + 1); // and anonymousCheckFile.txt
+    for entry in entries {
+        let path = entry["path"].as_str().unwrap();
+        if added.iter().any(|new| new == path) {
+            assert!(entry.get("carried").is_none(), "{entry}");
+        } else {
+            assert_eq!(entry["carried"], false, "{entry}");
+        }
+    }
+
+    let verified = trip.verify(&media);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    assert!(
+        verified.stdout.ends_with("result: ready to import\n"),
+        "{}",
+        verified.stdout
+    );
+    let imported = trip.import(&media);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    assert_eq!(last_line(&imported.stdout), "result: imported sequence 2");
+    trip.assert_content_equal();
+    assert_eq!(trip.accepted_sequence(), Some(2));
+    assert_eq!(
+        fs::read_to_string(trip.record()).unwrap(),
+        trip.import_record(&trip.media("media1")) + &trip.import_record(&media)
+    );
+    assert_eq!(read_json(&trip.receipt())["sequence"], 2);
+}
+
+#[test]
+fn tampered_media_is_refused_and_nothing_is_touched() {
+    let trip = Trip::new(3);
+    let media = trip.media("media");
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let before = untouchable(&trip);
+    assert!(before.values().all(Option::is_none), "nothing there yet");
+
+    // One byte of a content file on the media.
+    let victim = trip.site.files[trip.site.files.len() / 2].path.clone();
+    let victim_path = media.join("WsusContent").join(&victim);
+    flip_middle_byte(&victim_path);
+    for run in [trip.verify(&media), trip.import(&media)] {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            has_line(&run.stderr, &format!("changed: {victim}")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .lines()
+                .any(|line| line.starts_with("wsus-airgap: refused: ")),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(!trip.content().exists());
+    assert!(!trip.record().exists(), "wsusutil never started");
+    assert_eq!(untouchable(&trip), before);
+
+    // One byte of the manifest: here, the sequence raised, as a replay would want it.
+    flip_middle_byte(&victim_path); // flipped back: the content is intact again
+    assert_eq!(trip.verify(&media).code, 0);
+    let manifest_path = media.join("manifest.json");
+    let manifest = fs::read_to_string(&manifest_path).unwrap();
+    assert_eq!(
+        manifest.matches("\"sequence\": 1,").count(),
+        1,
+        "{manifest}"
+    );
+    fs::write(
+        &manifest_path,
+        manifest.replace("\"sequence\": 1,", "\"sequence\": 9,"),
+    )
+    .unwrap();
+    for run in [trip.verify(&media), trip.import(&media)] {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.stderr.starts_with("wsus-airgap: refused: "),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(!trip.content().exists());
+    assert!(!trip.record().exists(), "wsusutil never started");
+    assert_eq!(untouchable(&trip), before);
+}
+
+#[test]
+fn a_file_missing_from_the_media_is_refused() {
+    let trip = Trip::new(4);
+    let media = trip.media("media");
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let before = untouchable(&trip);
+
+    let victim = trip.site.files[3].path.clone();
+    fs::remove_file(media.join("WsusContent").join(&victim)).unwrap();
+    for run in [trip.verify(&media), trip.import(&media)] {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            has_line(&run.stderr, &format!("missing: {victim}")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            last_line(&run.stderr).starts_with("wsus-airgap: refused: "),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(!trip.content().exists());
+    assert!(!trip.record().exists(), "wsusutil never started");
+    assert_eq!(untouchable(&trip), before);
+}
+
+#[test]
+fn a_receipt_claiming_a_file_the_other_side_lacks_makes_the_import_refuse_naming_the_update() {
+    let trip = Trip::new(5);
+    trip.round(&trip.media("media1"), None, 1);
+    let added = trip.add_files(5, 105);
+
+    // The receipt claims one of the new files, which the disconnected side does not hold.
+    let claimed = added[2].clone();
+    let bytes = fs::read(trip.connected().join(&claimed)).unwrap();
+    let mut receipt = read_json(&trip.receipt());
+    let content = receipt["content"].as_array_mut().unwrap();
+    content.push(serde_json::json!({
+        "path": claimed,
+        "size": bytes.len(),
+        "blake3": blake3::hash(&bytes).to_hex().to_string(),
+    }));
+    content.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
+    let edited = trip.path("edited-receipt.json");
+    fs::write(&edited, serde_json::to_vec_pretty(&receipt).unwrap()).unwrap();
+
+    let media = trip.media("media2");
+    let exported = trip.export_since(&media, &edited);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    assert_eq!(
+        files_below(&media.join("WsusContent")),
+        added
+            .iter()
+            .filter(|path| **path != claimed)
+            .cloned()
+            .collect(),
+        "the claimed file is left off the media"
+    );
+    let before = untouchable(&trip);
+
+    let verified = trip.verify(&media);
+    assert_eq!(verified.code, 1, "{}", verified.stderr);
+    assert_would_fail_for_lack_of(&verified.stderr, &claimed);
+    assert!(
+        has_line(&verified.stderr, &format!("not covered: {claimed}")),
+        "{}",
+        verified.stderr
+    );
+    assert!(
+        last_line(&verified.stderr).starts_with("wsus-airgap: refused: "),
+        "{}",
+        verified.stderr
+    );
+
+    let imported = trip.import(&media);
+    assert_eq!(imported.code, 1, "{}", imported.stderr);
+    assert_would_fail_for_lack_of(&imported.stderr, &claimed);
+    assert!(
+        last_line(&imported.stderr).starts_with("wsus-airgap: refused: "),
+        "{}",
+        imported.stderr
+    );
+    assert_eq!(untouchable(&trip), before, "nothing was written");
+    assert_eq!(trip.accepted_sequence(), Some(1));
+    assert!(!media.join("receipt.json").exists());
+}
+
+#[test]
+fn replayed_older_media_is_refused() {
+    let trip = Trip::new(6);
+    // The first media mirrors: imported again after the second, it would delete the files
+    // the second brought.
+    let first = trip.media("media1");
+    let exported = trip.run(trip.export_command(&first).args(["--mode", "mirror"]));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let imported = trip.import(&first);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    trip.add_files(5, 106);
+    trip.round(&trip.media("media2"), Some(&trip.receipt()), 2);
+    trip.assert_content_equal();
+    let before = untouchable(&trip);
+
+    for run in [trip.verify(&first), trip.import(&first)] {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.stderr.contains("not newer than"), "{}", run.stderr);
+        assert!(
+            run.stderr.starts_with("wsus-airgap: refused: "),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(untouchable(&trip), before, "nothing changed");
+    assert_eq!(trip.accepted_sequence(), Some(2));
+    trip.assert_content_equal();
+}
+
+#[test]
+fn an_interrupted_import_changes_no_state_and_a_rerun_completes_it() {
+    let trip = Trip::new(7);
+    let media = trip.media("media");
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+
+    let total: u64 = trip.site.files.iter().map(|file| file.size).sum();
+    let output = trip
+        .import_command(&media)
+        .env(
+            "WSUS_AIRGAP_TEST_ABORT_AFTER_BYTES",
+            (total / 3).to_string(),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        !output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_ne!(output.status.code(), Some(0));
+    assert_ne!(
+        snapshot(&trip.content()),
+        snapshot(trip.connected()),
+        "the copy stopped part of the way"
+    );
+    assert_eq!(
+        trip.accepted_sequence(),
+        None,
+        "the trust state is unchanged"
+    );
+    assert!(!trip.record().exists(), "wsusutil never started");
+    assert!(!trip.receipt().exists());
+    assert!(!media.join("receipt.json").exists());
+
+    let imported = trip.import(&media);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    assert_eq!(last_line(&imported.stdout), "result: imported sequence 1");
+    trip.assert_content_equal();
+    let leftovers: Vec<String> = files_below(&trip.disconnected())
+        .into_iter()
+        .filter(|path| {
+            let name = path.rsplit('/').next().unwrap();
+            name.starts_with(".wsus-airgap-") && name.ends_with(".tmp")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(trip.accepted_sequence(), Some(1));
+    assert_eq!(
+        fs::read_to_string(trip.record()).unwrap(),
+        trip.import_record(&media)
+    );
+}
+
+#[test]
+fn a_failed_wsusutil_import_exits_3_changes_no_state_and_a_rerun_succeeds() {
+    let trip = Trip::new(8);
+    let media = trip.media("media");
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+
+    let failed = trip.run(trip.import_command(&media).env("WSUSUTIL_FAIL", "1"));
+    assert_eq!(failed.code, 3, "{}", failed.stderr);
+    assert!(
+        failed.stderr.starts_with("wsus-airgap: wsusutil failed: "),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed
+            .stderr
+            .contains("Fatal error: the stand-in was told to fail"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(
+        trip.accepted_sequence(),
+        None,
+        "the trust state is unchanged"
+    );
+    assert!(!trip.receipt().exists());
+    assert!(!media.join("receipt.json").exists());
+    assert!(!trip.record().exists(), "nothing was imported");
+
+    let imported = trip.import(&media);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    assert_eq!(last_line(&imported.stdout), "result: imported sequence 1");
+    assert_eq!(trip.accepted_sequence(), Some(1));
+    assert!(trip.receipt().is_file());
+    trip.assert_content_equal();
+}
+
+#[test]
+fn a_failed_wsusutil_export_exits_3_and_leaves_no_signature() {
+    let trip = Trip::new(9);
+    let media = trip.media("media");
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    assert!(media.join("manifest.json.minisig").is_file());
+
+    // Into the same media: the earlier signature must not stay to vouch for it.
+    let failed = trip.run(trip.export_command(&media).env("WSUSUTIL_FAIL", "1"));
+    assert_eq!(failed.code, 3, "{}", failed.stderr);
+    assert!(
+        failed.stderr.starts_with("wsus-airgap: wsusutil failed: "),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed
+            .stderr
+            .contains("Fatal error: the stand-in was told to fail"),
+        "{}",
+        failed.stderr
+    );
+    assert!(!media.join("manifest.json.minisig").exists());
+    assert_eq!(fs::read_to_string(trip.sequence_file()).unwrap(), "1\n");
+    // Unfinished media cannot be verified (an I/O error, exit 2: the signature is missing).
+    let verified = trip.verify(&media);
+    assert_ne!(verified.code, 0, "{}", verified.stdout);
+    assert!(
+        verified.stderr.contains("manifest.json.minisig"),
+        "{}",
+        verified.stderr
+    );
+}
+
+#[test]
+fn an_empty_export_package_exits_3_and_leaves_no_signature() {
+    let trip = Trip::new(10);
+    let media = trip.media("media");
+    let failed = trip.run(
+        trip.export_command(&media)
+            .env("WSUSUTIL_EMPTY_PACKAGE", "1"),
+    );
+    assert_eq!(failed.code, 3, "{}", failed.stderr);
+    assert!(
+        failed.stderr.starts_with("wsus-airgap: wsusutil failed: "),
+        "{}",
+        failed.stderr
+    );
+    assert!(failed.stderr.contains("empty package"), "{}", failed.stderr);
+    assert_eq!(fs::metadata(media.join("export.xml.gz")).unwrap().len(), 0);
+    assert!(!media.join("manifest.json").exists());
+    assert!(!media.join("manifest.json.minisig").exists());
+    assert!(!trip.sequence_file().exists());
+}
+
+#[test]
+fn content_lacking_a_referenced_file_is_refused_unless_gaps_are_allowed() {
+    let trip = Trip::new(11);
+    // A package made by the stand-in while the content was whole, then one file lost.
+    let package = trip.path("package.cab");
+    let made = Command::new(wsusutil())
+        .env("WSUSUTIL_CONTENT", trip.connected())
+        .env_remove("WSUSUTIL_FAIL")
+        .env_remove("WSUSUTIL_EMPTY_PACKAGE")
+        .env_remove("WSUSUTIL_HANG")
+        .arg("export")
+        .arg(&package)
+        .arg(trip.path("package.log"))
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let lost = trip.site.remove(7).unwrap();
+
+    let media = trip.media("media");
+    let export = |more: &[&str]| {
+        let mut command = trip.command();
+        command
+            .arg("export")
+            .arg("--quiet")
+            .arg("--content")
+            .arg(trip.connected())
+            .arg("--media")
+            .arg(&media)
+            .arg("--key")
+            .arg(trip.secret())
+            .arg("--package")
+            .arg(&package)
+            .args(more);
+        trip.run(&mut command)
+    };
+    let refused = export(&[]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert_would_fail_for_lack_of(&refused.stderr, &lost);
+    assert!(
+        refused
+            .stderr
+            .lines()
+            .any(|line| line.starts_with("wsus-airgap: refused: ")
+                && line.ends_with("; nothing was signed")),
+        "{}",
+        refused.stderr
+    );
+    assert!(!media.join("manifest.json").exists());
+    assert!(!media.join("manifest.json.minisig").exists());
+    assert!(!trip.sequence_file().exists());
+
+    let allowed = export(&["--allow-gaps"]);
+    assert_eq!(allowed.code, 0, "{}", allowed.stderr);
+    assert_would_fail_for_lack_of(&allowed.stderr, &lost);
+    assert!(
+        allowed
+            .stderr
+            .lines()
+            .any(|line| line.starts_with("warning: ")),
+        "{}",
+        allowed.stderr
+    );
+    assert_eq!(last_line(&allowed.stdout), "result: exported");
+    let manifest = read_json(&media.join("manifest.json"));
+    assert_eq!(manifest["gaps"], serde_json::json!([lost]));
+    assert!(media.join("manifest.json.minisig").is_file());
+
+    let imported = trip.import(&media);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    assert!(
+        has_line(&imported.stdout, &format!("acknowledged gap: {lost}")),
+        "{}",
+        imported.stdout
+    );
+    assert_eq!(last_line(&imported.stdout), "result: imported sequence 1");
+    trip.assert_content_equal();
+    assert_eq!(
+        fs::read_to_string(trip.record()).unwrap(),
+        format!(
+            "import {} {} updates\n",
+            media.join("package.cab").display(),
+            wsus_airgap::package::open(&package).unwrap().updates.len()
+        )
+    );
+}
+
+#[test]
+fn the_step_log_records_export_and_import_in_order() {
+    let trip = Trip::new(12);
+    let media = trip.media("media");
+    let log = trip.path("steps.log");
+    let exported = trip.run(trip.export_command(&media).arg("--log").arg(&log));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let imported = trip.run(trip.import_command(&media).arg("--log").arg(&log));
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+
+    let text = fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let position = |step: &str| {
+        let found: Vec<usize> = (0..lines.len())
+            .filter(|&index| lines[index].contains(step))
+            .collect();
+        assert_eq!(found.len(), 1, "`{step}` once in:\n{text}");
+        found[0]
+    };
+    let steps = [
+        position("export: started"),
+        position("export: finished"),
+        position("import: started"),
+        position("import: finished"),
+    ];
+    assert!(steps.is_sorted(), "{steps:?} in:\n{text}");
+}
+
+/// `verify` exits 0 only when an import would succeed (README), also when the disconnected
+/// content folder's parent does not exist yet.
+#[test]
+fn verify_ready_means_import_succeeds_when_the_content_folder_parent_is_missing() {
+    let trip = Trip::new(13);
+    let media = trip.media("media");
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let content = trip.path("new-server").join("WSUS").join("WsusContent");
+    let verified = trip.run(&mut trip.verify_command_into(&media, &content));
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    let imported = trip.run(&mut trip.import_command_into(&media, &content));
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+}
