@@ -234,9 +234,14 @@ impl Trip {
 
     /// `verify --content content`, for another content folder than the trip's.
     fn verify_command_into(&self, media: &Path, content: &Path) -> Command {
+        self.gate_command("verify", media, content)
+    }
+
+    /// `verify` or `import` of `media` into `content`, with the trip's key and state.
+    fn gate_command(&self, verb: &str, media: &Path, content: &Path) -> Command {
         let mut command = self.command();
         command
-            .arg("verify")
+            .arg(verb)
             .arg("--quiet")
             .arg("--media")
             .arg(media)
@@ -259,20 +264,8 @@ impl Trip {
 
     /// `import --content content`, for another content folder than the trip's.
     fn import_command_into(&self, media: &Path, content: &Path) -> Command {
-        let mut command = self.command();
-        command
-            .arg("import")
-            .arg("--quiet")
-            .arg("--media")
-            .arg(media)
-            .arg("--trust")
-            .arg(self.public())
-            .arg("--content")
-            .arg(content)
-            .arg("--state")
-            .arg(self.state())
-            .arg("--wsusutil")
-            .arg(wsusutil());
+        let mut command = self.gate_command("import", media, content);
+        command.arg("--wsusutil").arg(wsusutil());
         command
     }
 
@@ -413,6 +406,19 @@ fn last_line(text: &str) -> &str {
     text.lines().last().unwrap_or_default()
 }
 
+/// `n` with commas between thousands, as reports count bytes.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 fn has_line(text: &str, wanted: &str) -> bool {
     text.lines().any(|line| line == wanted)
 }
@@ -527,6 +533,17 @@ fn a_fresh_round_trip_leaves_the_disconnected_content_equal_to_the_connected() {
         "{}",
         imported.stdout
     );
+    let copied = imported
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("content: "))
+        .unwrap_or_default();
+    assert!(
+        copied.starts_with(&format!("content: {files} to copy ("))
+            && copied.ends_with("), 0 to replace (0 B), 0 to delete (0 B), 0 unchanged (0 B)"),
+        "{}",
+        imported.stdout
+    );
     assert_eq!(last_line(&imported.stdout), "result: imported sequence 1");
     trip.assert_content_equal();
     assert_eq!(
@@ -636,14 +653,18 @@ fn tampered_media_is_refused_and_nothing_is_touched() {
     // One byte of a content file on the media.
     let victim = trip.site.files[trip.site.files.len() / 2].path.clone();
     let victim_path = media.join("WsusContent").join(&victim);
+    let signed = fs::read(&victim_path).unwrap();
     flip_middle_byte(&victim_path);
+    let found = fs::read(&victim_path).unwrap();
+    let size = thousands(signed.len());
+    let changed = format!(
+        "changed: {victim}: expected {size} bytes, BLAKE3 {}; found {size} bytes, BLAKE3 {}",
+        blake3::hash(&signed).to_hex(),
+        blake3::hash(&found).to_hex()
+    );
     for run in [trip.verify(&media), trip.import(&media)] {
         assert_eq!(run.code, 1, "{}", run.stderr);
-        assert!(
-            has_line(&run.stderr, &format!("changed: {victim}")),
-            "{}",
-            run.stderr
-        );
+        assert!(has_line(&run.stderr, &changed), "{}", run.stderr);
         assert!(
             run.stderr
                 .lines()

@@ -314,6 +314,54 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
     }
 }
 
+/// Content paths the package's updates reference that are not among `listed` (compared
+/// ignoring case), sorted: what a transfer listing only `listed` would leave out.
+pub fn unlisted_references<'a>(
+    package: &Package,
+    listed: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let listed: BTreeSet<String> = listed.into_iter().map(str::to_ascii_uppercase).collect();
+    let unlisted: BTreeSet<String> = package
+        .updates
+        .iter()
+        .flat_map(|update| &update.files)
+        .map(FileRef::content_path)
+        .filter(|path| !listed.contains(&path.to_ascii_uppercase()))
+        .collect();
+    unlisted.into_iter().collect()
+}
+
+/// The updates (latest revisions) that need any of the content paths `absent`, through
+/// bundles too, each with the absent files it needs: the updates that would show "Failed to
+/// download" if those files never arrived. Sorted as [`Check::failing`] is.
+pub fn updates_needing(package: &Package, absent: &[String]) -> Vec<UpdateGap> {
+    let absent: BTreeSet<String> = absent
+        .iter()
+        .map(|path| path.to_ascii_uppercase())
+        .collect();
+    let latest = latest_revisions(package);
+    let mut gaps: Vec<UpdateGap> = latest
+        .iter()
+        .filter_map(|(&id, update)| {
+            let files: Vec<String> = files_needed(id, &latest)
+                .files
+                .into_keys()
+                .filter(|path| absent.contains(&path.to_ascii_uppercase()))
+                .collect();
+            (!files.is_empty()).then(|| UpdateGap {
+                id: update.id.clone(),
+                revision: update.revision,
+                kb: update.kb.clone(),
+                title: update.title.clone(),
+                files,
+                absent_updates: Vec::new(),
+            })
+        })
+        .collect();
+    gaps.sort_by(report_order);
+    gaps
+}
+
 /// By KB number, then title, then id; updates without a KB number last.
 fn report_order(a: &UpdateGap, b: &UpdateGap) -> std::cmp::Ordering {
     let key = |gap: &UpdateGap| {

@@ -8,20 +8,20 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
-use indicatif::{HumanBytes, HumanCount};
+use indicatif::HumanCount;
 use serde::Serialize;
-use wsus_airgap::manifest::create::{self, CreateError, CreateOptions};
+use wsus_airgap::check;
+use wsus_airgap::manifest::create::{self, CreateOptions};
 use wsus_airgap::manifest::keys::SecretKey;
 use wsus_airgap::manifest::{RelPath, SIGNATURE_FILE, TransferMode, trusted_comment};
 use wsus_airgap::mirror::{ApplyOptions, Listing, PlanOptions};
-use wsus_airgap::package;
 use wsus_airgap::transfer::receipt::Receipt;
-use wsus_airgap::transfer::{Media, coverage, readme_text, sequence, wsusutil};
+use wsus_airgap::transfer::{Media, readme_text, sequence, wsusutil};
 
-use super::manifest_create::{host_name, refusal_line};
-use super::mirror::plan_and_apply;
+use super::manifest_create::{build_or_refuse, host_name};
+use super::mirror::{plan_and_apply, totals_text};
 use super::printable::printable;
-use super::progress_bar::{Bar, spinner};
+use super::progress_bar::spinner;
 use super::step_log::StepLog;
 use super::transfer::{program, report_wsusutil, write_updates_at_risk};
 use super::{Exit, plural};
@@ -75,13 +75,6 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
             package_path
         }
     };
-    let package = package::open(&package_path)?;
-    log.line(&format!(
-        "package {}: {} updates",
-        package_path.display(),
-        package.updates.len()
-    ))?;
-
     // 2. Every content file hashed; corrupt content is refused, as is a package that
     // references files the content lacks (unless --allow-gaps).
     let options = CreateOptions {
@@ -94,34 +87,25 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
         now: SystemTime::now(),
         jobs: args.jobs,
     };
-    let bar = Bar::new(args.output.quiet);
-    let result = create::build(&options, &bar);
-    bar.finish();
-    let created = match result {
-        Ok(created) => created,
-        Err(CreateError::Refused { content, problems }) => {
-            for problem in &problems {
-                eprintln!("{}", refusal_line(problem));
-            }
-            let message = format!(
-                "{} holds {} {} that cannot be exported; nothing was signed",
-                content.display(),
-                problems.len(),
-                plural(problems.len(), "file"),
-            );
-            eprintln!("wsus-airgap: refused: {message}");
-            eprintln!(
-                "hint: on the connected server, `wsusutil reset` makes WSUS download damaged files again"
-            );
-            log.line(&format!("refused: {message}"))?;
-            return Ok(Exit::Problems);
-        }
-        Err(error) => return Err(error.into()),
+    let Some(created) = build_or_refuse(&options, args.output.quiet, "nothing was signed")? else {
+        eprintln!(
+            "hint: on the connected server, `wsusutil reset` makes WSUS download damaged files again"
+        );
+        log.line("refused: the content holds files a manifest cannot vouch for")?;
+        return Ok(Exit::Problems);
     };
+    // Read (so checked by its magic bytes) before any content was hashed.
+    let package = created.package.expect("a package was given");
+    log.line(&format!(
+        "package {}: {} updates",
+        package_path.display(),
+        package.updates.len()
+    ))?;
     let mut manifest = created.manifest;
-    let gaps = coverage::unlisted_references(&package, &manifest.entries);
+    let listed = manifest.entries.iter().map(|entry| entry.path.as_str());
+    let gaps = check::unlisted_references(&package, listed);
     if !gaps.is_empty() {
-        let at_risk = coverage::updates_needing(&package, &gaps);
+        let at_risk = check::updates_needing(&package, &gaps);
         write_updates_at_risk(&mut io::stderr().lock(), &at_risk)?;
         let message = format!(
             "{} lacks {} {} the package references ({} {})",
@@ -176,14 +160,9 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
     )?;
     let totals = plan.totals;
     let staged = format!(
-        "{} to copy ({}), {} to replace ({}), {} stale to delete, {} already on the media; {} held by the other side",
-        HumanCount(totals.copy_files),
-        HumanBytes(totals.copy_bytes),
-        HumanCount(totals.replace_files),
-        HumanBytes(totals.replace_bytes),
-        HumanCount(totals.delete_files),
-        HumanCount(totals.unchanged_files),
-        HumanCount(held),
+        "{}; {} held by the other side",
+        totals_text(&totals),
+        HumanCount(held)
     );
     let Some(mut applied) = applied else {
         println!("staging (dry run): {staged}");

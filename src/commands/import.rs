@@ -7,7 +7,6 @@ use std::io::{self, Write};
 use std::time::SystemTime;
 
 use anyhow::Result;
-use indicatif::{HumanBytes, HumanCount};
 use serde::Serialize;
 use wsus_airgap::manifest::Timestamp;
 use wsus_airgap::manifest::trust::TrustState;
@@ -16,6 +15,7 @@ use wsus_airgap::transfer::receipt::Receipt;
 use wsus_airgap::transfer::{Media, wsusutil};
 
 use super::Exit;
+use super::mirror::totals_text;
 use super::printable::printable;
 use super::progress_bar::spinner;
 use super::step_log::StepLog;
@@ -75,15 +75,7 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         }
     };
     let totals = plan.totals;
-    let copied = format!(
-        "{} copied ({}), {} replaced ({}), {} removed, {} already in place",
-        HumanCount(totals.copy_files),
-        HumanBytes(totals.copy_bytes),
-        HumanCount(totals.replace_files),
-        HumanBytes(totals.replace_bytes),
-        HumanCount(totals.delete_files),
-        HumanCount(totals.unchanged_files),
-    );
+    let copied = totals_text(&totals);
     let mut stdout = io::stdout().lock();
     let Some(mut applied) = applied else {
         write_summary(&mut stdout, &check)?;
@@ -140,14 +132,13 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
     let spinner = spinner(args.output.quiet, "wsusutil import".to_owned());
     let result = wsusutil::import(&program, &package, &import_log);
     spinner.finish_and_clear();
-    let result = result.and_then(|()| {
-        if args.reset {
-            log.line("running wsusutil reset").ok();
+    let result = match result {
+        Ok(()) if args.reset => {
+            log.line("running wsusutil reset")?;
             wsusutil::reset(&program)
-        } else {
-            Ok(())
         }
-    });
+        other => other,
+    };
     if let Err(error) = result {
         log.line(&format!(
             "wsusutil failed: {error}; the trust state is unchanged"

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};
-use wsus_airgap::manifest::create::{self, CreateError, CreateOptions, Refusal};
+use wsus_airgap::manifest::create::{self, CreateError, CreateOptions, Created, Refusal};
 use wsus_airgap::manifest::keys::SecretKey;
 use wsus_airgap::manifest::{TransferMode, trusted_comment};
 
@@ -30,28 +30,9 @@ pub fn run(args: &ManifestCreateArgs) -> Result<Exit> {
         now: SystemTime::now(),
         jobs: args.jobs,
     };
-    let bar = Bar::new(args.quiet);
-    let result = create::build(&options, &bar);
-    bar.finish();
-    let created = match result {
-        Ok(created) => created,
-        Err(CreateError::Refused { content, problems }) => {
-            for problem in &problems {
-                eprintln!("{}", refusal_line(problem));
-            }
-            eprintln!(
-                "wsus-airgap: refused: {} holds {} {} a manifest cannot vouch for; nothing was written",
-                content.display(),
-                problems.len(),
-                plural(problems.len(), "file"),
-            );
-            return Ok(Exit::Problems);
-        }
-        Err(error) => return Err(error.into()),
+    let Some(created) = build_or_refuse(&options, args.quiet, "nothing was written")? else {
+        return Ok(Exit::Problems);
     };
-    for warning in &created.warnings {
-        eprintln!("warning: {}", finding_line(warning));
-    }
     let manifest = &created.manifest;
     let written = create::sign_and_write(manifest, &secret, &args.out)?;
     println!(
@@ -74,7 +55,39 @@ pub fn run(args: &ManifestCreateArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-pub(super) fn refusal_line(refusal: &Refusal) -> String {
+/// Builds the manifest with a progress bar, printing its warnings. Refused content is listed,
+/// one problem per line, then `refused: ...; {consequence}`, and gives `None`.
+pub(super) fn build_or_refuse(
+    options: &CreateOptions,
+    quiet: bool,
+    consequence: &str,
+) -> Result<Option<Created>> {
+    let bar = Bar::new(quiet);
+    let result = create::build(options, &bar);
+    bar.finish();
+    let created = match result {
+        Ok(created) => created,
+        Err(CreateError::Refused { content, problems }) => {
+            for problem in &problems {
+                eprintln!("{}", refusal_line(problem));
+            }
+            eprintln!(
+                "wsus-airgap: refused: {} holds {} {} a manifest cannot vouch for; {consequence}",
+                content.display(),
+                problems.len(),
+                plural(problems.len(), "file"),
+            );
+            return Ok(None);
+        }
+        Err(error) => return Err(error.into()),
+    };
+    for warning in &created.warnings {
+        eprintln!("warning: {}", finding_line(warning));
+    }
+    Ok(Some(created))
+}
+
+fn refusal_line(refusal: &Refusal) -> String {
     match refusal {
         Refusal::Finding(finding) => finding_line(finding),
         Refusal::UnsafeName { path, problem } => format!(

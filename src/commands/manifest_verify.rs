@@ -134,6 +134,12 @@ fn write_text(
     if let Some(package) = &check.package {
         writeln!(out, "package: {}", package_line(package))?;
     }
+    write_problems(check, out)?;
+    writeln!(out, "result: {}", verdict(check))
+}
+
+/// One line per file that is not as the manifest lists it.
+pub(super) fn write_problems(check: &ContentsCheck, out: &mut impl Write) -> io::Result<()> {
     for path in &check.missing {
         writeln!(out, "missing: {path}")?;
     }
@@ -150,7 +156,7 @@ fn write_text(
     for (path, error) in &check.unlisted {
         writeln!(out, "unreadable: {}: {}", printable(path), printable(error))?;
     }
-    writeln!(out, "result: {}", verdict(check))
+    Ok(())
 }
 
 fn sequence_line(args: &ManifestVerifyArgs, verified: &Verified) -> String {
@@ -168,7 +174,7 @@ fn sequence_line(args: &ManifestVerifyArgs, verified: &Verified) -> String {
     }
 }
 
-fn package_line(package: &PackageState) -> String {
+pub(super) fn package_line(package: &PackageState) -> String {
     match package {
         PackageState::Intact { path } => format!("{}: intact", display(path)),
         PackageState::Missing { path } => format!("{}: missing", display(path)),
@@ -201,7 +207,7 @@ fn found_text(found: &Found) -> String {
 }
 
 /// `result: intact (...)` or `result: 3 problems (1 missing, 2 extra)`.
-fn verdict(check: &ContentsCheck) -> String {
+pub(super) fn verdict(check: &ContentsCheck) -> String {
     if check.is_intact() {
         return format!(
             "intact: {} {}, {}",

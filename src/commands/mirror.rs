@@ -95,13 +95,9 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
     })
 }
 
-fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> io::Result<()> {
-    let actions = applied.map_or(plan.actions.as_slice(), |applied| applied.done.as_slice());
-    for action in actions {
-        writeln!(out, "{}", action_line(action))?;
-    }
-    let totals = &plan.totals;
-    let summary = format!(
+/// `N to copy (B), N to replace (B), N to delete (B), N unchanged (B)`.
+pub(super) fn totals_text(totals: &mirror::PlanTotals) -> String {
+    format!(
         "{} to copy ({}), {} to replace ({}), {} to delete ({}), {} unchanged ({})",
         HumanCount(totals.copy_files),
         HumanBytes(totals.copy_bytes),
@@ -111,7 +107,16 @@ fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> i
         HumanBytes(totals.delete_bytes),
         HumanCount(totals.unchanged_files),
         HumanBytes(totals.unchanged_bytes),
-    );
+    )
+}
+
+fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> io::Result<()> {
+    let actions = applied.map_or(plan.actions.as_slice(), |applied| applied.done.as_slice());
+    for action in actions {
+        writeln!(out, "{}", action_line(action))?;
+    }
+    let totals = &plan.totals;
+    let summary = totals_text(totals);
     let Some(applied) = applied else {
         writeln!(out, "plan ({} mode): {summary}", plan.mode)?;
         return writeln!(out, "dry run: nothing was changed");

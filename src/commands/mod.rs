@@ -23,6 +23,7 @@ use crate::cli::{Command, ManifestCommand};
 use printable::printable;
 use wsus_airgap::check::ApprovedError;
 use wsus_airgap::content::FolderError;
+use wsus_airgap::manifest::create::CreateError;
 use wsus_airgap::manifest::keys::KeyError;
 use wsus_airgap::package::PackageError;
 
@@ -120,7 +121,12 @@ fn hint(error: &anyhow::Error) -> Option<&'static str> {
             "keep the existing key unless you mean to replace it: the disconnected side trusts its public half",
         );
     }
-    match error.downcast_ref::<PackageError>()? {
+    // A package is also read while making a manifest.
+    let package_error = match error.downcast_ref::<CreateError>() {
+        Some(CreateError::Package(error)) => Some(error),
+        _ => error.downcast_ref::<PackageError>(),
+    };
+    match package_error? {
         PackageError::Empty { .. } => Some(
             "wsusutil export is known to write an empty package when the export exceeds the \
              2 GB limit of the CAB format (fixed by KB2819484 on Windows Server 2012 and \

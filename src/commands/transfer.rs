@@ -6,18 +6,19 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use wsus_airgap::check::{self, UpdateGap};
 use wsus_airgap::manifest::contents::PackageState;
 use wsus_airgap::manifest::keys::PublicKey;
 use wsus_airgap::manifest::trust::TrustState;
 use wsus_airgap::manifest::verify::VerifyOptions;
 use wsus_airgap::mirror::{Applied, ApplyOptions, Listing, MirrorError, Plan, PlanOptions};
 use wsus_airgap::transfer::Media;
-use wsus_airgap::transfer::coverage::{self, UpdateAtRisk};
 use wsus_airgap::transfer::gate::{self, GateError, MediaCheck};
 use wsus_airgap::transfer::wsusutil::{self, WsusutilError};
 
+use super::manifest_verify::{package_line, verdict, write_problems};
 use super::mirror::plan_and_apply;
-use super::printable::printable;
+use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
 use super::{Exit, plural};
 
@@ -55,10 +56,7 @@ pub fn beside_content(content: &Path, name: &str) -> PathBuf {
 }
 
 /// One line per update that would show "Failed to download", then its files.
-pub fn write_updates_at_risk(
-    out: &mut impl Write,
-    updates: &[UpdateAtRisk],
-) -> std::io::Result<()> {
+pub fn write_updates_at_risk(out: &mut impl Write, updates: &[UpdateGap]) -> std::io::Result<()> {
     for update in updates {
         let kb = update
             .kb
@@ -120,62 +118,36 @@ pub fn pass_gate(
     let bar = Bar::new(quiet);
     let result = gate::check_media(media, &trusted, &options, jobs, &bar);
     bar.finish();
-    let check = match result {
-        Ok(check) => check,
+    let media_check = match result {
+        Ok(media_check) => media_check,
         Err(GateError::Verify(error)) if error.is_refusal() => {
             eprintln!("wsus-airgap: refused: {}", printable(&error.to_string()));
             return Ok(Err(Exit::Problems));
         }
         Err(error) => return Err(error.into()),
     };
-    if check.passed() {
-        return Ok(Ok(check));
+    if media_check.passed() {
+        return Ok(Ok(media_check));
     }
     let mut stderr = std::io::stderr().lock();
-    let contents = &check.contents;
-    for path in &contents.missing {
-        writeln!(stderr, "missing: {}", printable(path))?;
+    let contents = &media_check.contents;
+    write_problems(contents, &mut Printable(&mut stderr))?;
+    if let Some(package @ (PackageState::Missing { .. } | PackageState::Changed { .. })) =
+        &contents.package
+    {
+        writeln!(stderr, "package: {}", package_line(package))?;
     }
-    for changed in &contents.changed {
-        writeln!(stderr, "changed: {}", printable(&changed.path))?;
-    }
-    for extra in &contents.extra {
-        writeln!(stderr, "unlisted: {}", printable(&extra.path))?;
-    }
-    for (path, error) in &contents.unlisted {
-        writeln!(
-            stderr,
-            "unreadable: {}: {}",
-            printable(path),
-            printable(error)
-        )?;
-    }
-    match &contents.package {
-        Some(PackageState::Missing { path }) => writeln!(
-            stderr,
-            "missing: {}",
-            printable(&path.display().to_string())
-        )?,
-        Some(PackageState::Changed { path, .. }) => writeln!(
-            stderr,
-            "changed: {}",
-            printable(&path.display().to_string())
-        )?,
-        _ => {}
-    }
-    if let Some(package) = &check.package {
-        let at_risk = coverage::updates_needing(package, &check.unlisted_references);
+    if let Some(package) = &media_check.package {
+        let at_risk = check::updates_needing(package, &media_check.unlisted_references);
         write_updates_at_risk(&mut stderr, &at_risk)?;
     }
+    let references = media_check.unlisted_references.len();
     writeln!(
         stderr,
-        "wsus-airgap: refused: {} is not intact: {} missing, {} changed, {} unlisted; {} package {} the manifest does not list",
+        "wsus-airgap: refused: {}: {}; {references} package {} the manifest does not list",
         media.root.display(),
-        contents.missing.len(),
-        contents.changed.len(),
-        contents.extra.len() + contents.unlisted.len(),
-        check.unlisted_references.len(),
-        plural(check.unlisted_references.len(), "reference"),
+        verdict(contents),
+        plural(references, "reference"),
     )?;
     Ok(Err(Exit::Problems))
 }
@@ -185,13 +157,13 @@ pub fn pass_gate(
 /// updates needing them, and returned as the exit.
 pub fn plan_import(
     media: &Media,
-    check: &MediaCheck,
+    media_check: &MediaCheck,
     content: &Path,
     apply_options: Option<&ApplyOptions>,
     jobs: Option<NonZeroUsize>,
     quiet: bool,
 ) -> anyhow::Result<Result<(Plan, Option<Applied>), Exit>> {
-    let manifest = &check.verified.manifest;
+    let manifest = &media_check.verified.manifest;
     let options = PlanOptions {
         mode: manifest.mode,
         full: false,
@@ -210,8 +182,8 @@ pub fn plan_import(
         Ok(planned) => Ok(Ok(planned)),
         Err(MirrorError::NotInSource { paths, .. }) => {
             let mut stderr = std::io::stderr().lock();
-            if let Some(package) = &check.package {
-                write_updates_at_risk(&mut stderr, &coverage::updates_needing(package, &paths))?;
+            if let Some(package) = &media_check.package {
+                write_updates_at_risk(&mut stderr, &check::updates_needing(package, &paths))?;
             }
             for path in &paths {
                 writeln!(stderr, "not covered: {}", printable(path))?;

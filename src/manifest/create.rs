@@ -25,11 +25,11 @@ use super::{
 };
 use crate::atomic_file::{self, Access, Existing};
 use crate::content::audit::judge;
-use crate::content::hash::{hash_blake3, hash_file};
+use crate::content::hash::{hash_blake3, hash_file, with_read_buffer};
 use crate::content::layout::{Placement, classify};
 use crate::content::tree::{self, EntryType, FolderError};
 use crate::content::{Finding, FindingKind, Severity};
-use crate::package::{self, PackageError};
+use crate::package::{self, Package, PackageError};
 use crate::progress::{NoProgress, Progress};
 
 /// What to put in a new manifest.
@@ -106,6 +106,8 @@ pub struct Created {
     pub manifest: Manifest,
     /// `.esd` files whose SHA-1 differs from their name: included, as audit warns only.
     pub warnings: Vec<Finding>,
+    /// The package, as read to describe it.
+    pub package: Option<Package>,
 }
 
 /// A file to hash, with its validated path and whether its name is a content name.
@@ -124,13 +126,16 @@ pub fn build(options: &CreateOptions, progress: &dyn Progress) -> Result<Created
     if options.host.chars().any(char::is_control) {
         return Err(CreateError::Host(options.host.clone()));
     }
-    let (package, server_id) = match &options.package {
+    let (package_entry, read_package) = match &options.package {
         Some(path) => {
-            let (entry, server_id) = describe_package(path)?;
-            (Some(entry), Some(server_id))
+            let (entry, read) = describe_package(path)?;
+            (Some(entry), Some(read))
         }
         None => (None, None),
     };
+    let server_id = read_package
+        .as_ref()
+        .map(|package| package.export.server_id.clone());
 
     let listing = tree::list(&options.content)?;
     let mut refusals: Vec<Refusal> = listing
@@ -245,7 +250,7 @@ pub fn build(options: &CreateOptions, progress: &dyn Progress) -> Result<Created
             server_id,
             host: options.host.clone(),
         },
-        package,
+        package: package_entry,
         totals: ManifestTotals {
             files: entries.len() as u64,
             bytes: entries.iter().map(|entry| entry.size).sum(),
@@ -255,20 +260,23 @@ pub fn build(options: &CreateOptions, progress: &dyn Progress) -> Result<Created
     };
     // What verification would refuse is never signed.
     check_consistency(&manifest).map_err(CreateError::Inconsistent)?;
-    Ok(Created { manifest, warnings })
+    Ok(Created {
+        manifest,
+        warnings,
+        package: read_package,
+    })
 }
 
 /// Reads the package whole (so a broken one is never signed) and hashes it.
-fn describe_package(path: &Path) -> Result<(PackageEntry, String), CreateError> {
+fn describe_package(path: &Path) -> Result<(PackageEntry, Package), CreateError> {
     let package = package::open(path)?;
     let file_name = path.file_name().unwrap_or_default().to_string_lossy();
     let name = RelPath::new(&file_name).map_err(|problem| CreateError::PackageName {
         path: path.to_owned(),
         problem,
     })?;
-    let mut buffer = vec![0u8; crate::content::hash::READ_CHUNK];
-    let (size, blake3) =
-        hash_blake3(path, &mut buffer, &NoProgress).map_err(|source| CreateError::Io {
+    let (size, blake3) = with_read_buffer(|buffer| hash_blake3(path, buffer, &NoProgress))
+        .map_err(|source| CreateError::Io {
             path: path.to_owned(),
             source,
         })?;
@@ -278,7 +286,7 @@ fn describe_package(path: &Path) -> Result<(PackageEntry, String), CreateError> 
         blake3: super::Blake3Digest(blake3),
         container: package.container,
     };
-    Ok((entry, package.export.server_id))
+    Ok((entry, package))
 }
 
 /// Names that are one file on NTFS and FAT (differing only in case), and files whose name,

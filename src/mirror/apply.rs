@@ -116,11 +116,19 @@ pub fn apply(
     let (deletions, before): (Vec<&Action>, Vec<&Action>) =
         plan.actions.iter().partition(is_deletion);
     let (copies, setup): (Vec<&Action>, Vec<&Action>) = before.into_iter().partition(is_copy);
-    for action in setup {
-        if let Err(error) = run.step(action) {
-            run.applied.stopped = Some(error);
-            break;
-        }
+    // The destination itself may be new, parents and all (a first import).
+    let destination_ready = if plan.actions.is_empty() {
+        Ok(())
+    } else {
+        fs::create_dir_all(&plan.destination).map_err(|source| MirrorError::Io {
+            path: plan.destination.clone(),
+            source,
+        })
+    };
+    if let Err(error) =
+        destination_ready.and_then(|()| setup.into_iter().try_for_each(|action| run.step(action)))
+    {
+        run.applied.stopped = Some(error);
     }
     if run.applied.stopped.is_none() {
         run.copy_all(&copies);
@@ -547,13 +555,6 @@ fn under(root: &Path, relative: &str) -> PathBuf {
 fn real_folders(root: &Path, relative: &str, create: bool) -> Result<(), MirrorError> {
     let mut path = root.to_owned();
     if create {
-        // The destination itself may be new, parents and all (a first import).
-        if fs::symlink_metadata(&path).is_err() {
-            fs::create_dir_all(&path).map_err(|source| MirrorError::Io {
-                path: path.clone(),
-                source,
-            })?;
-        }
         real_folder(&path, create)?;
     }
     for part in relative.split('/').filter(|part| !part.is_empty()) {

@@ -3,6 +3,7 @@
 
 use std::num::NonZeroUsize;
 
+use crate::check;
 use crate::content::FolderError;
 use crate::manifest::contents::{self, ContentsCheck};
 use crate::manifest::keys::PublicKey;
@@ -10,7 +11,7 @@ use crate::manifest::verify::{self, Verified, VerifyError, VerifyOptions};
 use crate::package::{self, Package, PackageError};
 use crate::progress::Progress;
 
-use super::{Media, coverage};
+use super::Media;
 
 /// What the gate found on the media.
 #[derive(Debug)]
@@ -76,7 +77,8 @@ pub fn check_media(
     if let Some(package) = &package {
         let gaps: std::collections::HashSet<String> =
             manifest.gaps.iter().map(|gap| gap.folded()).collect();
-        for path in coverage::unlisted_references(package, &manifest.entries) {
+        let listed = manifest.entries.iter().map(|entry| entry.path.as_str());
+        for path in check::unlisted_references(package, listed) {
             if gaps.contains(&crate::manifest::relpath::fold_case(&path)) {
                 acknowledged_gaps.push(path);
             } else {

@@ -6,7 +6,6 @@
 //! its content folder, proves the content complete, and only then runs `wsusutil import`. The
 //! receipt it writes tells the next export what the disconnected side already holds.
 
-pub mod coverage;
 pub mod gate;
 pub mod receipt;
 pub mod sequence;
