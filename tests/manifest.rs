@@ -737,6 +737,23 @@ fn links_and_names_unsafe_on_windows_are_never_signed() {
     std::os::unix::fs::symlink("/etc/passwd", media.content().join("passwd")).unwrap();
     fs::write(media.content().join("aux.txt"), "x").unwrap();
     fs::write(media.content().join("AnonymousCheckFile.TXT"), "").unwrap();
+    // Linux keeps names as bytes; one that is not UTF-8 cannot be spelt in a manifest.
+    #[cfg(target_os = "linux")]
+    fs::write(
+        media
+            .content()
+            .join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"z\xff")),
+        "x",
+    )
+    .unwrap();
+    let (not_unicode, count) = if cfg!(target_os = "linux") {
+        (
+            "unsafe-name: z\u{FFFD}: the name is not valid Unicode (shown with replacement characters)\n",
+            4,
+        )
+    } else {
+        ("", 3)
+    };
     let refused = media.create(&["--sequence", "1"]);
     assert_eq!(refused.code, 1);
     assert_eq!(
@@ -745,7 +762,8 @@ fn links_and_names_unsafe_on_windows_are_never_signed() {
             "case-collision: anonymousCheckFile.txt: collides on Windows with AnonymousCheckFile.TXT\n\
              unsafe-name: aux.txt: `aux.txt` is a device name reserved by Windows\n\
              other: passwd: link, not followed\n\
-             wsus-airgap: refused: {} holds 3 files a manifest cannot vouch for; nothing was written\n",
+             {not_unicode}\
+             wsus-airgap: refused: {} holds {count} files a manifest cannot vouch for; nothing was written\n",
             media.content().display()
         )
     );

@@ -447,6 +447,26 @@ fn a_link_in_the_destination_is_never_followed() {
     assert_eq!(fs::read(outside.join("new.cab")).unwrap(), b"precious");
 }
 
+/// A name that is not valid Unicode cannot be spelt in a plan or a manifest: copying it under
+/// its replacement-character spelling would name another file, so the run is refused.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_source_name_that_is_not_unicode_is_refused_before_anything_is_copied() {
+    use std::os::unix::ffi::OsStrExt;
+    let sides = small_sides();
+    let before = snapshot(&sides.destination());
+    let name = std::ffi::OsStr::from_bytes(b"bad\xff.cab");
+    fs::write(sides.source().join("00").join(name), b"x").unwrap();
+    let run = sides.mirror(&[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let expected = format!(
+        "{}: the name cannot be copied safely: the name is not valid Unicode (shown with replacement characters)",
+        sides.source().join("00").join(name).display()
+    );
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    assert_eq!(snapshot(&sides.destination()), before);
+}
+
 /// Media signed with a manifest, copied into a content folder: the manifest is the truth.
 #[test]
 fn from_a_manifest_a_file_that_differs_is_never_put_in_place_and_nothing_is_deleted() {

@@ -196,12 +196,7 @@ pub fn audit(
             });
             continue;
         }
-        let components: Vec<&OsStr> = entry
-            .path
-            .strip_prefix(root)
-            .unwrap_or(&entry.path)
-            .iter()
-            .collect();
+        let components: Vec<&OsStr> = entry.relative_path().iter().collect();
         let (name, in_place) = match classify(&components) {
             Placement::Other => {
                 findings.push(Finding {
@@ -226,8 +221,8 @@ pub fn audit(
             Placement::Misplaced { name } => (name, false),
         };
         candidates.push(Candidate {
+            path: entry.path_under(root),
             relative: entry.relative,
-            path: entry.path,
             size: entry.size,
             name,
             in_place,

@@ -6,6 +6,7 @@
 //! first, with one reusable buffer per thread. Only a root that cannot be read at all is an
 //! error.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::fs;
 use std::io;
@@ -65,12 +66,33 @@ pub struct TreeEntry {
     /// Relative to the root, with `/` separators; names that are not valid Unicode are shown
     /// with replacement characters.
     pub relative: String,
-    pub path: PathBuf,
+    /// The exact relative path, kept only when `relative` had to replace parts of it.
+    exact: Option<PathBuf>,
     pub file_type: EntryType,
     /// The size of a regular file, or 0 when it could not be read (hashing will say why).
     pub size: u64,
     /// The modification time of a regular file, when it could be read.
     pub modified: Option<SystemTime>,
+}
+
+impl TreeEntry {
+    /// The entry's path relative to the root, exactly as the file system spells it.
+    pub fn relative_path(&self) -> &Path {
+        self.exact
+            .as_deref()
+            .unwrap_or_else(|| Path::new(&self.relative))
+    }
+
+    /// False when a name on the way is not valid Unicode, so `relative` shows it with
+    /// replacement characters and names some other file.
+    pub fn is_unicode(&self) -> bool {
+        self.exact.is_none()
+    }
+
+    /// The entry's full path below `root`.
+    pub fn path_under(&self, root: &Path) -> PathBuf {
+        root.join(self.relative_path())
+    }
 }
 
 /// A folder tree, every list sorted by relative path.
@@ -92,8 +114,9 @@ pub struct Tree {
 pub fn list(root: &Path) -> Result<Tree, FolderError> {
     check_root(root)?;
     let mut tree = Tree::default();
-    let mut pending = vec![(root.to_owned(), String::new())];
-    while let Some((folder, relative)) = pending.pop() {
+    // Each folder still to list, with its relative path and whether that path is exact.
+    let mut pending = vec![(root.to_owned(), String::new(), true)];
+    while let Some((folder, relative, folder_exact)) = pending.pop() {
         let entries = match fs::read_dir(&folder) {
             Ok(entries) => entries,
             Err(source) if relative.is_empty() => {
@@ -115,13 +138,15 @@ pub fn list(root: &Path) -> Result<Tree, FolderError> {
                     continue;
                 }
             };
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let child = if relative.is_empty() {
-                name.into_owned()
-            } else {
-                format!("{relative}/{name}")
-            };
+            let file_name = entry.file_name();
+            let name = file_name.to_string_lossy();
+            let exact = folder_exact && matches!(name, Cow::Borrowed(_));
+            let mut child = String::with_capacity(relative.len() + 1 + name.len());
+            if !relative.is_empty() {
+                child.push_str(&relative);
+                child.push('/');
+            }
+            child.push_str(&name);
             let file_type = match entry.file_type() {
                 Ok(file_type) => file_type,
                 Err(error) => {
@@ -131,7 +156,7 @@ pub fn list(root: &Path) -> Result<Tree, FolderError> {
             };
             if file_type.is_dir() {
                 tree.folders.push(child.clone());
-                pending.push((entry.path(), child));
+                pending.push((entry.path(), child, exact));
                 continue;
             }
             let file_type = EntryType::of(file_type);
@@ -140,9 +165,16 @@ pub fn list(root: &Path) -> Result<Tree, FolderError> {
                 .flatten();
             let size = metadata.as_ref().map_or(0, |m| m.len());
             let modified = metadata.and_then(|m| m.modified().ok());
+            let exact = (!exact).then(|| {
+                let path = entry.path();
+                match path.strip_prefix(root) {
+                    Ok(relative) => relative.to_owned(),
+                    Err(_) => path,
+                }
+            });
             tree.entries.push(TreeEntry {
                 relative: child,
-                path: entry.path(),
+                exact,
                 file_type,
                 size,
                 modified,

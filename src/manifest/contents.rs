@@ -140,7 +140,7 @@ pub fn check(
         };
         seen[position] = true;
         if entry.file_type == EntryType::File {
-            to_hash.push((position, entry.path, entry.size));
+            to_hash.push((position, entry.path_under(content), entry.size));
         } else {
             changed.push(changed_entry(
                 &manifest.entries[position],

@@ -159,7 +159,7 @@ pub fn build(options: &CreateOptions, progress: &dyn Progress) -> Result<Created
             }));
             continue;
         }
-        let relative = match RelPath::new(&entry.relative) {
+        let relative = match RelPath::of_entry(&entry) {
             Ok(relative) => relative,
             Err(problem) => {
                 refusals.push(Refusal::UnsafeName {
@@ -175,7 +175,7 @@ pub fn build(options: &CreateOptions, progress: &dyn Progress) -> Result<Created
             Placement::Misplaced { .. } | Placement::Other => None,
         };
         candidates.push(Candidate {
-            path: entry.path,
+            path: entry.path_under(&options.content),
             relative,
             size: entry.size,
             content_name,

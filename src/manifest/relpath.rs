@@ -9,6 +9,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::content::tree::TreeEntry;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The longest name of one path component, in UTF-16 units, that NTFS and FAT accept.
@@ -49,6 +50,8 @@ pub enum RelPathError {
     Reserved(String),
     #[error("`{0}` is longer than {MAX_COMPONENT_UNITS} characters")]
     TooLong(String),
+    #[error("the name is not valid Unicode (shown with replacement characters)")]
+    NotUnicode,
 }
 
 /// A validated relative path with `/` separators: no `..`, no root, no drive, no device names,
@@ -63,10 +66,13 @@ impl RelPath {
         Ok(RelPath(text.to_owned()))
     }
 
-    /// Validates `text` as a relative path, keeping its allocation.
-    pub fn from_string(text: String) -> Result<Self, RelPathError> {
-        validate(&text)?;
-        Ok(RelPath(text))
+    /// Validates a listed entry's relative path: its names must also be valid Unicode, or
+    /// the text would name some other file.
+    pub fn of_entry(entry: &TreeEntry) -> Result<Self, RelPathError> {
+        if !entry.is_unicode() {
+            return Err(RelPathError::NotUnicode);
+        }
+        Self::new(&entry.relative)
     }
 
     pub fn as_str(&self) -> &str {
@@ -130,6 +136,9 @@ fn validate(text: &str) -> Result<(), RelPathError> {
         return Err(RelPathError::Absolute);
     }
     for character in text.chars() {
+        if character.is_ascii_alphanumeric() {
+            continue;
+        }
         match character {
             '\\' => return Err(RelPathError::Backslash),
             ':' => return Err(RelPathError::Colon),
@@ -154,7 +163,10 @@ fn validate_component(component: &str) -> Result<(), RelPathError> {
     if is_reserved(component) {
         return Err(RelPathError::Reserved(component.to_owned()));
     }
-    if component.encode_utf16().count() > MAX_COMPONENT_UNITS {
+    // A UTF-16 unit never takes fewer bytes in UTF-8, so only long names need counting.
+    if component.len() > MAX_COMPONENT_UNITS
+        && component.encode_utf16().count() > MAX_COMPONENT_UNITS
+    {
         return Err(RelPathError::TooLong(component.to_owned()));
     }
     Ok(())
@@ -164,6 +176,10 @@ fn validate_component(component: &str) -> Result<(), RelPathError> {
 /// before the first dot, with trailing spaces ignored, to a device.
 fn is_reserved(component: &str) -> bool {
     let stem = component.split('.').next().unwrap_or(component).trim_end();
+    // `COM¹` takes five bytes; no reserved stem is shorter than 3 or longer than 7.
+    if !(3..=7).contains(&stem.len()) {
+        return false;
+    }
     RESERVED_NAMES
         .iter()
         .any(|name| stem.eq_ignore_ascii_case(name))
@@ -172,11 +188,11 @@ fn is_reserved(component: &str) -> bool {
 
 /// `COM¹`, `LPT²`, `COM³` and so on: Windows reserves these as well.
 fn is_superscript_port(stem: &str) -> bool {
-    let mut characters = stem.chars();
-    let prefix: String = characters.by_ref().take(3).collect();
-    let rest: String = characters.collect();
+    let Some((prefix, rest)) = stem.split_at_checked(3) else {
+        return false;
+    };
     (prefix.eq_ignore_ascii_case("COM") || prefix.eq_ignore_ascii_case("LPT"))
-        && matches!(rest.as_str(), "¹" | "²" | "³")
+        && matches!(rest, "¹" | "²" | "³")
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use super::cache::HashCache;
 use super::{MirrorError, is_temporary_name};
 use crate::content::hash::hash_blake3;
 use crate::content::tree::{self, EntryType};
+use crate::manifest::relpath::RelPathError;
 use crate::manifest::relpath::fold_case;
 use crate::manifest::{Blake3Digest, FileEntry, RelPath, TransferMode};
 use crate::progress::Progress;
@@ -528,16 +529,21 @@ fn scan_source(
     let mut files = Vec::with_capacity(tree.entries.len());
     for entry in tree.entries {
         if entry.file_type != EntryType::File {
-            return Err(MirrorError::NotAFile { path: entry.path });
+            return Err(MirrorError::NotAFile {
+                path: entry.path_under(source),
+            });
         }
-        let blake3 = cached(cache, &entry.relative, entry.size, entry.modified, full);
+        let unsafe_name = |problem| MirrorError::UnsafeName {
+            path: entry.path_under(source),
+            problem,
+        };
+        if !entry.is_unicode() {
+            return Err(unsafe_name(RelPathError::NotUnicode));
+        }
+        let path = RelPath::new(&entry.relative).map_err(unsafe_name)?;
+        let blake3 = cached(cache, path.as_str(), entry.size, entry.modified, full);
         files.push(SourceFile {
-            path: RelPath::from_string(entry.relative).map_err(|problem| {
-                MirrorError::UnsafeName {
-                    path: entry.path.clone(),
-                    problem,
-                }
-            })?,
+            path,
             size: entry.size,
             modified: entry.modified,
             blake3,
