@@ -382,6 +382,69 @@ fn quarantine_moves_extras_out_instead_of_deleting_them() {
     assert!(!sides.destination().join("03").exists());
 }
 
+/// Names that differ only in case are one file on NTFS and FAT (and under Windows), two on
+/// ext4. Either way a mirror run never deletes the destination's spelling of a source file:
+/// where the file system takes them for one file, it is kept or replaced in place and the
+/// next run has nothing to do; where it keeps them apart, the source's spelling is copied
+/// beside it.
+#[test]
+fn names_differing_only_in_case_are_one_file_where_the_file_system_says_so() {
+    let sides = Sides::new();
+    let (source, destination) = (sides.source(), sides.destination());
+    write(&source, "00/abc.cab", b"same", true);
+    write(&destination, "00/ABC.cab", b"same", true);
+    write(&source, "0A/x.cab", b"new!", false);
+    write(&destination, "0a/X.CAB", b"old!", true);
+    let one_file = destination.join("00/abc.CAB").exists();
+    assert_eq!(one_file, cfg!(windows));
+    let run = sides.mirror(&["--mode", "mirror"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let after: Vec<(String, Option<Vec<u8>>)> = snapshot(&destination).into_iter().collect();
+    let file = |path: &str, bytes: &[u8]| (path.to_owned(), Some(bytes.to_vec()));
+    let folder = |path: &str| (path.to_owned(), None);
+    if one_file {
+        assert_eq!(
+            run.stdout,
+            "* replace 0A/x.cab (4 bytes)\n\
+             planned (mirror mode): 0 to copy (0 B), 1 to replace (4 B), 0 to delete (0 B), 1 unchanged (4 B)\n\
+             result: done\n"
+        );
+        // The old spelling of a replaced name may stay or change; the bytes are the source's.
+        assert_eq!(after.len(), 4, "{after:?}");
+        assert_eq!(after[..2], [folder("00"), file("00/ABC.cab", b"same")]);
+        assert!(after[2].0.eq_ignore_ascii_case("0a"), "{after:?}");
+        assert!(after[3].0.eq_ignore_ascii_case("0a/x.cab"), "{after:?}");
+        assert_eq!(after[3].1.as_deref(), Some(&b"new!"[..]));
+        let again = sides.mirror(&["--mode", "mirror"]);
+        assert_eq!(
+            again.stdout,
+            "planned (mirror mode): 0 to copy (0 B), 0 to replace (0 B), 0 to delete (0 B), 2 unchanged (8 B)\n\
+             result: done\n"
+        );
+    } else {
+        assert_eq!(
+            run.stdout,
+            "+ folder 0A/\n\
+             + copy 00/abc.cab (4 bytes)\n\
+             + copy 0A/x.cab (4 bytes)\n\
+             planned (mirror mode): 2 to copy (8 B), 0 to replace (0 B), 0 to delete (0 B), 0 unchanged (0 B)\n\
+             result: done\n"
+        );
+        assert_eq!(
+            after,
+            [
+                folder("00"),
+                file("00/ABC.cab", b"same"),
+                file("00/abc.cab", b"same"),
+                folder("0A"),
+                file("0A/x.cab", b"new!"),
+                folder("0a"),
+                file("0a/X.CAB", b"old!"),
+            ]
+        );
+    }
+}
+
 #[test]
 fn incremental_mode_never_deletes_and_loose_top_level_files_survive_a_mirror() {
     let sides = small_sides();

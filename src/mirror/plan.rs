@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use rustc_hash::FxHashSet as HashSet;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fs;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -242,6 +242,7 @@ pub fn plan(
         matched.push(existing);
     }
     unmatched.extend(rest);
+    match_other_spellings(destination, &files, &mut matched, &mut unmatched);
 
     // Decide copy, replace or keep; files of equal size are hashed unless a cache knew them.
     let mut to_hash: Vec<(Side, usize, PathBuf, u64, Option<SystemTime>)> = Vec::new();
@@ -281,10 +282,18 @@ pub fn plan(
             source,
         })?;
         let hash = Blake3Digest(hash);
-        let relative = files[index].path.as_str();
-        let (cache, slot) = match side {
-            Side::Source => (&mut caches.source, &mut source_hashes[index]),
-            Side::Destination => (&mut caches.destination, &mut destination_hashes[index]),
+        let (cache, slot, relative) = match side {
+            Side::Source => (
+                &mut caches.source,
+                &mut source_hashes[index],
+                files[index].path.as_str(),
+            ),
+            Side::Destination => (
+                &mut caches.destination,
+                &mut destination_hashes[index],
+                // The destination may spell the name in another case.
+                matched[index].map_or(files[index].path.as_str(), |entry| &entry.relative),
+            ),
         };
         if let Some(modified) = modified {
             cache.record(relative, size, modified, hash);
@@ -321,7 +330,9 @@ pub fn plan(
     }
 
     for folder in &folders {
-        if !destination_folders.contains(folder.as_str()) {
+        // A folder the listing spells in another case is there already on NTFS and FAT.
+        let there = || fs::symlink_metadata(folder.under(destination)).is_ok_and(|m| m.is_dir());
+        if !destination_folders.contains(folder.as_str()) && !there() {
             actions.push(action(ActionKind::CreateFolder, folder.to_string(), 0));
         }
     }
@@ -373,6 +384,43 @@ pub fn plan(
     Ok((plan, caches))
 }
 
+/// Pairs source files the destination lacks with destination files spelt the same but for
+/// case, where the destination's file system takes them for one file (NTFS, FAT; checked by
+/// opening the source spelling there, so a case-sensitive destination keeps them apart).
+/// Such a file is kept or replaced in place instead of copied beside itself, which on
+/// Windows would leave the old spelling and plan the same copy again on every run.
+fn match_other_spellings<'a>(
+    destination: &Path,
+    files: &[SourceFile],
+    matched: &mut [Option<&'a DestinationEntry>],
+    unmatched: &mut Vec<&'a DestinationEntry>,
+) {
+    if unmatched.is_empty() || matched.iter().all(Option::is_some) {
+        return;
+    }
+    let mut by_folded: HashMap<String, usize> = unmatched
+        .iter()
+        .enumerate()
+        .filter(|(_, entry)| entry.file_type == EntryType::File)
+        .map(|(position, entry)| (fold_case(&entry.relative), position))
+        .collect();
+    let mut taken = vec![false; unmatched.len()];
+    for (file, slot) in files.iter().zip(matched.iter_mut()) {
+        if slot.is_some() {
+            continue;
+        }
+        let Some(position) = by_folded.remove(&file.path.folded()) else {
+            continue;
+        };
+        if regular_file(&file.path.under(destination)).is_some() {
+            *slot = Some(unmatched[position]);
+            taken[position] = true;
+        }
+    }
+    let mut taken = taken.into_iter();
+    unmatched.retain(|_| !taken.next().unwrap_or(false));
+}
+
 /// Deletions of a mirror run: destination entries the source lacks (`unmatched`, sorted),
 /// then folders left empty (deepest first). Kept: loose files at the top, and files that NTFS
 /// would take for a source file (same name ignoring case), so a case-insensitive destination
@@ -410,10 +458,13 @@ fn extras(
         };
         deleted.push(action(kind, path.clone(), size));
     }
-    let source_folders: HashSet<&str> = folders.iter().map(RelPath::as_str).collect();
+    // A folder spelt in another case is the source's own folder on NTFS and FAT.
+    let source_folders: HashSet<String> = folders.iter().map(RelPath::folded).collect();
     let mut empty_folders: Vec<&String> = destination_folders
         .iter()
-        .filter(|folder| !source_folders.contains(folder.as_str()) && !kept_below.contains(*folder))
+        .filter(|folder| {
+            !source_folders.contains(&fold_case(folder)) && !kept_below.contains(*folder)
+        })
         .collect();
     empty_folders.sort_by(|a, b| b.cmp(a));
     deleted.extend(
