@@ -354,6 +354,14 @@ pub struct ImportArgs {
     /// Verify and show what would be copied; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Media in mirror mode: stop before wsusutil, deleting nothing (exit 1), if the copy
+    /// would delete more than N content files the manifest does not list.
+    #[arg(long, value_name = "N")]
+    pub max_delete: Option<u64>,
+    /// Media in mirror mode: move content files the manifest does not list into DIR instead
+    /// of deleting them.
+    #[arg(long, value_name = "DIR")]
+    pub quarantine: Option<PathBuf>,
     /// Append a plain-text record of each step to this file.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,

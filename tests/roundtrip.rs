@@ -1104,3 +1104,69 @@ fn verify_ready_means_import_succeeds_when_the_content_folder_parent_is_missing(
     let imported = trip.run(&mut trip.import_command_into(&media, &content));
     assert_eq!(imported.code, 0, "{}", imported.stderr);
 }
+
+/// Media in mirror mode deletes content files the manifest does not list: verify says how
+/// many, `--max-delete` stops the import before any deletion and before wsusutil, and
+/// `--quarantine` moves them aside instead.
+#[test]
+fn mirror_mode_media_deletes_only_within_the_brakes() {
+    let trip = Trip::new(12);
+    let media = trip.media("media");
+    let exported = trip.run(trip.export_command(&media).args(["--mode", "mirror"]));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let extras = ["00/EXTRA1.cab", "FF/EXTRA2.cab"];
+    for (index, extra) in extras.iter().enumerate() {
+        let path = trip.content().join(extra);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, format!("local {index}")).unwrap();
+    }
+
+    let verified = trip.verify(&media);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    let content_line = verified
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("content: "))
+        .unwrap();
+    assert!(
+        content_line.contains(", and delete 2 the manifest does not list (14 B); "),
+        "{content_line}"
+    );
+
+    let before = untouchable(&trip);
+    let braked = trip.run(trip.import_command(&media).args(["--max-delete", "1"]));
+    assert_eq!(braked.code, 1, "{}", braked.stderr);
+    assert_eq!(
+        braked.stderr,
+        "wsus-airgap: refused: the media is in mirror mode and the copy would delete 2 content \
+         files the manifest does not list, more than --max-delete 1; nothing was deleted and \
+         wsusutil was not run (see them with --dry-run; rerun with a larger --max-delete or \
+         with --quarantine DIR)\n"
+    );
+    for extra in extras {
+        assert!(trip.content().join(extra).is_file(), "{extra} was deleted");
+    }
+    assert!(!trip.record().exists(), "wsusutil ran");
+    assert_eq!(trip.accepted_sequence(), None);
+    assert_ne!(untouchable(&trip), before, "the copies were made");
+
+    let quarantine = trip.path("quarantine");
+    let imported = trip.run(
+        trip.import_command(&media)
+            .args(["--max-delete", "2", "--quarantine"])
+            .arg(&quarantine),
+    );
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    for (index, extra) in extras.iter().enumerate() {
+        assert!(
+            !trip.content().join(extra).exists(),
+            "{extra} is still there"
+        );
+        assert_eq!(
+            fs::read_to_string(quarantine.join(extra)).unwrap(),
+            format!("local {index}")
+        );
+    }
+    trip.assert_content_equal();
+    assert_eq!(trip.accepted_sequence(), Some(1));
+}

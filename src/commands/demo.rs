@@ -156,6 +156,8 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
         reset: false,
         state: Some(state.clone()),
         dry_run: false,
+        max_delete: None,
+        quarantine: None,
         log: Some(log.clone()),
         output,
         jobs: None,

@@ -10,11 +10,10 @@ use anyhow::Result;
 use serde::Serialize;
 use wsus_airgap::manifest::Timestamp;
 use wsus_airgap::manifest::trust::TrustState;
-use wsus_airgap::mirror::ApplyOptions;
+use wsus_airgap::mirror::{ApplyOptions, Deletions};
 use wsus_airgap::transfer::receipt::Receipt;
 use wsus_airgap::transfer::{Media, wsusutil};
 
-use super::Exit;
 use super::mirror::totals_text;
 use super::printable::printable;
 use super::progress_bar::spinner;
@@ -23,6 +22,7 @@ use super::transfer::{
     beside_content, default_state, pass_gate, plan_import, program, report_wsusutil,
 };
 use super::verify::write_summary;
+use super::{Exit, plural};
 use crate::cli::ImportArgs;
 
 /// The receipt beside the content folder, and the wsusutil import log.
@@ -57,12 +57,16 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         "verified: key {}, sequence {}, {} files listed",
         check.verified.key_id, manifest.sequence, manifest.totals.files
     ))?;
-    let apply_options = ApplyOptions::default();
+    let brakes = ApplyOptions {
+        max_delete: args.max_delete,
+        quarantine: args.quarantine.clone(),
+    };
     let (plan, applied) = match plan_import(
         &media,
         &check,
         &args.content,
-        (!args.dry_run).then_some(&apply_options),
+        &brakes,
+        !args.dry_run,
         args.jobs,
         args.output.quiet,
     )? {
@@ -90,6 +94,20 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         ))?;
         return Err(error.into());
     }
+    if let Deletions::TooMany { planned, max } = applied.deletions {
+        log.line(&format!(
+            "refused: {planned} deletions, more than --max-delete {max}; the trust state is \
+             unchanged"
+        ))?;
+        eprintln!(
+            "wsus-airgap: refused: the media is in mirror mode and the copy would delete \
+             {planned} content {} the manifest does not list, more than --max-delete {max}; \
+             nothing was deleted and wsusutil was not run (see them with --dry-run; rerun \
+             with a larger --max-delete or with --quarantine DIR)",
+            plural(planned as usize, "file")
+        );
+        return Ok(Exit::Problems);
+    }
     if !applied.is_complete() {
         for rejected in &applied.rejected {
             eprintln!(
@@ -106,7 +124,15 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
     log.line(&format!("content: {copied}"))?;
 
     // The content must now hold every listed file: planned again, nothing may be left to do.
-    let recheck = match plan_import(&media, &check, &args.content, None, args.jobs, true)? {
+    let recheck = match plan_import(
+        &media,
+        &check,
+        &args.content,
+        &brakes,
+        false,
+        args.jobs,
+        true,
+    )? {
         Ok((plan, _)) => plan.totals,
         Err(exit) => return Ok(exit),
     };

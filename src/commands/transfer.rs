@@ -152,14 +152,15 @@ pub fn pass_gate(
     Ok(Err(Exit::Problems))
 }
 
-/// Plans (and with `apply_options`, carries out) the copy of the media's content into the
-/// disconnected content folder. Listed files that neither side holds are printed with the
+/// Plans (and with `apply`, carries out under `brakes`) the copy of the media's content into
+/// the disconnected content folder. Listed files that neither side holds are printed with the
 /// updates needing them, and returned as the exit.
 pub fn plan_import(
     media: &Media,
     media_check: &MediaCheck,
     content: &Path,
-    apply_options: Option<&ApplyOptions>,
+    brakes: &ApplyOptions,
+    apply: bool,
     jobs: Option<NonZeroUsize>,
     quiet: bool,
 ) -> anyhow::Result<Result<(Plan, Option<Applied>), Exit>> {
@@ -167,9 +168,10 @@ pub fn plan_import(
     let options = PlanOptions {
         mode: manifest.mode,
         full: false,
-        quarantine: None,
+        quarantine: brakes.quarantine.clone(),
         jobs,
     };
+    let apply_options = apply.then_some(brakes);
     let listing = Listing::Manifest(manifest.entries.clone());
     match plan_and_apply(
         &media.content(),

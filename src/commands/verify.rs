@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};
 use serde::Serialize;
+use wsus_airgap::mirror::ApplyOptions;
 use wsus_airgap::transfer::Media;
 use wsus_airgap::transfer::gate::MediaCheck;
 
@@ -25,7 +26,16 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let to_copy = match &args.content {
         None => None,
         Some(content) => {
-            match plan_import(&media, &check, content, None, args.jobs, args.output.quiet)? {
+            let brakes = ApplyOptions::default();
+            match plan_import(
+                &media,
+                &check,
+                content,
+                &brakes,
+                false,
+                args.jobs,
+                args.output.quiet,
+            )? {
                 Ok((plan, _)) => Some(plan.totals),
                 Err(exit) => return Ok(exit),
             }
@@ -62,9 +72,19 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     } else {
         write_summary(&mut stdout, &check)?;
         if let Some(totals) = to_copy {
+            let deletions = if totals.delete_files > 0 {
+                format!(
+                    ", and delete {} the manifest does not list ({})",
+                    HumanCount(totals.delete_files),
+                    HumanBytes(totals.delete_bytes),
+                )
+            } else {
+                String::new()
+            };
             writeln!(
                 stdout,
-                "content: an import would copy {} ({}) and replace {}; {} already in place",
+                "content: an import would copy {} ({}) and replace {}{deletions}; {} already in \
+                 place",
                 HumanCount(totals.copy_files),
                 HumanBytes(totals.copy_bytes),
                 HumanCount(totals.replace_files),
