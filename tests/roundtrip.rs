@@ -673,6 +673,27 @@ fn tampered_media_is_refused_and_nothing_is_touched() {
             run.stderr
         );
     }
+    // With --json, stdout carries the verdict as well, for scripts that read only stdout.
+    for mut command in [trip.verify_command(&media), trip.import_command(&media)] {
+        let run = trip.run(command.arg("--json"));
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let document: Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(document["result"], "refused", "{document}");
+        assert_eq!(document["media"], media.display().to_string(), "{document}");
+        let error = document["error"].as_str().unwrap();
+        assert_eq!(
+            error,
+            format!(
+                "{}: 1 problem (1 changed); 0 package references the manifest does not list",
+                media.display(),
+            )
+        );
+        assert!(
+            run.stderr.ends_with(&format!("wsus-airgap: refused: {error}\n")),
+            "{}",
+            run.stderr
+        );
+    }
     assert!(!trip.content().exists());
     assert!(!trip.record().exists(), "wsusutil never started");
     assert_eq!(untouchable(&trip), before);

@@ -19,7 +19,7 @@ use super::printable::printable;
 use super::progress_bar::spinner;
 use super::step_log::StepLog;
 use super::transfer::{
-    beside_content, default_state, pass_gate, plan_import, program, report_wsusutil,
+    Refused, beside_content, default_state, pass_gate, plan_import, program, report_wsusutil,
 };
 use super::verify::write_summary;
 use super::{Exit, plural};
@@ -47,9 +47,9 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         args.output.quiet,
     )? {
         Ok(check) => check,
-        Err(exit) => {
+        Err(refused) => {
             log.line("refused: the media did not pass verification; nothing was changed")?;
-            return Ok(exit);
+            return refused.report(&media, args.output.json);
         }
     };
     let manifest = &check.verified.manifest;
@@ -71,11 +71,11 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         args.output.quiet,
     )? {
         Ok(planned) => planned,
-        Err(exit) => {
+        Err(refused) => {
             log.line(
                 "refused: the media and the content folder lack listed files; nothing was changed",
             )?;
-            return Ok(exit);
+            return refused.report(&media, args.output.json);
         }
     };
     let totals = plan.totals;
@@ -99,14 +99,14 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
             "refused: {planned} deletions, more than --max-delete {max}; the trust state is \
              unchanged"
         ))?;
-        eprintln!(
-            "wsus-airgap: refused: the media is in mirror mode and the copy would delete \
-             {planned} content {} the manifest does not list, more than --max-delete {max}; \
-             nothing was deleted and wsusutil was not run (see them with --dry-run; rerun \
-             with a larger --max-delete or with --quarantine DIR)",
+        return Refused(format!(
+            "the media is in mirror mode and the copy would delete {planned} content {} the \
+             manifest does not list, more than --max-delete {max}; nothing was deleted and \
+             wsusutil was not run (see them with --dry-run; rerun with a larger --max-delete \
+             or with --quarantine DIR)",
             plural(planned as usize, "file")
-        );
-        return Ok(Exit::Problems);
+        ))
+        .report(&media, args.output.json);
     }
     if !applied.is_complete() {
         for rejected in &applied.rejected {
@@ -116,10 +116,8 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
             );
         }
         log.line("copy incomplete; the trust state is unchanged")?;
-        eprintln!(
-            "wsus-airgap: refused: the content folder could not be completed; rerun to resume"
-        );
-        return Ok(Exit::Problems);
+        return Refused("the content folder could not be completed; rerun to resume".into())
+            .report(&media, args.output.json);
     }
     log.line(&format!("content: {copied}"))?;
 
@@ -134,7 +132,7 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         true,
     )? {
         Ok((plan, _)) => plan.totals,
-        Err(exit) => return Ok(exit),
+        Err(refused) => return refused.report(&media, args.output.json),
     };
     if recheck.copy_files + recheck.replace_files > 0 {
         log.line("the content changed during the import; the trust state is unchanged")?;

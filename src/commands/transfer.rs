@@ -6,6 +6,7 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use serde::Serialize;
 use wsus_airgap::check::{self, UpdateGap};
 use wsus_airgap::manifest::contents::PackageState;
 use wsus_airgap::manifest::keys::PublicKey;
@@ -21,6 +22,35 @@ use super::mirror::plan_and_apply;
 use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
 use super::{Exit, plural};
+
+/// Media (or a copy from it) that did not pass: the reason, in one sentence. The details
+/// (problem lines, updates at risk) are printed on stderr before it is returned.
+pub struct Refused(pub String);
+
+impl Refused {
+    /// Says so: the `refused:` line on stderr and, with `--json`, a document on stdout, so
+    /// that a script reading stdout sees the verdict too.
+    pub fn report(&self, media: &Media, json: bool) -> anyhow::Result<Exit> {
+        if json {
+            #[derive(Serialize)]
+            struct Document<'a> {
+                media: String,
+                result: &'static str,
+                error: &'a str,
+            }
+            let mut stdout = std::io::stdout().lock();
+            let document = Document {
+                media: media.root.display().to_string(),
+                result: "refused",
+                error: &self.0,
+            };
+            serde_json::to_writer_pretty(&mut stdout, &document)?;
+            writeln!(stdout)?;
+        }
+        eprintln!("wsus-airgap: refused: {}", printable(&self.0));
+        Ok(Exit::Problems)
+    }
+}
 
 /// The trust state when `--state` is not given: `%ProgramData%\wsus-airgap\trust-state.json`
 /// on Windows, `$XDG_STATE_HOME/wsus-airgap/trust-state.json` (or `~/.local/state/...`)
@@ -100,14 +130,14 @@ pub fn report_wsusutil(error: &WsusutilError) {
     }
 }
 
-/// Verifies the media; a refusal or damaged media is printed here and returned as the exit.
+/// Verifies the media; the problems of damaged media are printed here, and a refusal returned.
 pub fn pass_gate(
     media: &Media,
     trust: &Path,
     state_path: &Path,
     jobs: Option<NonZeroUsize>,
     quiet: bool,
-) -> anyhow::Result<Result<MediaCheck, Exit>> {
+) -> anyhow::Result<Result<MediaCheck, Refused>> {
     let trusted = PublicKey::read(trust)?;
     let options = VerifyOptions {
         now: SystemTime::now(),
@@ -121,8 +151,7 @@ pub fn pass_gate(
     let media_check = match result {
         Ok(media_check) => media_check,
         Err(GateError::Verify(error)) if error.is_refusal() => {
-            eprintln!("wsus-airgap: refused: {}", printable(&error.to_string()));
-            return Ok(Err(Exit::Problems));
+            return Ok(Err(Refused(error.to_string())));
         }
         Err(error) => return Err(error.into()),
     };
@@ -142,14 +171,12 @@ pub fn pass_gate(
         write_updates_at_risk(&mut stderr, &at_risk)?;
     }
     let references = media_check.unlisted_references.len();
-    writeln!(
-        stderr,
-        "wsus-airgap: refused: {}: {}; {references} package {} the manifest does not list",
+    Ok(Err(Refused(format!(
+        "{}: {}; {references} package {} the manifest does not list",
         media.root.display(),
         verdict(contents),
         plural(references, "reference"),
-    )?;
-    Ok(Err(Exit::Problems))
+    ))))
 }
 
 /// Plans (and with `apply`, carries out under `brakes`) the copy of the media's content into
@@ -163,7 +190,7 @@ pub fn plan_import(
     apply: bool,
     jobs: Option<NonZeroUsize>,
     quiet: bool,
-) -> anyhow::Result<Result<(Plan, Option<Applied>), Exit>> {
+) -> anyhow::Result<Result<(Plan, Option<Applied>), Refused>> {
     let manifest = &media_check.verified.manifest;
     let options = PlanOptions {
         mode: manifest.mode,
@@ -190,15 +217,13 @@ pub fn plan_import(
             for path in &paths {
                 writeln!(stderr, "not covered: {}", printable(path))?;
             }
-            writeln!(
-                stderr,
-                "wsus-airgap: refused: {} {} the manifest lists {} neither on the media nor in {}",
+            Ok(Err(Refused(format!(
+                "{} {} the manifest lists {} neither on the media nor in {}",
                 paths.len(),
                 plural(paths.len(), "file"),
                 if paths.len() == 1 { "is" } else { "are" },
                 content.display(),
-            )?;
-            Ok(Err(Exit::Problems))
+            ))))
         }
         Err(error) => Err(error.into()),
     }

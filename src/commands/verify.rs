@@ -21,7 +21,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let state = default_state(args.state.as_deref());
     let check = match pass_gate(&media, &args.trust, &state, args.jobs, args.output.quiet)? {
         Ok(check) => check,
-        Err(exit) => return Ok(exit),
+        Err(refused) => return refused.report(&media, args.output.json),
     };
     let to_copy = match &args.content {
         None => None,
@@ -37,7 +37,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
                 args.output.quiet,
             )? {
                 Ok((plan, _)) => Some(plan.totals),
-                Err(exit) => return Ok(exit),
+                Err(refused) => return refused.report(&media, args.output.json),
             }
         }
     };
