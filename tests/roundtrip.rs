@@ -689,7 +689,8 @@ fn tampered_media_is_refused_and_nothing_is_touched() {
             )
         );
         assert!(
-            run.stderr.ends_with(&format!("wsus-airgap: refused: {error}\n")),
+            run.stderr
+                .ends_with(&format!("wsus-airgap: refused: {error}\n")),
             "{}",
             run.stderr
         );
