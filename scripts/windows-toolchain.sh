@@ -24,21 +24,23 @@ WINE=/usr/lib/wine/wine64
 WINESERVER=/usr/lib/wine/wineserver
 
 # Install Debian's packages for whatever is missing (CI runs as root; elsewhere, with sudo).
+# Asked of dpkg by name: Debian's older `rustc` package also provides /usr/bin/rustc, but not
+# the compiler that rust-web-src matches.
 windows_missing=()
-[ -x /usr/bin/rustc ] || windows_missing+=(rustc-web)
-[ -x "$CARGO" ] || windows_missing+=(cargo-web)
-[ -d /usr/lib/rustlib/src/rust/library ] || windows_missing+=(rust-web-src)
-command -v x86_64-w64-mingw32-gcc >/dev/null || windows_missing+=(gcc-mingw-w64-x86-64)
-[ -x "$WINE" ] || windows_missing+=(wine64)
+for windows_package in rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 wine64; do
+  windows_status=$(dpkg-query --show --showformat='${db:Status-Status}' "$windows_package" \
+    2>/dev/null || true)
+  [ "$windows_status" = installed ] || windows_missing+=("$windows_package")
+done
 if ((${#windows_missing[@]})); then
   echo "windows: installing ${windows_missing[*]}" >&2
   windows_sudo=()
   [ "$(id -u)" -eq 0 ] || windows_sudo=(sudo)
   export DEBIAN_FRONTEND=noninteractive
   "${windows_sudo[@]}" apt-get update -qq >/dev/null
-  "${windows_sudo[@]}" apt-get install -y -qq --no-install-recommends "${windows_missing[@]}" >/dev/null
+  "${windows_sudo[@]}" apt-get install -y -qq "${windows_missing[@]}" >/dev/null
 fi
-unset windows_missing windows_sudo
+unset windows_package windows_status windows_missing windows_sudo
 
 # Debian's compiler and cargo, not a rustup toolchain that may come first on PATH: the std
 # source must be the compiler's own.
@@ -52,21 +54,27 @@ export CARGO_TARGET_DIR
 export WINEDEBUG=-all
 export WINEDLLOVERRIDES="mscoree,mshtml="
 
-# Creates the Wine prefix $WINEPREFIX if it is not ready, and exports WINEPREFIX.
-# Default: $CARGO_TARGET_DIR/wine-prefix, beside the build it runs, so that `cargo clean`
-# removes both and two checkouts never share one (a prefix costs about half a minute to make).
+# Creates the Wine prefix if it is not ready, and exports WINEPREFIX: $WSUS_AIRGAP_WINEPREFIX,
+# or by default $CARGO_TARGET_DIR/wine-prefix, beside the build it runs, so that `cargo clean`
+# removes both and two checkouts never share one (a prefix takes about ten seconds to make).
+# A WINEPREFIX already in the environment is not used: this adds a DLL to the prefix, and
+# scripts/windows-test a UNC link, which have no place in someone's own Wine.
 #
 # Rust's Windows std gets its random numbers from ProcessPrng in bcryptprimitives.dll
 # (Windows 10 and later); Wine 8 has no such DLL, so every Rust program (and tempfile, and
 # HashMap) would fail to start. The prefix gets a small one, built here with MinGW, that
 # answers ProcessPrng with RtlGenRandom (advapi32's SystemFunction036).
 windows_wine_prefix() {
-  export WINEPREFIX="${WINEPREFIX:-$CARGO_TARGET_DIR/wine-prefix}"
+  export WINEPREFIX="${WSUS_AIRGAP_WINEPREFIX:-$CARGO_TARGET_DIR/wine-prefix}"
   local shim="$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
   [ -f "$shim" ] && return 0
   echo "windows: creating the Wine prefix $WINEPREFIX" >&2
   mkdir -p "$WINEPREFIX"
-  "$WINE" wineboot --init >/dev/null 2>&1
+  if ! "$WINE" wineboot --init >"$WINEPREFIX.wineboot.log" 2>&1; then
+    echo "windows: wineboot failed; see $WINEPREFIX.wineboot.log" >&2
+    return 1
+  fi
+  rm -f "$WINEPREFIX.wineboot.log"
   "$WINESERVER" --wait
   local work
   work=$(mktemp -d)
