@@ -144,7 +144,9 @@ impl TrustState {
             .or_insert(accepted);
     }
 
-    /// Writes the state to `path` atomically.
+    /// Writes the state to `path` atomically, creating its folder if needed: the default
+    /// place (`%ProgramData%\wsus-airgap`, `~/.local/state/wsus-airgap`) does not exist
+    /// before the first import.
     pub fn save(&self, path: &Path) -> Result<(), TrustStateError> {
         let file = StateFile {
             format_version: STATE_VERSION,
@@ -156,12 +158,14 @@ impl TrustState {
         };
         let mut bytes = serde_json::to_vec_pretty(&file).expect("the state serializes");
         bytes.push(b'\n');
-        atomic_file::write(path, &bytes, Access::Shared, Existing::Replace).map_err(|source| {
-            TrustStateError::Io {
-                path: path.to_owned(),
-                source,
-            }
-        })
+        let io_error = |source| TrustStateError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(io_error)?;
+        }
+        atomic_file::write(path, &bytes, Access::Shared, Existing::Replace).map_err(io_error)
     }
 }
 
@@ -200,6 +204,21 @@ mod tests {
         assert_eq!(lowered, loaded, "the sequence only rises");
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"0807060504030201\""), "{text}");
+    }
+
+    #[test]
+    fn the_first_save_creates_the_folders_of_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir
+            .path()
+            .join("ProgramData")
+            .join("wsus-airgap")
+            .join("trust.json");
+        let mut state = TrustState::default();
+        let key = KeyId([1, 2, 3, 4, 5, 6, 7, 8]);
+        state.accept(key, 1, Timestamp::new(SystemTime::now()));
+        state.save(&path).unwrap();
+        assert_eq!(TrustState::load(&path).unwrap(), state);
     }
 
     #[test]
