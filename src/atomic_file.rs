@@ -5,6 +5,9 @@
 //! destination; then the folder itself is flushed so the rename survives a power cut. Windows
 //! may refuse to flush a folder; that is treated as done, as the rename is already durable
 //! through NTFS's journal.
+//!
+//! A file only its owner may read is made so from the start: mode 0600 on Unix, a DACL for the
+//! owner alone on Windows (see `owner_only`).
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -12,7 +15,8 @@ use std::path::Path;
 /// Who may read the written file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// The owner only (mode 0600 on Unix): for secret keys.
+    /// The owner only (mode 0600 on Unix, a protected DACL granting the current user alone
+    /// full control on Windows): for secret keys.
     OwnerOnly,
     /// Everyone may read, the owner may write (mode 0644 on Unix).
     Shared,
@@ -43,8 +47,12 @@ pub fn write(path: &Path, bytes: &[u8], access: Access, existing: Existing) -> i
         };
         builder.permissions(std::fs::Permissions::from_mode(mode));
     }
-    #[cfg(not(unix))]
-    let _ = access;
+    #[cfg(windows)]
+    let mut temporary = match access {
+        Access::OwnerOnly => builder.make_in(folder, crate::owner_only::create_new)?,
+        Access::Shared => builder.tempfile_in(folder)?,
+    };
+    #[cfg(not(windows))]
     let mut temporary = builder.tempfile_in(folder)?;
     temporary.write_all(bytes)?;
     temporary.as_file().sync_all()?;

@@ -11,6 +11,8 @@ pub mod check;
 pub mod content;
 pub mod manifest;
 pub mod mirror;
+#[cfg(windows)]
+mod owner_only;
 pub mod package;
 pub mod progress;
 pub mod synth;

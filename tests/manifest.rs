@@ -782,6 +782,33 @@ fn keygen_never_replaces_a_key_without_force() {
     assert!(replaced.stdout.ends_with(&format!("key id: {id}\n")));
 }
 
+#[test]
+fn keygen_says_where_the_keys_are_and_warns_of_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (secret, public) = (dir.path().join("site.key"), dir.path().join("site.pub"));
+    let made = run_command(
+        Command::new(support::binary())
+            .arg("keygen")
+            .arg("--secret")
+            .arg(&secret)
+            .arg("--public")
+            .arg(&public),
+    );
+    assert_eq!(made.stderr, "");
+    assert_eq!(made.code, 0);
+    let id = PublicKey::read(&public).unwrap().id;
+    assert_eq!(
+        made.stdout,
+        format!(
+            "secret key: {} (keep it on the connected side, readable by you only)\n\
+             public key: {} (copy it to the disconnected side)\n\
+             key id: {id}\n",
+            secret.display(),
+            public.display()
+        )
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn the_secret_key_is_owner_only_and_openssl_reads_both_ways() {
