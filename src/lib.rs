@@ -15,5 +15,6 @@ pub mod mirror;
 mod owner_only;
 pub mod package;
 pub mod progress;
+pub mod retry;
 pub mod synth;
 pub mod transfer;
