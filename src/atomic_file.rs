@@ -7,7 +7,8 @@
 //! through NTFS's journal.
 //!
 //! A file only its owner may read is made so from the start: mode 0600 on Unix, a DACL for the
-//! owner alone on Windows (see `owner_only`).
+//! owner alone on Windows (see `owner_only`). A read-only file in the way is replaced
+//! all the same ([`make_replaceable`]).
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -57,13 +58,42 @@ pub fn write(path: &Path, bytes: &[u8], access: Access, existing: Existing) -> i
     temporary.write_all(bytes)?;
     temporary.as_file().sync_all()?;
     match existing {
-        Existing::Replace => temporary.persist(path).map_err(|error| error.error)?,
+        Existing::Replace => {
+            make_replaceable(path)?;
+            temporary.persist(path).map_err(|error| error.error)?
+        }
         Existing::Keep => temporary
             .persist_noclobber(path)
             .map_err(|error| error.error)?,
     };
     sync_folder(folder);
     Ok(())
+}
+
+/// Clears the read-only attribute of the file at `path`, if it has one, so that it can be
+/// replaced or deleted: Windows refuses both for a read-only file, and media copied from a
+/// DVD or by robocopy is often read-only. Nothing there, a folder or a link is left alone.
+/// On Unix this does nothing: there the folder's permissions decide, not the file's.
+pub fn make_replaceable(path: &Path) -> io::Result<()> {
+    #[cfg(windows)]
+    {
+        match std::fs::symlink_metadata(path) {
+            Ok(metadata) if metadata.is_file() && metadata.permissions().readonly() => {
+                let mut permissions = metadata.permissions();
+                // On Windows this clears the attribute alone; the lint is about Unix modes.
+                #[allow(clippy::permissions_set_readonly_false)]
+                permissions.set_readonly(false);
+                std::fs::set_permissions(path, permissions)
+            }
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        }
+    }
+    #[cfg(not(windows))]
+    {
+        let _ = path;
+        Ok(())
+    }
 }
 
 /// Flushes a folder's entries to disk, as far as the platform allows.

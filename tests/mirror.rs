@@ -614,3 +614,44 @@ fn a_destination_file_held_open_is_not_replaced_and_its_copy_is_removed() {
     assert_eq!(run.code, 2);
     assert_eq!(snapshot(&sides.destination()), destination_before);
 }
+
+#[cfg(windows)]
+#[test]
+fn read_only_hidden_sources_copy_to_plain_files_and_read_only_destinations_give_way() {
+    let sides = small_sides();
+    let (source, destination) = (sides.source(), sides.destination());
+    let _writable_again = support::make_read_only_and_hidden(&source);
+    // Only the file the run replaces and the one it deletes are read-only.
+    for file in ["02/changed.cab", "03/extra.cab"] {
+        let path = destination.join(file);
+        let mut permissions = fs::metadata(&path).unwrap().permissions();
+        permissions.set_readonly(true);
+        fs::set_permissions(&path, permissions).unwrap();
+    }
+    let source_before = snapshot(&source);
+    let run = sides.mirror(&["--mode", "mirror"]);
+    assert_eq!(run.stderr, "");
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stdout,
+        "+ folder 00/\n+ copy 00/new.cab (3 bytes)\n* replace 02/changed.cab (4 bytes)\n\
+         - delete 03/extra.cab (5 bytes)\n- folder 03/\nplanned (mirror mode): 1 to copy (3 B), \
+         1 to replace (4 B), 1 to delete (5 B), 1 unchanged (4 B)\nresult: done\n"
+    );
+    assert_eq!(snapshot(&destination), source_before);
+    assert_eq!(
+        support::read_only_or_hidden_files(&destination),
+        [] as [PathBuf; 0]
+    );
+    assert_eq!(snapshot(&source), source_before);
+    assert_eq!(support::read_only_or_hidden_files(&source).len(), 3);
+
+    // Every hidden, read-only source file is read and hashed again, and found unchanged.
+    let again = sides.mirror(&["--mode", "mirror", "--full"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(
+        again.stdout,
+        "planned (mirror mode): 0 to copy (0 B), 0 to replace (0 B), 0 to delete (0 B), \
+         3 unchanged (11 B)\nresult: done\n"
+    );
+}

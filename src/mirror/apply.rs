@@ -12,8 +12,11 @@
 //! holds open (a source being read, a destination being replaced or deleted) is tried again
 //! for a few seconds ([`crate::retry`]), then stops the run with that file left as it was.
 //! Deletions come last and only when everything before succeeded; `max_delete` refuses them
-//! all when there are too many. Folders on the way are checked to be real folders, so a link
-//! placed in the destination during the run is never written through.
+//! all when there are too many. A read-only file the plan replaces, deletes or quarantines
+//! has the attribute cleared first, as Windows refuses to touch it otherwise; copies are
+//! never read-only on Windows, whatever the source's attributes. Folders on the way are
+//! checked to be real folders, so a link placed in the destination during the run is never
+//! written through.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
@@ -28,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::MirrorError;
 use super::cache::HashCache;
 use super::plan::{Action, ActionKind, Caches, Plan};
-use crate::atomic_file::{sync_file_system, sync_folder};
+use crate::atomic_file::{make_replaceable, sync_file_system, sync_folder};
 use crate::content::hash::{read_chunks, with_read_buffer};
 use crate::manifest::Blake3Digest;
 use crate::progress::Progress;
@@ -293,6 +296,7 @@ impl Run<'_> {
         };
         match action.kind {
             ActionKind::Delete => {
+                make_replaceable(&target).map_err(io_error)?;
                 while_held_open(|| {
                     remove_entry(&target).map_err(|source| target_error(&target, source))
                 })?;
@@ -306,6 +310,7 @@ impl Run<'_> {
                         source,
                     })?;
                 }
+                make_replaceable(&target).map_err(io_error)?;
                 while_held_open(|| {
                     move_entry(&target, &moved).map_err(|source| target_error(&target, source))
                 })?;
@@ -379,6 +384,12 @@ fn put_in_place(plan: &Plan, action: &Action, staged: Staged) -> Result<Placed, 
         }));
     }
     let target = under(&plan.destination, &action.path);
+    if action.kind == ActionKind::Replace {
+        make_replaceable(&target).map_err(|source| MirrorError::Io {
+            path: target.clone(),
+            source,
+        })?;
+    }
     // Each failed attempt hands the temporary file back; after the last it is dropped, and so
     // deleted.
     let mut temporary = Some(staged.temporary);
