@@ -382,6 +382,32 @@ fn quarantine_moves_extras_out_instead_of_deleting_them() {
     assert!(!sides.destination().join("03").exists());
 }
 
+/// /dev/shm is a tmpfs, so a quarantine there is on another file system than the test's
+/// folder: the move is a copy and a removal.
+#[cfg(target_os = "linux")]
+#[test]
+fn quarantine_on_another_file_system_is_copied_there_and_removed_here() {
+    use std::os::unix::fs::MetadataExt;
+    let sides = small_sides();
+    let elsewhere = tempfile::tempdir_in("/dev/shm").unwrap();
+    let device = |path: &Path| fs::metadata(path).unwrap().dev();
+    assert_ne!(device(elsewhere.path()), device(&sides.destination()));
+    let quarantine = elsewhere.path().join("quarantine");
+    let run = sides.mirror(&[
+        "--mode",
+        "mirror",
+        "--quarantine",
+        quarantine.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("\n> quarantine 03/extra.cab (5 bytes)\n")
+    );
+    assert_eq!(fs::read(quarantine.join("03/extra.cab")).unwrap(), b"extra");
+    assert!(!sides.destination().join("03").exists());
+}
+
 #[test]
 fn incremental_mode_never_deletes_and_loose_top_level_files_survive_a_mirror() {
     let sides = small_sides();

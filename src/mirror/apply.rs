@@ -657,7 +657,10 @@ fn remove_entry(path: &Path) -> io::Result<()> {
 fn move_entry(from: &Path, to: &Path) -> io::Result<()> {
     match fs::rename(from, to) {
         Ok(()) => Ok(()),
-        Err(_) if fs::symlink_metadata(from).is_ok_and(|m| m.is_file()) => {
+        Err(error)
+            if error.kind() == io::ErrorKind::CrossesDevices
+                && fs::symlink_metadata(from).is_ok_and(|m| m.is_file()) =>
+        {
             fs::copy(from, to)?;
             File::open(to)?.sync_all()?;
             fs::remove_file(from)
