@@ -5,6 +5,10 @@
 //! destination; then the folder itself is flushed so the rename survives a power cut. Windows
 //! may refuse to flush a folder; that is treated as done, as the rename is already durable
 //! through NTFS's journal.
+//!
+//! A file only its owner may read is made so from the start: mode 0600 on Unix, a DACL for the
+//! owner alone on Windows (see `owner_only`). A read-only file in the way is replaced
+//! all the same ([`make_replaceable`]).
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -12,7 +16,8 @@ use std::path::Path;
 /// Who may read the written file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// The owner only (mode 0600 on Unix): for secret keys.
+    /// The owner only (mode 0600 on Unix, a protected DACL granting the current user alone
+    /// full control on Windows): for secret keys.
     OwnerOnly,
     /// Everyone may read, the owner may write (mode 0644 on Unix).
     Shared,
@@ -43,19 +48,52 @@ pub fn write(path: &Path, bytes: &[u8], access: Access, existing: Existing) -> i
         };
         builder.permissions(std::fs::Permissions::from_mode(mode));
     }
-    #[cfg(not(unix))]
-    let _ = access;
+    #[cfg(windows)]
+    let mut temporary = match access {
+        Access::OwnerOnly => builder.make_in(folder, crate::owner_only::create_new)?,
+        Access::Shared => builder.tempfile_in(folder)?,
+    };
+    #[cfg(not(windows))]
     let mut temporary = builder.tempfile_in(folder)?;
     temporary.write_all(bytes)?;
     temporary.as_file().sync_all()?;
     match existing {
-        Existing::Replace => temporary.persist(path).map_err(|error| error.error)?,
+        Existing::Replace => {
+            make_replaceable(path)?;
+            temporary.persist(path).map_err(|error| error.error)?
+        }
         Existing::Keep => temporary
             .persist_noclobber(path)
             .map_err(|error| error.error)?,
     };
     sync_folder(folder);
     Ok(())
+}
+
+/// Clears the read-only attribute of the file at `path`, if it has one, so that it can be
+/// replaced or deleted: Windows refuses both for a read-only file, and media copied from a
+/// DVD or by robocopy is often read-only. Nothing there, a folder or a link is left alone.
+/// On Unix this does nothing: there the folder's permissions decide, not the file's.
+pub fn make_replaceable(path: &Path) -> io::Result<()> {
+    #[cfg(windows)]
+    {
+        match std::fs::symlink_metadata(path) {
+            Ok(metadata) if metadata.is_file() && metadata.permissions().readonly() => {
+                let mut permissions = metadata.permissions();
+                // On Windows this clears the attribute alone; the lint is about Unix modes.
+                #[allow(clippy::permissions_set_readonly_false)]
+                permissions.set_readonly(false);
+                std::fs::set_permissions(path, permissions)
+            }
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        }
+    }
+    #[cfg(not(windows))]
+    {
+        let _ = path;
+        Ok(())
+    }
 }
 
 /// Flushes a folder's entries to disk, as far as the platform allows.

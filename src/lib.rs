@@ -11,7 +11,10 @@ pub mod check;
 pub mod content;
 pub mod manifest;
 pub mod mirror;
+#[cfg(windows)]
+mod owner_only;
 pub mod package;
 pub mod progress;
+pub mod retry;
 pub mod synth;
 pub mod transfer;

@@ -800,6 +800,76 @@ fn keygen_never_replaces_a_key_without_force() {
     assert!(replaced.stdout.ends_with(&format!("key id: {id}\n")));
 }
 
+#[test]
+fn keygen_says_where_the_keys_are_and_warns_of_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (secret, public) = (dir.path().join("site.key"), dir.path().join("site.pub"));
+    let made = run_command(
+        Command::new(support::binary())
+            .arg("keygen")
+            .arg("--secret")
+            .arg(&secret)
+            .arg("--public")
+            .arg(&public),
+    );
+    assert_eq!(made.stderr, "");
+    assert_eq!(made.code, 0);
+    let id = PublicKey::read(&public).unwrap().id;
+    assert_eq!(
+        made.stdout,
+        format!(
+            "secret key: {} (keep it on the connected side, readable by you only)\n\
+             public key: {} (copy it to the disconnected side)\n\
+             key id: {id}\n",
+            secret.display(),
+            public.display()
+        )
+    );
+}
+
+#[cfg(windows)]
+#[test]
+fn read_only_hidden_media_is_listed_hashed_signed_and_verified_and_signed_again() {
+    let media = Media::new();
+    // As if copied from a DVD: the package and every content file read-only and hidden.
+    let _writable_again = support::make_read_only_and_hidden(media.folder());
+    let created = media.create(&["--sequence", "1"]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let manifest = media.read_manifest();
+    let site = &media.export.site.site;
+    let mut expected: Vec<String> = site.files.iter().map(|f| f.path.clone()).collect();
+    expected.push("anonymousCheckFile.txt".into());
+    expected.sort();
+    let listed: Vec<String> = manifest
+        .entries
+        .iter()
+        .map(|e| e.path.to_string())
+        .collect();
+    assert_eq!(listed, expected);
+    for entry in &manifest.entries {
+        let path = entry.path.under(media.content());
+        assert_eq!(entry.blake3.to_string(), independent_blake3(&path));
+    }
+    let verified = media.verify(&[]);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    assert!(
+        verified.stdout.ends_with(&format!(
+            "result: intact: {} files, {}\n",
+            manifest.totals.files,
+            indicatif::HumanBytes(manifest.totals.bytes)
+        )),
+        "{}",
+        verified.stdout
+    );
+
+    // The manifest and signature, read-only now too, are replaced by the next signing.
+    let _writable_again = support::make_read_only_and_hidden(media.folder());
+    let again = media.create(&["--sequence", "2"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(media.read_manifest().sequence, 2);
+    assert_eq!(media.verify(&[]).code, 0);
+}
+
 #[cfg(unix)]
 #[test]
 fn the_secret_key_is_owner_only_and_openssl_reads_both_ways() {

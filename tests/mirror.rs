@@ -445,6 +445,32 @@ fn names_differing_only_in_case_are_one_file_where_the_file_system_says_so() {
     }
 }
 
+/// /dev/shm is a tmpfs, so a quarantine there is on another file system than the test's
+/// folder: the move is a copy and a removal.
+#[cfg(target_os = "linux")]
+#[test]
+fn quarantine_on_another_file_system_is_copied_there_and_removed_here() {
+    use std::os::unix::fs::MetadataExt;
+    let sides = small_sides();
+    let elsewhere = tempfile::tempdir_in("/dev/shm").unwrap();
+    let device = |path: &Path| fs::metadata(path).unwrap().dev();
+    assert_ne!(device(elsewhere.path()), device(&sides.destination()));
+    let quarantine = elsewhere.path().join("quarantine");
+    let run = sides.mirror(&[
+        "--mode",
+        "mirror",
+        "--quarantine",
+        quarantine.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("\n> quarantine 03/extra.cab (5 bytes)\n")
+    );
+    assert_eq!(fs::read(quarantine.join("03/extra.cab")).unwrap(), b"extra");
+    assert!(!sides.destination().join("03").exists());
+}
+
 #[test]
 fn incremental_mode_never_deletes_and_loose_top_level_files_survive_a_mirror() {
     let sides = small_sides();
@@ -603,4 +629,138 @@ fn from_a_manifest_a_file_that_differs_is_never_put_in_place_and_nothing_is_dele
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("planned (mirror mode)"));
     assert!(!sides.destination().join("03/extra.cab").exists());
+}
+
+/// Opens `path` as another program that shares it with nobody would (WSUS writing it, an
+/// antivirus scanning it): until the handle is dropped, nothing else can open, rename or
+/// delete the file.
+#[cfg(windows)]
+fn hold_open(path: &Path) -> fs::File {
+    use std::os::windows::fs::OpenOptionsExt;
+    fs::File::options()
+        .read(true)
+        .share_mode(0)
+        .open(path)
+        .unwrap()
+}
+
+#[cfg(windows)]
+fn held_open_error(path: &Path) -> String {
+    format!(
+        "wsus-airgap: error: {}: another program holds it open (WSUS or antivirus, for \
+         example): still so after 6 tries over 8 s (os error 32); nothing was changed for this \
+         file\n",
+        path.display()
+    )
+}
+
+#[cfg(windows)]
+#[test]
+fn a_source_file_held_open_throughout_stops_the_run_naming_it_and_changes_nothing() {
+    let sides = Sides::new();
+    write(&sides.source(), "00/held.cab", b"the new bytes", false);
+    write(&sides.destination(), "00/held.cab", b"old bytes", false);
+    let destination_before = snapshot(&sides.destination());
+    let held = sides.source().join("00").join("held.cab");
+    let holder = hold_open(&held);
+    let run = sides.mirror(&[]);
+    drop(holder);
+    assert_eq!(run.stderr, held_open_error(&held));
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stdout,
+        "planned (incremental mode): 0 to copy (0 B), 1 to replace (13 B), 0 to delete (0 B), \
+         0 unchanged (0 B)\nresult: stopped\n"
+    );
+    // No temporary file, and the old file whole.
+    assert_eq!(snapshot(&sides.destination()), destination_before);
+}
+
+#[cfg(windows)]
+#[test]
+fn a_source_file_held_open_for_a_moment_is_copied_once_it_is_let_go() {
+    let sides = Sides::new();
+    write(&sides.source(), "00/held.cab", b"the bytes", false);
+    let holder = hold_open(&sides.source().join("00").join("held.cab"));
+    let destination = sides.destination();
+    let releaser = std::thread::spawn(move || {
+        // The run makes the destination just before it copies: from then on, hold the file
+        // a second longer, so that the run's first attempts to open it fail.
+        for _ in 0..6000 {
+            if destination.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(destination.exists(), "the run never began copying");
+        std::thread::sleep(Duration::from_secs(1));
+        drop(holder);
+    });
+    let run = sides.mirror(&[]);
+    releaser.join().unwrap();
+    assert_eq!(run.stderr, "");
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stdout,
+        "+ folder 00/\n+ copy 00/held.cab (9 bytes)\nplanned (incremental mode): 1 to copy \
+         (9 B), 0 to replace (0 B), 0 to delete (0 B), 0 unchanged (0 B)\nresult: done\n"
+    );
+    assert_eq!(snapshot(&sides.destination()), snapshot(&sides.source()));
+}
+
+#[cfg(windows)]
+#[test]
+fn a_destination_file_held_open_is_not_replaced_and_its_copy_is_removed() {
+    let sides = Sides::new();
+    write(&sides.source(), "00/held.cab", b"the new bytes", false);
+    write(&sides.destination(), "00/held.cab", b"old bytes", false);
+    let destination_before = snapshot(&sides.destination());
+    let held = sides.destination().join("00").join("held.cab");
+    let holder = hold_open(&held);
+    let run = sides.mirror(&[]);
+    drop(holder);
+    assert_eq!(run.stderr, held_open_error(&held));
+    assert_eq!(run.code, 2);
+    assert_eq!(snapshot(&sides.destination()), destination_before);
+}
+
+#[cfg(windows)]
+#[test]
+fn read_only_hidden_sources_copy_to_plain_files_and_read_only_destinations_give_way() {
+    let sides = small_sides();
+    let (source, destination) = (sides.source(), sides.destination());
+    let _writable_again = support::make_read_only_and_hidden(&source);
+    // Only the file the run replaces and the one it deletes are read-only.
+    for file in ["02/changed.cab", "03/extra.cab"] {
+        let path = destination.join(file);
+        let mut permissions = fs::metadata(&path).unwrap().permissions();
+        permissions.set_readonly(true);
+        fs::set_permissions(&path, permissions).unwrap();
+    }
+    let source_before = snapshot(&source);
+    let run = sides.mirror(&["--mode", "mirror"]);
+    assert_eq!(run.stderr, "");
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stdout,
+        "+ folder 00/\n+ copy 00/new.cab (3 bytes)\n* replace 02/changed.cab (4 bytes)\n\
+         - delete 03/extra.cab (5 bytes)\n- folder 03/\nplanned (mirror mode): 1 to copy (3 B), \
+         1 to replace (4 B), 1 to delete (5 B), 1 unchanged (4 B)\nresult: done\n"
+    );
+    assert_eq!(snapshot(&destination), source_before);
+    assert_eq!(
+        support::read_only_or_hidden_files(&destination),
+        [] as [PathBuf; 0]
+    );
+    assert_eq!(snapshot(&source), source_before);
+    assert_eq!(support::read_only_or_hidden_files(&source).len(), 3);
+
+    // Every hidden, read-only source file is read and hashed again, and found unchanged.
+    let again = sides.mirror(&["--mode", "mirror", "--full"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(
+        again.stdout,
+        "planned (mirror mode): 0 to copy (0 B), 0 to replace (0 B), 0 to delete (0 B), \
+         3 unchanged (11 B)\nresult: done\n"
+    );
 }

@@ -1192,3 +1192,52 @@ fn mirror_mode_media_deletes_only_within_the_brakes() {
     trip.assert_content_equal();
     assert_eq!(trip.accepted_sequence(), Some(1));
 }
+
+#[cfg(windows)]
+#[test]
+fn read_only_hidden_media_imports_as_plain_files_and_takes_the_next_export() {
+    let trip = Trip::new(13);
+    let media = trip.media("media");
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    // As if burnt to a DVD and copied off it: every file on the media read-only and hidden.
+    let _writable_again = support::make_read_only_and_hidden(&media);
+    let imported = trip.import(&media);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    assert_eq!(last_line(&imported.stdout), "result: imported sequence 1");
+    trip.assert_content_equal();
+    assert_eq!(
+        support::read_only_or_hidden_files(&trip.content()),
+        [] as [PathBuf; 0],
+        "WSUS can replace every imported file"
+    );
+
+    // The next export goes onto the same media, over its read-only files: a file gone from
+    // the connected side is deleted from it, new ones are added, and everything else is
+    // written anew (package, log, README, manifest, signature).
+    let gone = trip.site.files[0].path.clone();
+    fs::remove_file(trip.connected().join(&gone)).unwrap();
+    trip.add_files(3, 113);
+    let _writable_again_too = support::make_read_only_and_hidden(&media);
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    assert!(
+        has_line(
+            &exported.stdout,
+            &format!("signed: sequence 2, key {}", trip.key_id)
+        ),
+        "{}",
+        exported.stdout
+    );
+    assert_eq!(
+        files_below(&media.join("WsusContent")),
+        files_below(trip.connected())
+    );
+    let verified = trip.verify(&media);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    assert!(
+        verified.stdout.ends_with("result: ready to import\n"),
+        "{}",
+        verified.stdout
+    );
+}

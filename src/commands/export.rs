@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 use indicatif::HumanCount;
 use serde::Serialize;
+use wsus_airgap::atomic_file::make_replaceable;
 use wsus_airgap::check;
 use wsus_airgap::manifest::create::{self, CreateOptions};
 use wsus_airgap::manifest::keys::SecretKey;
@@ -63,6 +64,12 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
             let program = program(args.wsusutil.as_deref());
             let package_path = media.file(Media::PACKAGE);
             let log_path = media.file(Media::EXPORT_LOG);
+            // wsusutil can neither replace a read-only package nor add to a read-only log,
+            // and media copied back from a DVD is read-only.
+            for path in [&package_path, &log_path] {
+                make_replaceable(path)
+                    .with_context(|| format!("{}: cannot make writable", path.display()))?;
+            }
             log.line(&format!("running {} export", program.display()))?;
             let spinner = spinner(args.output.quiet, "wsusutil export".to_owned());
             let result = wsusutil::export(&program, &package_path, &log_path);
@@ -283,6 +290,7 @@ fn copy_package(given: &std::path::Path, media: &Media) -> Result<PathBuf> {
             .as_file()
             .sync_all()
             .with_context(|| failed("write", &target))?;
+        make_replaceable(&target).with_context(|| failed("make writable", &target))?;
         temporary
             .persist(&target)
             .map_err(|error| error.error)
@@ -292,7 +300,7 @@ fn copy_package(given: &std::path::Path, media: &Media) -> Result<PathBuf> {
 }
 
 fn remove_if_present(path: &std::path::Path) -> Result<()> {
-    match fs::remove_file(path) {
+    match make_replaceable(path).and_then(|()| fs::remove_file(path)) {
         Err(error) if error.kind() != io::ErrorKind::NotFound => {
             Err(error).with_context(|| format!("{}: cannot remove", path.display()))
         }

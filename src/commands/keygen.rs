@@ -8,13 +8,6 @@ use crate::cli::KeygenArgs;
 
 pub fn run(args: &KeygenArgs) -> Result<Exit> {
     let public = keys::generate(&args.secret, &args.public, args.force)?;
-    if cfg!(windows) {
-        eprintln!(
-            "warning: {} takes the permissions of its folder on Windows; keep it in a folder \
-             only you can read",
-            args.secret.display()
-        );
-    }
     println!(
         "secret key: {} (keep it on the connected side, readable by you only)",
         args.secret.display()

@@ -4,7 +4,9 @@
 //! the tool's own manifests use. Both are computed over the same buffer in the same pass:
 //! reading a file twice would double the cost on slow removable media. Files are read in
 //! large chunks through plain `read` calls rather than memory-mapped, so that media removed
-//! mid-read gives an I/O error instead of a crash.
+//! mid-read gives an I/O error instead of a crash. A file another program holds open is read
+//! again from its start once it is let go ([`crate::retry`]); the bytes read before are then
+//! reported to the progress twice.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -16,6 +18,7 @@ use std::cell::RefCell;
 
 use super::layout::Sha1Digest;
 use crate::progress::Progress;
+use crate::retry;
 
 /// Size of the read buffer each hashing thread owns: large enough to keep per-call overhead
 /// negligible, small enough that SHA-1 and BLAKE3 both find the chunk still in cache.
@@ -50,16 +53,18 @@ pub fn hash_file(
     buffer: &mut [u8],
     progress: &dyn Progress,
 ) -> io::Result<FileDigests> {
-    let mut sha1 = Sha1::new();
-    let mut blake3 = blake3::Hasher::new();
-    let size = read_through(path, buffer, progress, |chunk| {
-        sha1.update(chunk);
-        blake3.update(chunk);
-    })?;
-    Ok(FileDigests {
-        size,
-        sha1: Sha1Digest(sha1.finalize().into()),
-        blake3: blake3.finalize(),
+    retry::io_while_held_open(|| {
+        let mut sha1 = Sha1::new();
+        let mut blake3 = blake3::Hasher::new();
+        let size = read_through(path, buffer, progress, |chunk| {
+            sha1.update(chunk);
+            blake3.update(chunk);
+        })?;
+        Ok(FileDigests {
+            size,
+            sha1: Sha1Digest(sha1.finalize().into()),
+            blake3: blake3.finalize(),
+        })
     })
 }
 
@@ -69,11 +74,13 @@ pub fn hash_blake3(
     buffer: &mut [u8],
     progress: &dyn Progress,
 ) -> io::Result<(u64, blake3::Hash)> {
-    let mut blake3 = blake3::Hasher::new();
-    let size = read_through(path, buffer, progress, |chunk| {
-        blake3.update(chunk);
-    })?;
-    Ok((size, blake3.finalize()))
+    retry::io_while_held_open(|| {
+        let mut blake3 = blake3::Hasher::new();
+        let size = read_through(path, buffer, progress, |chunk| {
+            blake3.update(chunk);
+        })?;
+        Ok((size, blake3.finalize()))
+    })
 }
 
 /// Reads the file at `path` once, chunk by chunk, and returns its size.
@@ -148,5 +155,39 @@ mod tests {
         assert_eq!(digests.blake3, blake3::hash(b"abc"));
         let (size, blake3) = hash_blake3(&path, &mut buffer, &NoProgress).unwrap();
         assert_eq!((size, blake3), (3, blake3::hash(b"abc")));
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn a_file_held_open_is_hashed_once_let_go_and_refused_if_never() {
+        use crate::retry::HeldOpen;
+        use std::os::windows::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abc");
+        std::fs::write(&path, b"abc").unwrap();
+        let hold = || {
+            File::options()
+                .read(true)
+                .share_mode(0)
+                .open(&path)
+                .unwrap()
+        };
+        let mut buffer = vec![0; 16];
+
+        let holder = hold();
+        let error = hash_blake3(&path, &mut buffer, &NoProgress).unwrap_err();
+        drop(holder);
+        assert_eq!(error.kind(), io::ErrorKind::ResourceBusy);
+        let held = error.get_ref().and_then(|inner| inner.downcast_ref());
+        assert_eq!(held, Some(&HeldOpen { code: 32 }));
+
+        let holder = hold();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(holder);
+        });
+        let digests = hash_file(&path, &mut buffer, &NoProgress).unwrap();
+        releaser.join().unwrap();
+        assert_eq!(digests.blake3, blake3::hash(b"abc"));
     }
 }

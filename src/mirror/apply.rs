@@ -8,10 +8,15 @@
 //! are flushed at the end, before the hash cache is written. A crash leaves old files, new
 //! files and temporary files, never a partial file under a real name. A copy whose bytes
 //! differ from the manifest is discarded and reported, never put in place. A full disk or a
-//! vanished source stops the run with the partial copy removed. Deletions come last and only
-//! when everything before succeeded; `max_delete` refuses them all when there are too many.
-//! Folders on the way are checked to be real folders, so a link placed in the destination
-//! during the run is never written through.
+//! vanished source stops the run with the partial copy removed. A file that another program
+//! holds open (a source being read, a destination being replaced or deleted) is tried again
+//! for a few seconds ([`crate::retry`]), then stops the run with that file left as it was.
+//! Deletions come last and only when everything before succeeded; `max_delete` refuses them
+//! all when there are too many. A read-only file the plan replaces, deletes or quarantines
+//! has the attribute cleared first, as Windows refuses to touch it otherwise; copies are
+//! never read-only on Windows, whatever the source's attributes. Folders on the way are
+//! checked to be real folders, so a link placed in the destination during the run is never
+//! written through.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
@@ -26,10 +31,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::MirrorError;
 use super::cache::HashCache;
 use super::plan::{Action, ActionKind, Caches, Plan};
-use crate::atomic_file::{sync_file_system, sync_folder};
+use crate::atomic_file::{make_replaceable, sync_file_system, sync_folder};
 use crate::content::hash::{read_chunks, with_read_buffer};
 use crate::manifest::Blake3Digest;
 use crate::progress::Progress;
+use crate::retry::{self, HeldOpen};
 
 /// Copies at once: each waits mostly on its flush to disk, so more run than there are CPUs.
 const COPY_THREADS: usize = 8;
@@ -289,7 +295,12 @@ impl Run<'_> {
             source,
         };
         match action.kind {
-            ActionKind::Delete => remove_entry(&target).map_err(io_error)?,
+            ActionKind::Delete => {
+                make_replaceable(&target).map_err(io_error)?;
+                while_held_open(|| {
+                    remove_entry(&target).map_err(|source| target_error(&target, source))
+                })?;
+            }
             ActionKind::Quarantine => {
                 let quarantine = quarantine.expect("a quarantine plan has a quarantine folder");
                 let moved = under(quarantine, &action.path);
@@ -299,7 +310,10 @@ impl Run<'_> {
                         source,
                     })?;
                 }
-                move_entry(&target, &moved).map_err(io_error)?;
+                make_replaceable(&target).map_err(io_error)?;
+                while_held_open(|| {
+                    move_entry(&target, &moved).map_err(|source| target_error(&target, source))
+                })?;
             }
             ActionKind::DeleteFolder => fs::remove_dir(&target).map_err(io_error)?,
             _ => unreachable!("only deletions are carried out last"),
@@ -370,13 +384,24 @@ fn put_in_place(plan: &Plan, action: &Action, staged: Staged) -> Result<Placed, 
         }));
     }
     let target = under(&plan.destination, &action.path);
-    staged
-        .temporary
-        .persist(&target)
-        .map_err(|error| MirrorError::Io {
+    if action.kind == ActionKind::Replace {
+        make_replaceable(&target).map_err(|source| MirrorError::Io {
             path: target.clone(),
-            source: error.error,
+            source,
         })?;
+    }
+    // Each failed attempt hands the temporary file back; after the last it is dropped, and so
+    // deleted.
+    let mut temporary = Some(staged.temporary);
+    while_held_open(|| {
+        let pending = temporary
+            .take()
+            .expect("handed back by every failed attempt");
+        pending.persist(&target).map_err(|error| {
+            temporary = Some(error.path);
+            target_error(&target, error.error)
+        })
+    })?;
     let written_modified = fs::symlink_metadata(&target)
         .ok()
         .and_then(|m| m.modified().ok());
@@ -470,11 +495,33 @@ fn stage_action(
     real_folders(&plan.destination, parent, true)?;
     let source = under(&plan.source, &action.path);
     let target = under(&plan.destination, &action.path);
-    stage_file(&source, &target, buffer, progress)
+    while_held_open(|| stage_file(&source, &target, buffer, progress))
+}
+
+/// Runs `attempt` again while it fails with [`MirrorError::HeldOpen`] (see [`crate::retry`]).
+fn while_held_open<T>(attempt: impl FnMut() -> Result<T, MirrorError>) -> Result<T, MirrorError> {
+    retry::while_held_open(
+        |error| matches!(error, MirrorError::HeldOpen { .. }),
+        attempt,
+    )
+}
+
+/// An error renaming over, deleting or moving the destination file `target`.
+fn target_error(target: &Path, source: io::Error) -> MirrorError {
+    match HeldOpen::of_target(&source, target) {
+        Some(held) => MirrorError::HeldOpen {
+            path: target.to_owned(),
+            source: held,
+        },
+        None => MirrorError::Io {
+            path: target.to_owned(),
+            source,
+        },
+    }
 }
 
 /// Copies `source` into a temporary file beside `target`, hashing on the way, and gives it
-/// the source's modification time.
+/// the source's modification time. The temporary file is deleted on every error.
 fn stage_file(
     source: &Path,
     target: &Path,
@@ -482,7 +529,12 @@ fn stage_file(
     progress: &dyn Progress,
 ) -> Result<Staged, MirrorError> {
     let source_error = |error: io::Error| {
-        if error.kind() == io::ErrorKind::NotFound {
+        if let Some(held) = HeldOpen::of(&error) {
+            MirrorError::HeldOpen {
+                path: source.to_owned(),
+                source: held,
+            }
+        } else if error.kind() == io::ErrorKind::NotFound {
             MirrorError::SourceVanished {
                 path: source.to_owned(),
             }
@@ -605,7 +657,10 @@ fn remove_entry(path: &Path) -> io::Result<()> {
 fn move_entry(from: &Path, to: &Path) -> io::Result<()> {
     match fs::rename(from, to) {
         Ok(()) => Ok(()),
-        Err(_) if fs::symlink_metadata(from).is_ok_and(|m| m.is_file()) => {
+        Err(error)
+            if error.kind() == io::ErrorKind::CrossesDevices
+                && fs::symlink_metadata(from).is_ok_and(|m| m.is_file()) =>
+        {
             fs::copy(from, to)?;
             File::open(to)?.sync_all()?;
             fs::remove_file(from)

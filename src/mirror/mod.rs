@@ -6,7 +6,8 @@
 //! copied while hashed into a temporary file in its destination folder, flushed and renamed,
 //! so a crash leaves either the old file, the new one, or a temporary file the next run
 //! removes. Deletions (mirror mode only) come last, only when every copy succeeded, never
-//! beyond `--max-delete`, never outside the destination and never through a link.
+//! beyond `--max-delete`, never outside the destination and never through a link. A file
+//! another program holds open is waited for, then reported and left as it was.
 
 pub mod apply;
 pub mod cache;
@@ -21,6 +22,7 @@ pub use plan::{Action, ActionKind, Caches, Listing, Plan, PlanOptions, PlanTotal
 
 use crate::content::FolderError;
 use crate::manifest::relpath::RelPathError;
+use crate::retry::HeldOpen;
 
 /// Why a mirror run could not be planned or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,8 @@ pub enum MirrorError {
     DestinationFull { path: PathBuf },
     #[error("{}: the source file vanished during the run", path.display())]
     SourceVanished { path: PathBuf },
+    #[error("{}: {source}; nothing was changed for this file", path.display())]
+    HeldOpen { path: PathBuf, source: HeldOpen },
 }
 
 /// True for the names of this tool's temporary files (`.wsus-airgap-XXXXXX.tmp`), which an

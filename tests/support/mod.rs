@@ -176,6 +176,75 @@ pub fn independent_sha1(path: &Path) -> String {
     }
 }
 
+/// Makes every file below `root` read-only and hidden, as media copied from a DVD or by
+/// robocopy may be. (Wine's `attrib` sets no hidden attribute, so SetFileAttributesW does.)
+/// Dropping the guard makes them writable again: Wine, unlike Windows 10, cannot remove a
+/// read-only file, and so the test's temporary folder.
+#[cfg(windows)]
+#[must_use]
+pub fn make_read_only_and_hidden(root: &Path) -> WritableAgain {
+    use std::os::windows::ffi::OsStrExt;
+    use std::os::windows::fs::MetadataExt;
+    use windows_sys::Win32::Storage::FileSystem::{
+        FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_READONLY, SetFileAttributesW,
+    };
+    for entry in walkdir::WalkDir::new(root) {
+        let entry = entry.unwrap();
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.path();
+        let mut permissions = std::fs::metadata(path).unwrap().permissions();
+        permissions.set_readonly(true);
+        std::fs::set_permissions(path, permissions).unwrap();
+        let wide: Vec<u16> = path.as_os_str().encode_wide().chain([0]).collect();
+        let attributes = std::fs::metadata(path).unwrap().file_attributes() | FILE_ATTRIBUTE_HIDDEN;
+        // SAFETY: `wide` is a NUL-terminated path.
+        assert_ne!(unsafe { SetFileAttributesW(wide.as_ptr(), attributes) }, 0);
+        let attributes = std::fs::metadata(path).unwrap().file_attributes();
+        let both = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN;
+        assert_eq!(attributes & both, both, "{}", path.display());
+    }
+    WritableAgain(root.to_owned())
+}
+
+/// Clears the read-only attribute of every file below its folder when dropped.
+#[cfg(windows)]
+pub struct WritableAgain(PathBuf);
+
+#[cfg(windows)]
+impl Drop for WritableAgain {
+    fn drop(&mut self) {
+        for entry in walkdir::WalkDir::new(&self.0).into_iter().flatten() {
+            if let Ok(metadata) = entry.metadata()
+                && metadata.is_file()
+            {
+                let mut permissions = metadata.permissions();
+                #[allow(clippy::permissions_set_readonly_false)]
+                permissions.set_readonly(false);
+                let _ = std::fs::set_permissions(entry.path(), permissions);
+            }
+        }
+    }
+}
+
+/// The files below `root` that are read-only or hidden, relative to it.
+#[cfg(windows)]
+pub fn read_only_or_hidden_files(root: &Path) -> Vec<PathBuf> {
+    use std::os::windows::fs::MetadataExt;
+    use windows_sys::Win32::Storage::FileSystem::{FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_READONLY};
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|entry| entry.file_type().is_file())
+        .filter(|entry| {
+            let attributes = entry.metadata().unwrap().file_attributes();
+            attributes & (FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN) != 0
+        })
+        .map(|entry| entry.path().strip_prefix(root).unwrap().to_owned())
+        .collect()
+}
+
 /// Validates the JSON document in `document` against `manifests/<schema>` with an
 /// independent validator (Python's `jsonschema`, which CI installs).
 /// The Windows build's tests run where there is no Python: there, this checks nothing.
