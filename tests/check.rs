@@ -3,11 +3,10 @@
 mod support;
 
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 
 use indicatif::{HumanBytes, HumanCount};
-use support::{Run, TestExport, independent_sha1};
+use support::{TestExport, independent_sha1};
 use wsus_airgap::synth::{SiteFile, SyntheticUpdate};
 
 /// `  KB5040005 Title [update id, revision 1]`, as the report heads an update.
@@ -126,6 +125,18 @@ fn remove_in_bundle_and_corrupt_standalone(test: &TestExport) -> TwoGaps<'_> {
         removed,
         update,
         corrupted,
+    }
+}
+
+/// `check | head -1` on a site with gaps: the verdict is still the exit code, with no error
+/// for the report nobody read; the same for text and JSON.
+#[test]
+fn a_reader_that_stops_early_does_not_change_the_verdict() {
+    let test = TestExport::small();
+    remove_in_bundle_and_corrupt_standalone(&test);
+    for more in [&[][..], &["--json"]] {
+        let (code, stderr) = support::run_into_closed_pipe(&mut test.check_command(more));
+        assert_eq!((code, stderr.as_str()), (1, ""), "{more:?}");
     }
 }
 
@@ -443,6 +454,8 @@ fn generated_cabinets_extract_with_cabextract_and_gcab_cabinets_read_back() {
         .status()
         .expect("gcab is installed");
     assert!(status.success());
+    use std::path::Path;
+    use support::Run;
     let inspect = |path: &Path| -> Run {
         support::run(["inspect".as_ref(), "--json".as_ref(), path.as_os_str()])
     };

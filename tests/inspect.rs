@@ -53,6 +53,18 @@ fn the_real_export_inspects_to_the_facts_in_its_readme() {
     assert_eq!(json["languages"].as_array().unwrap().len(), 39);
 }
 
+/// `inspect --json | head -1`: the rest of the report is dropped and nothing is wrong.
+#[test]
+fn a_reader_that_stops_early_is_no_error() {
+    let (code, stderr) = support::run_into_closed_pipe(
+        std::process::Command::new(support::binary())
+            .arg("inspect")
+            .arg(fixture())
+            .arg("--json"),
+    );
+    assert_eq!((code, stderr.as_str()), (0, ""));
+}
+
 fn run_json(path: &Path) -> serde_json::Value {
     let run = run([
         std::ffi::OsStr::new("inspect"),

@@ -152,6 +152,7 @@ fn random_sides(seed: u64) -> Sides {
 }
 
 /// A copy of the tree at `from` in a new folder `to`, times kept.
+#[cfg(unix)]
 fn copy_tree(from: &Path, to: &Path) {
     let status = Command::new("cp")
         .arg("-a")
@@ -162,6 +163,7 @@ fn copy_tree(from: &Path, to: &Path) {
     assert!(status.success());
 }
 
+#[cfg(unix)]
 fn rsync(source: &Path, destination: &Path, delete: bool) {
     let mut command = Command::new("rsync");
     command.arg("-a");

@@ -21,7 +21,7 @@ pub fn run(args: &AuditArgs) -> Result<Exit> {
     let result = wsus_airgap::content::audit(&args.content, &options, &bar);
     bar.finish();
     let audit = result?;
-    let mut stdout = io::stdout().lock();
+    let mut stdout = super::stdout::lock();
     if args.output.json {
         write_json(&audit, &mut stdout)?;
     } else {

@@ -31,7 +31,7 @@ pub fn run(args: &CheckArgs) -> Result<Exit> {
     let audit = result?;
     let check = check::compare(&package, &audit, approved.as_ref());
 
-    let mut stdout = io::stdout().lock();
+    let mut stdout = super::stdout::lock();
     if args.output.json {
         write_json(args, &check, &mut stdout)?;
     } else {

@@ -46,7 +46,7 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
         .join("tools")
         .join(format!("wsusutil{}", std::env::consts::EXE_SUFFIX));
 
-    let mut stdout = io::stdout().lock();
+    let mut stdout = super::stdout::lock();
     let site = synth::generate(&content, &sample())
         .with_context(|| format!("{}: cannot generate the sample site", content.display()))?;
     let export_spec = ExportSpec {

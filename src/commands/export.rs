@@ -172,11 +172,13 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
         HumanCount(held)
     );
     let Some(mut applied) = applied else {
-        println!("staging (dry run): {staged}");
-        println!(
+        let mut out = super::stdout::lock();
+        writeln!(out, "staging (dry run): {staged}")?;
+        writeln!(
+            out,
             "manifest (dry run): sequence {sequence}, {} files",
             manifest.totals.files
-        );
+        )?;
         log.line(&format!("dry run: {staged}"))?;
         return Ok(Exit::Success);
     };
@@ -215,7 +217,7 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
         manifest.entries.len() as u64 - held
     ))?;
 
-    let mut stdout = io::stdout().lock();
+    let mut stdout = super::stdout::lock();
     if args.output.json {
         #[derive(Serialize)]
         struct Report<'a> {

@@ -3,7 +3,7 @@
 //! Only a successful import advances the trust state; any failure leaves it as it was, and a
 //! rerun resumes where the copy stopped.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::time::SystemTime;
 
 use anyhow::Result;
@@ -80,7 +80,7 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
     };
     let totals = plan.totals;
     let copied = totals_text(&totals);
-    let mut stdout = io::stdout().lock();
+    let mut stdout = super::stdout::lock();
     let Some(mut applied) = applied else {
         write_summary(&mut stdout, &check)?;
         writeln!(stdout, "content (dry run): {copied}")?;

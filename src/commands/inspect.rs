@@ -74,7 +74,7 @@ fn summarize<'a>(args: &InspectArgs, package: &'a Package) -> Summary<'a> {
 pub fn run(args: &InspectArgs) -> Result<Exit> {
     let package = package::open(&args.package)?;
     let summary = summarize(args, &package);
-    let mut stdout = io::stdout().lock();
+    let mut stdout = super::stdout::lock();
     if args.json {
         serde_json::to_writer_pretty(&mut stdout, &summary)?;
         writeln!(stdout)?;

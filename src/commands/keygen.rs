@@ -1,5 +1,7 @@
 //! `wsus-airgap keygen`: make the key pair that signs manifests.
 
+use std::io::Write;
+
 use anyhow::Result;
 use wsus_airgap::manifest::keys;
 
@@ -8,14 +10,17 @@ use crate::cli::KeygenArgs;
 
 pub fn run(args: &KeygenArgs) -> Result<Exit> {
     let public = keys::generate(&args.secret, &args.public, args.force)?;
-    println!(
+    let mut out = super::stdout::lock();
+    writeln!(
+        out,
         "secret key: {} (keep it on the connected side, readable by you only)",
         args.secret.display()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "public key: {} (copy it to the disconnected side)",
         args.public.display()
-    );
-    println!("key id: {}", public.id);
+    )?;
+    writeln!(out, "key id: {}", public.id)?;
     Ok(Exit::Success)
 }

@@ -2,6 +2,8 @@
 
 use std::time::SystemTime;
 
+use std::io::Write;
+
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};
 use wsus_airgap::manifest::create::{self, CreateError, CreateOptions, Created, Refusal};
@@ -35,7 +37,9 @@ pub fn run(args: &ManifestCreateArgs) -> Result<Exit> {
     };
     let manifest = &created.manifest;
     let written = create::sign_and_write(manifest, &secret, &args.out)?;
-    println!(
+    let mut out = super::stdout::lock();
+    writeln!(
+        out,
         "manifest: {} ({} {}, {}; {})",
         written.manifest.display(),
         HumanCount(manifest.totals.files),
@@ -45,13 +49,14 @@ pub fn run(args: &ManifestCreateArgs) -> Result<Exit> {
             Some(package) => format!("package {}", package.name),
             None => "no package".to_owned(),
         },
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "signature: {} (key {})",
         written.signature.display(),
         secret.public().id
-    );
-    println!("trusted comment: {}", trusted_comment(manifest));
+    )?;
+    writeln!(out, "trusted comment: {}", trusted_comment(manifest))?;
     Ok(Exit::Success)
 }
 

@@ -49,7 +49,7 @@ pub fn run(args: &ManifestVerifyArgs) -> Result<Exit> {
     let result = contents::check(&verified.manifest, &content, &package, args.jobs, &bar);
     bar.finish();
     let check = result?;
-    let mut stdout = io::stdout().lock();
+    let mut stdout = super::stdout::lock();
     if args.output.json {
         write_json(args, &verified, &check, &mut stdout)?;
     } else {
@@ -72,7 +72,7 @@ fn refuse(args: &ManifestVerifyArgs, error: &VerifyError) -> Result<Exit> {
             result: &'static str,
             error: String,
         }
-        let mut stdout = io::stdout().lock();
+        let mut stdout = super::stdout::lock();
         let document = Refused {
             folder: display(&args.folder),
             result: "refused",

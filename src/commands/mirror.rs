@@ -75,7 +75,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         args.output.quiet,
     )?;
 
-    let mut stdout = io::stdout().lock();
+    let mut stdout = super::stdout::lock();
     if args.output.json {
         write_json(&plan, applied.as_ref(), &mut stdout)?;
     } else {

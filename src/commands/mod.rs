@@ -13,6 +13,7 @@ mod manifest_verify;
 mod mirror;
 mod printable;
 mod progress_bar;
+mod stdout;
 mod step_log;
 mod transfer;
 mod verify;

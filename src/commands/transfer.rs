@@ -38,7 +38,7 @@ impl Refused {
                 result: &'static str,
                 error: &'a str,
             }
-            let mut stdout = std::io::stdout().lock();
+            let mut stdout = super::stdout::lock();
             let document = Document {
                 media: media.root.display().to_string(),
                 result: "refused",

@@ -41,7 +41,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
             }
         }
     };
-    let mut stdout = io::stdout().lock();
+    let mut stdout = super::stdout::lock();
     if args.output.json {
         #[derive(Serialize)]
         struct Report<'a> {

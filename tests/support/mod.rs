@@ -49,6 +49,22 @@ pub fn run_command(command: &mut Command) -> Run {
     }
 }
 
+/// Runs `command` with its standard output a pipe whose reader has already gone, as with
+/// `| head` after head has exited: the exit code and stderr.
+pub fn run_into_closed_pipe(command: &mut Command) -> (i32, String) {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let output = command
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code().expect("the binary exited, not killed"),
+        String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    )
+}
+
 /// Runs `keygen` to write a key pair at `secret` and `public`, and checks that it did.
 pub fn keygen(secret: &Path, public: &Path) {
     let made = run_command(
@@ -136,6 +152,11 @@ impl TestExport {
 
     /// Runs `check` on the package and the site, with more arguments.
     pub fn check(&self, more: &[&str]) -> Run {
+        run_command(&mut self.check_command(more))
+    }
+
+    /// The `check` command on the package and the site, with more arguments.
+    pub fn check_command(&self, more: &[&str]) -> Command {
         let mut command = Command::new(binary());
         command
             .arg("check")
@@ -144,7 +165,7 @@ impl TestExport {
             .arg("--content")
             .arg(self.site.root())
             .args(more);
-        run_command(&mut command)
+        command
     }
 }
 
