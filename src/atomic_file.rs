@@ -70,6 +70,18 @@ pub fn write(path: &Path, bytes: &[u8], access: Access, existing: Existing) -> i
     Ok(())
 }
 
+/// Proves that [`write`] could put a file in `folder` now, before work that must be recorded
+/// there afterwards: creates the folder if needed, then a temporary file in it, removed at
+/// once.
+pub fn check_writable(folder: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(folder)?;
+    let probe = tempfile::Builder::new()
+        .prefix(".wsus-airgap-")
+        .suffix(".tmp")
+        .tempfile_in(folder)?;
+    probe.close()
+}
+
 /// Clears the read-only attribute of the file at `path`, if it has one, so that it can be
 /// replaced or deleted: Windows refuses both for a read-only file, and media copied from a
 /// DVD or by robocopy is often read-only. Nothing there, a folder or a link is left alone.
@@ -135,6 +147,17 @@ pub fn sync_file_system(path: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn check_writable_creates_the_folder_and_leaves_nothing_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("a/b");
+        check_writable(&folder).unwrap();
+        assert_eq!(fs::read_dir(&folder).unwrap().count(), 0);
+        let file = dir.path().join("file");
+        fs::write(&file, b"x").unwrap();
+        assert!(check_writable(&file.join("below")).is_err());
+    }
 
     #[test]
     fn replaces_or_keeps_as_asked_and_leaves_no_temporary_file() {

@@ -239,6 +239,17 @@ impl Trip {
 
     /// `verify` or `import` of `media` into `content`, with the trip's key and state.
     fn gate_command(&self, verb: &str, media: &Path, content: &Path) -> Command {
+        self.gate_command_with_state(verb, media, content, &self.state())
+    }
+
+    /// `verify` or `import` of `media` into `content`, with the trip's key and `state`.
+    fn gate_command_with_state(
+        &self,
+        verb: &str,
+        media: &Path,
+        content: &Path,
+        state: &Path,
+    ) -> Command {
         let mut command = self.command();
         command
             .arg(verb)
@@ -250,7 +261,7 @@ impl Trip {
             .arg("--content")
             .arg(content)
             .arg("--state")
-            .arg(self.state());
+            .arg(state);
         command
     }
 
@@ -1239,5 +1250,69 @@ fn read_only_hidden_media_imports_as_plain_files_and_takes_the_next_export() {
         verified.stdout.ends_with("result: ready to import\n"),
         "{}",
         verified.stdout
+    );
+}
+
+/// A place where a trust state cannot be written although none is there to read: a
+/// pseudo file system on Linux, a drive letter that does not exist on Windows.
+fn unwritable_state_path() -> PathBuf {
+    if cfg!(windows) {
+        let drive = ('D'..='Y')
+            .map(|letter| format!("{letter}:\\"))
+            .find(|drive| !Path::new(drive).exists())
+            .expect("a free drive letter");
+        Path::new(&drive)
+            .join("wsus-airgap")
+            .join("trust-state.json")
+    } else {
+        PathBuf::from("/proc/trust-state.json")
+    }
+}
+
+/// An import whose trust state cannot be written stops before it copies anything or runs
+/// wsusutil, naming the state: otherwise it would import and then fail to record it, and
+/// the same media could be imported again.
+#[cfg(any(windows, target_os = "linux"))]
+#[test]
+fn an_import_that_could_not_be_recorded_is_not_started() {
+    let trip = Trip::new(14);
+    let media = trip.media("media");
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let state = unwritable_state_path();
+    let mut command = trip.gate_command_with_state("import", &media, &trip.content(), &state);
+    command.arg("--wsusutil").arg(wsusutil());
+
+    let before = untouchable(&trip);
+    let run = trip.run(&mut command);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let prefix = format!(
+        "wsus-airgap: error: the import could not be recorded, so it was not started; nothing \
+         was changed: {}: ",
+        state.display()
+    );
+    assert!(run.stderr.starts_with(&prefix), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert_eq!(untouchable(&trip), before);
+    assert!(!trip.record().exists(), "wsusutil ran");
+    assert!(!state.exists());
+
+    let imported = trip.import(&media);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+}
+
+/// Media given as a relative path: wsusutil is handed the package by its absolute path.
+#[test]
+fn wsusutil_gets_the_package_by_its_absolute_path() {
+    let trip = Trip::new(15);
+    let media = trip.media("media");
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let mut command = trip.import_command(Path::new("media"));
+    let imported = trip.run(command.current_dir(trip.path("")));
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    assert_eq!(
+        fs::read_to_string(trip.record()).unwrap(),
+        trip.import_record(&media)
     );
 }

@@ -6,8 +6,9 @@
 use std::io::Write;
 use std::time::SystemTime;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
+use wsus_airgap::atomic_file;
 use wsus_airgap::manifest::Timestamp;
 use wsus_airgap::manifest::trust::TrustState;
 use wsus_airgap::mirror::{ApplyOptions, Deletions};
@@ -57,6 +58,25 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         "verified: key {}, sequence {}, {} files listed",
         check.verified.key_id, manifest.sequence, manifest.totals.files
     ))?;
+    // What a successful import records must be writable before anything changes: never run
+    // wsusutil and then fail to record it.
+    let receipt_path = beside_content(&args.content, RECEIPT_FILE);
+    if !args.dry_run {
+        let unrecordable = TrustState::check_saveable(&state_path)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| {
+                let folder = receipt_path.parent().expect("beside the content folder");
+                atomic_file::check_writable(folder).with_context(|| format!("{}", folder.display()))
+            });
+        if let Err(error) = unrecordable {
+            log.line(&format!(
+                "stopped: the import could not be recorded: {error:#}; nothing was changed"
+            ))?;
+            return Err(error.context(
+                "the import could not be recorded, so it was not started; nothing was changed",
+            ));
+        }
+    }
     let brakes = ApplyOptions {
         max_delete: args.max_delete,
         quarantine: args.quarantine.clone(),
@@ -180,7 +200,6 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         now,
         &manifest.entries,
     );
-    let receipt_path = beside_content(&args.content, RECEIPT_FILE);
     receipt.write(&receipt_path)?;
     let on_media = media.file(Media::RECEIPT);
     if let Err(error) = receipt.write(&on_media) {

@@ -167,6 +167,19 @@ impl TrustState {
         }
         atomic_file::write(path, &bytes, Access::Shared, Existing::Replace).map_err(io_error)
     }
+
+    /// Proves that [`save`](Self::save) could write the state at `path` now: an import checks
+    /// this before it changes anything, so that it never runs wsusutil and then fails to
+    /// record what it imported.
+    pub fn check_saveable(path: &Path) -> Result<(), TrustStateError> {
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        atomic_file::check_writable(folder.unwrap_or(Path::new("."))).map_err(|source| {
+            TrustStateError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        })
+    }
 }
 
 /// Parses a key id exactly as [`KeyId`]'s `Display` writes it: 16 upper-case hex digits.

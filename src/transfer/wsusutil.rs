@@ -47,6 +47,7 @@ pub fn default_program() -> PathBuf {
 
 /// `wsusutil export <package> <log>`; the package must then exist and not be empty.
 pub fn export(program: &Path, package: &Path, log: &Path) -> Result<(), WsusutilError> {
+    let (package, log) = (&absolute(package), &absolute(log));
     run(
         program,
         &["export".as_ref(), package.as_os_str(), log.as_os_str()],
@@ -65,11 +66,18 @@ pub fn export(program: &Path, package: &Path, log: &Path) -> Result<(), Wsusutil
 
 /// `wsusutil import <package> <log>`.
 pub fn import(program: &Path, package: &Path, log: &Path) -> Result<(), WsusutilError> {
+    let package = absolute(package);
     run(
         program,
         &["import".as_ref(), package.as_os_str(), log.as_os_str()],
         Some(log),
     )
+}
+
+/// `path` made absolute against the current folder, as wsusutil is given it: its command
+/// line and its log then name the package unambiguously, whatever folder it works in.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
 /// `wsusutil reset`: makes WSUS re-check every content file against its database.
