@@ -343,3 +343,43 @@ fn package_xml_and_metadata_must_list_the_same_update_revisions() {
         )
     );
 }
+
+/// A package that another program holds open (wsusutil still writing it, a scanner) is
+/// waited for, and named when it stays held.
+#[cfg(windows)]
+#[test]
+fn a_package_held_open_is_waited_for_and_named_when_it_stays_held() {
+    use std::os::windows::fs::OpenOptionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("export.cab");
+    fs::copy(fixture(), &package).unwrap();
+    let hold = || {
+        fs::File::options()
+            .read(true)
+            .share_mode(0)
+            .open(&package)
+            .unwrap()
+    };
+
+    let held = hold();
+    let run = inspect(&package);
+    drop(held);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "wsus-airgap: error: {}: another program holds it open (WSUS or antivirus, for \
+             example): still so after 6 tries over 8 s (os error 32)\n",
+            package.display()
+        )
+    );
+
+    let held = hold();
+    let letting_go = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        drop(held);
+    });
+    let run = inspect(&package);
+    letting_go.join().unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+}

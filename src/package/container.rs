@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::package_xml::{self, PackageXml, PackageXmlUpdate};
 use super::{FileRef, Package, PackageError, Update, metadata};
+use crate::retry;
 
 const CAB_MAGIC: &[u8] = b"MSCF";
 const GZIP_MAGIC: &[u8] = &[0x1F, 0x8B];
@@ -44,7 +45,8 @@ impl Container {
 
 pub fn read(path: &Path) -> Result<Package, PackageError> {
     let io_error = PackageError::io(path);
-    let mut file = File::open(path).map_err(io_error)?;
+    // wsusutil or a scanner may still hold a package just written.
+    let mut file = retry::io_while_held_open(|| File::open(path)).map_err(io_error)?;
     if file.metadata().map_err(io_error)?.len() == 0 {
         return Err(PackageError::Empty {
             path: path.to_owned(),

@@ -214,6 +214,9 @@ fn plan(site_files: &[SiteFile], spec: &ExportSpec) -> io::Result<SyntheticExpor
             "files to reference, but no software updates".into(),
         ));
     }
+    if spec.bundles > 0 && spec.software_updates == 0 {
+        return Err(invalid("bundles, but no software updates to bundle".into()));
+    }
     if spec.second_revisions > spec.software_updates {
         return Err(invalid(format!(
             "cannot give {} of {} software updates a second revision",
@@ -526,6 +529,18 @@ mod tests {
             ..ExportSpec::default()
         };
         assert!(write_export(&path, &files, &spec).is_err());
+        let spec = ExportSpec {
+            software_updates: 0,
+            second_revisions: 0,
+            bundles: 1,
+            unreferenced_files: 2,
+            ..ExportSpec::default()
+        };
+        let error = write_export(&path, &files, &spec).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "bundles, but no software updates to bundle"
+        );
         assert!(!path.exists());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
