@@ -16,5 +16,6 @@ mod owner_only;
 pub mod package;
 pub mod progress;
 pub mod retry;
+pub mod run_lock;
 pub mod synth;
 pub mod transfer;

@@ -1316,3 +1316,89 @@ fn wsusutil_gets_the_package_by_its_absolute_path() {
         trip.import_record(&media)
     );
 }
+
+/// Takes the lock that guards `guarded` (`<guarded>.lock`) as another run would.
+fn hold_lock_of(guarded: &Path) -> fs::File {
+    let mut path = guarded.as_os_str().to_owned();
+    path.push(".lock");
+    let file = fs::File::create(&path).unwrap();
+    file.try_lock().expect("nothing else holds the lock");
+    file
+}
+
+fn busy_error(guarded: &Path, work: &str) -> String {
+    format!(
+        "wsus-airgap: error: {}.lock: another wsus-airgap {work} is running (it holds this \
+         lock); nothing was changed: run again once it has finished\n",
+        guarded.display()
+    )
+}
+
+/// One import at a time per trust state: while one runs (here, while wsusutil works), a
+/// second is turned away before its gate, changing nothing, and the first completes.
+#[test]
+fn a_second_import_while_one_runs_is_turned_away() {
+    let trip = Trip::new(16);
+    let media = trip.media("media");
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+
+    let log = trip.path("first-import.log");
+    let mut first = trip
+        .import_command(&media)
+        .env("WSUSUTIL_HANG", "10")
+        .arg("--log")
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !fs::read_to_string(&log).is_ok_and(|text| text.contains(": running ")) {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the first import did not reach wsusutil"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    let second = trip.import(&media);
+    assert_eq!(
+        (second.code, second.stderr.as_str()),
+        (
+            2,
+            busy_error(&trip.state(), "import with this trust state").as_str()
+        )
+    );
+    assert_eq!(trip.accepted_sequence(), None);
+
+    assert!(first.wait().unwrap().success());
+    assert_eq!(trip.accepted_sequence(), Some(1));
+    assert_eq!(
+        fs::read_to_string(trip.record()).unwrap(),
+        trip.import_record(&media)
+    );
+}
+
+/// One export at a time per key: a second one is turned away before it reads the key's
+/// sequence, and writes nothing.
+#[test]
+fn an_export_while_another_signs_with_the_key_is_turned_away() {
+    let trip = Trip::new(17);
+    let media = trip.media("media");
+    let held = hold_lock_of(&trip.sequence_file());
+    let refused = trip.export(&media);
+    assert_eq!(
+        (refused.code, refused.stderr.as_str()),
+        (
+            2,
+            busy_error(&trip.sequence_file(), "export signing with this key").as_str()
+        )
+    );
+    assert!(!media.exists());
+    assert!(!trip.sequence_file().exists());
+
+    drop(held);
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+}

@@ -16,6 +16,7 @@ use wsus_airgap::manifest::create::{self, CreateOptions};
 use wsus_airgap::manifest::keys::SecretKey;
 use wsus_airgap::manifest::{RelPath, SIGNATURE_FILE, TransferMode, trusted_comment};
 use wsus_airgap::mirror::{ApplyOptions, Listing, PlanOptions};
+use wsus_airgap::run_lock::RunLock;
 use wsus_airgap::transfer::receipt::Receipt;
 use wsus_airgap::transfer::{Media, readme_text, sequence, wsusutil};
 
@@ -34,6 +35,16 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
     let secret = SecretKey::read(&args.key)?;
     let key_id = secret.public().id.to_string();
     let sequence_file = sequence::file_for(&args.key);
+    // One export at a time per key, from before its sequence is read: two at once would sign
+    // the same sequence number.
+    let _one_export = if args.dry_run {
+        None
+    } else {
+        Some(RunLock::take_for(
+            &sequence_file,
+            "export signing with this key",
+        )?)
+    };
     let last = sequence::last(&sequence_file)?;
     let sequence = args.sequence.unwrap_or(last + 1);
     let media = Media::new(&args.media);

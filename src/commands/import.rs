@@ -4,6 +4,7 @@
 //! rerun resumes where the copy stopped.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
@@ -12,6 +13,7 @@ use wsus_airgap::atomic_file;
 use wsus_airgap::manifest::Timestamp;
 use wsus_airgap::manifest::trust::TrustState;
 use wsus_airgap::mirror::{ApplyOptions, Deletions};
+use wsus_airgap::run_lock::RunLock;
 use wsus_airgap::transfer::receipt::Receipt;
 use wsus_airgap::transfer::{Media, wsusutil};
 
@@ -40,6 +42,22 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         args.content.display(),
         if args.dry_run { ", dry run" } else { "" }
     ))?;
+    // Before anything changes: what a successful import records must be writable, so that
+    // wsusutil never runs unrecorded; and one import at a time per trust state (one per
+    // server), from before the gate on, or a second import that passed the gate while the
+    // first ran would import the same media again.
+    let receipt_path = beside_content(&args.content, RECEIPT_FILE);
+    let _one_import = if args.dry_run {
+        None
+    } else {
+        match prepare_to_record(&state_path, &receipt_path) {
+            Ok(lock) => Some(lock),
+            Err(error) => {
+                log.line(&format!("stopped: {error:#}"))?;
+                return Err(error);
+            }
+        }
+    };
     let check = match pass_gate(
         &media,
         &args.trust,
@@ -58,25 +76,6 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         "verified: key {}, sequence {}, {} files listed",
         check.verified.key_id, manifest.sequence, manifest.totals.files
     ))?;
-    // What a successful import records must be writable before anything changes: never run
-    // wsusutil and then fail to record it.
-    let receipt_path = beside_content(&args.content, RECEIPT_FILE);
-    if !args.dry_run {
-        let unrecordable = TrustState::check_saveable(&state_path)
-            .map_err(anyhow::Error::from)
-            .and_then(|()| {
-                let folder = receipt_path.parent().expect("beside the content folder");
-                atomic_file::check_writable(folder).with_context(|| format!("{}", folder.display()))
-            });
-        if let Err(error) = unrecordable {
-            log.line(&format!(
-                "stopped: the import could not be recorded: {error:#}; nothing was changed"
-            ))?;
-            return Err(error.context(
-                "the import could not be recorded, so it was not started; nothing was changed",
-            ));
-        }
-    }
     let brakes = ApplyOptions {
         max_delete: args.max_delete,
         quarantine: args.quarantine.clone(),
@@ -255,4 +254,19 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
     }
     stdout.flush()?;
     Ok(Exit::Success)
+}
+
+/// Proves that the trust state and the receipt can be written, then takes the lock beside
+/// the trust state (`trust-state.json.lock`).
+fn prepare_to_record(state: &Path, receipt: &Path) -> Result<RunLock> {
+    let folder = receipt
+        .parent()
+        .expect("the receipt is beside the content folder");
+    TrustState::check_saveable(state)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| {
+            atomic_file::check_writable(folder).with_context(|| folder.display().to_string())
+        })
+        .context("the import could not be recorded, so it was not started; nothing was changed")?;
+    Ok(RunLock::take_for(state, "import with this trust state")?)
 }

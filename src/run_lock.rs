@@ -1,0 +1,88 @@
+//! One run at a time where two would harm each other.
+//!
+//! A scheduled task and an operator can start the same command at once. Two imports into one
+//! content folder would both pass the gate before either records its sequence, so the same
+//! media could be imported twice and wsusutil run over itself; two exports signing with one
+//! key would sign the same sequence number. Each such run first takes an exclusive lock on a
+//! small lock file (`flock` on Unix, `LockFileEx` on Windows). The system releases it when the
+//! process ends, however it ends, so a crash never leaves a stale lock behind; the file itself
+//! stays, empty, and is reused by the next run.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why a lock was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum RunLockError {
+    #[error(
+        "{}: another wsus-airgap {work} is running (it holds this lock); nothing was changed: \
+         run again once it has finished",
+        path.display()
+    )]
+    Busy { path: PathBuf, work: &'static str },
+    #[error("{}: cannot take the lock: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// A lock held until dropped (or until the process ends).
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+}
+
+impl RunLock {
+    /// Takes the lock at `path` (creating the file, not its folder) at once or fails with
+    /// [`RunLockError::Busy`], naming the `work` that holds it, such as "import into this
+    /// content folder". It never waits.
+    pub fn take(path: &Path, work: &'static str) -> Result<Self, RunLockError> {
+        let io_error = |source| RunLockError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(io_error)?;
+        match file.try_lock() {
+            Ok(()) => Ok(RunLock { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(RunLockError::Busy {
+                path: path.to_owned(),
+                work,
+            }),
+            Err(TryLockError::Error(error)) => Err(io_error(error)),
+        }
+    }
+
+    /// [`RunLock::take`] on the lock file that guards the file at `guarded`: its name with
+    /// `.lock` added, in the same folder (`trust-state.json.lock`).
+    pub fn take_for(guarded: &Path, work: &'static str) -> Result<Self, RunLockError> {
+        let mut path = guarded.as_os_str().to_owned();
+        path.push(".lock");
+        Self::take(Path::new(&path), work)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_until_the_first_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.lock");
+        let first = RunLock::take(&path, "test").unwrap();
+        let second = RunLock::take(&path, "test").unwrap_err();
+        assert!(
+            matches!(&second, RunLockError::Busy { path: busy, work: "test" } if *busy == path),
+            "{second:?}"
+        );
+        drop(first);
+        RunLock::take(&path, "test").unwrap();
+        let _guard = RunLock::take_for(&dir.path().join("state.json"), "test").unwrap();
+        assert!(dir.path().join("state.json.lock").is_file());
+        assert!(RunLock::take(&dir.path().join("no/such/folder.lock"), "test").is_err());
+    }
+}
