@@ -1,16 +1,27 @@
 //! One run at a time where two would harm each other.
 //!
-//! A scheduled task and an operator can start the same command at once. Two imports into one
-//! content folder would both pass the gate before either records its sequence, so the same
-//! media could be imported twice and wsusutil run over itself; two exports signing with one
-//! key would sign the same sequence number. Each such run first takes an exclusive lock on a
-//! small lock file (`flock` on Unix, `LockFileEx` on Windows). The system releases it when the
-//! process ends, however it ends, so a crash never leaves a stale lock behind; the file itself
-//! stays, empty, and is reused by the next run.
+//! A scheduled task and an operator can start the same command at once. Two imports with one
+//! trust state (one server's) would both pass the gate before either records its sequence, so
+//! the same media could be imported twice and wsusutil run over itself; two exports signing
+//! with one key would sign the same sequence number. Each such run first takes an exclusive
+//! lock on a small lock file beside the file it guards (`flock` on Unix, `LockFileEx` on
+//! Windows). The system releases it when the process ends, however it ends, so a crash never
+//! leaves a stale lock behind; the file itself stays, empty, and is reused by the next run.
+//! Windows may release the lock of a process that was killed a moment later, so a lock found
+//! taken is tried again for about a second before the run is turned away.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The pauses before trying a taken lock again: a second in all.
+const RELEASE_PAUSES: [Duration; 4] = [
+    Duration::from_millis(100),
+    Duration::from_millis(200),
+    Duration::from_millis(300),
+    Duration::from_millis(400),
+];
 
 /// Why a lock was not taken.
 #[derive(Debug, thiserror::Error)]
@@ -32,10 +43,10 @@ pub struct RunLock {
 }
 
 impl RunLock {
-    /// Takes the lock at `path` (creating the file, not its folder) at once or fails with
-    /// [`RunLockError::Busy`], naming the `work` that holds it, such as "import into this
-    /// content folder". It never waits.
-    pub fn take(path: &Path, work: &'static str) -> Result<Self, RunLockError> {
+    /// Takes the lock at `path` (creating the file, not its folder) or fails with
+    /// [`RunLockError::Busy`], naming the `work` that holds it, such as "import with this
+    /// trust state". It waits about a second at most.
+    fn take(path: &Path, work: &'static str) -> Result<Self, RunLockError> {
         let io_error = |source| RunLockError::Io {
             path: path.to_owned(),
             source,
@@ -46,13 +57,21 @@ impl RunLock {
             .write(true)
             .open(path)
             .map_err(io_error)?;
-        match file.try_lock() {
-            Ok(()) => Ok(RunLock { _file: file }),
-            Err(TryLockError::WouldBlock) => Err(RunLockError::Busy {
-                path: path.to_owned(),
-                work,
-            }),
-            Err(TryLockError::Error(error)) => Err(io_error(error)),
+        let mut pauses = RELEASE_PAUSES.iter();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(RunLock { _file: file }),
+                Err(TryLockError::WouldBlock) => match pauses.next() {
+                    Some(pause) => std::thread::sleep(*pause),
+                    None => {
+                        return Err(RunLockError::Busy {
+                            path: path.to_owned(),
+                            work,
+                        });
+                    }
+                },
+                Err(TryLockError::Error(error)) => return Err(io_error(error)),
+            }
         }
     }
 

@@ -53,7 +53,8 @@ fn the_real_export_inspects_to_the_facts_in_its_readme() {
     assert_eq!(json["languages"].as_array().unwrap().len(), 39);
 }
 
-/// `inspect --json | head -1`: the rest of the report is dropped and nothing is wrong.
+/// `inspect --json | head -1`: the rest of the report is dropped and nothing is wrong; and an
+/// error nobody reads keeps its exit code.
 #[test]
 fn a_reader_that_stops_early_is_no_error() {
     let (code, stderr) = support::run_into_closed_pipe(
@@ -63,6 +64,15 @@ fn a_reader_that_stops_early_is_no_error() {
             .arg("--json"),
     );
     assert_eq!((code, stderr.as_str()), (0, ""));
+
+    // An error with stderr closed too (`2>&1 | head`) still exits 2.
+    let dir = tempfile::tempdir().unwrap();
+    let code = support::run_into_closed_pipes(
+        std::process::Command::new(support::binary())
+            .arg("inspect")
+            .arg(dir.path().join("missing.cab")),
+    );
+    assert_eq!(code, 2);
 }
 
 fn run_json(path: &Path) -> serde_json::Value {
@@ -376,7 +386,7 @@ fn a_package_held_open_is_waited_for_and_named_when_it_stays_held() {
 
     let held = hold();
     let letting_go = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(600));
+        std::thread::sleep(std::time::Duration::from_secs(2));
         drop(held);
     });
     let run = inspect(&package);

@@ -1334,10 +1334,10 @@ fn busy_error(guarded: &Path, work: &str) -> String {
     )
 }
 
-/// One import at a time per trust state: while one runs (here, while wsusutil works), a
-/// second is turned away before its gate, changing nothing, and the first completes.
+/// One import at a time per trust state: an import holds the lock while it runs (here, while
+/// wsusutil works), and the first completes.
 #[test]
-fn a_second_import_while_one_runs_is_turned_away() {
+fn an_import_holds_its_lock_while_it_runs() {
     let trip = Trip::new(16);
     let media = trip.media("media");
     let exported = trip.export(&media);
@@ -1361,16 +1361,13 @@ fn a_second_import_while_one_runs_is_turned_away() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-
-    let second = trip.import(&media);
-    assert_eq!(
-        (second.code, second.stderr.as_str()),
-        (
-            2,
-            busy_error(&trip.state(), "import with this trust state").as_str()
-        )
+    let mut lock = trip.state().into_os_string();
+    lock.push(".lock");
+    let lock = fs::File::options().write(true).open(lock).unwrap();
+    assert!(
+        matches!(lock.try_lock(), Err(fs::TryLockError::WouldBlock)),
+        "the running import holds its lock"
     );
-    assert_eq!(trip.accepted_sequence(), None);
 
     assert!(first.wait().unwrap().success());
     assert_eq!(trip.accepted_sequence(), Some(1));
@@ -1378,6 +1375,35 @@ fn a_second_import_while_one_runs_is_turned_away() {
         fs::read_to_string(trip.record()).unwrap(),
         trip.import_record(&media)
     );
+    lock.try_lock()
+        .expect("the finished import let go of its lock");
+}
+
+/// While another run holds the lock, an import is turned away before its gate: media the
+/// gate would refuse gives the busy error, not the refusal, and nothing changes.
+#[test]
+fn an_import_while_another_runs_is_turned_away_before_its_gate() {
+    let trip = Trip::new(18);
+    let media = trip.media("media");
+    let exported = trip.export(&media);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    fs::write(media.join("manifest.json"), b"{}").unwrap();
+
+    let held = hold_lock_of(&trip.state());
+    let before = untouchable(&trip);
+    let busy = trip.import(&media);
+    assert_eq!(
+        (busy.code, busy.stderr.as_str()),
+        (
+            2,
+            busy_error(&trip.state(), "import with this trust state").as_str()
+        )
+    );
+    assert_eq!(untouchable(&trip), before);
+
+    drop(held);
+    let refused = trip.import(&media);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
 }
 
 /// One export at a time per key: a second one is turned away before it reads the key's
@@ -1386,6 +1412,8 @@ fn a_second_import_while_one_runs_is_turned_away() {
 fn an_export_while_another_signs_with_the_key_is_turned_away() {
     let trip = Trip::new(17);
     let media = trip.media("media");
+    // A damaged counter would be an error of its own: the lock comes before reading it.
+    fs::write(trip.sequence_file(), "damaged").unwrap();
     let held = hold_lock_of(&trip.sequence_file());
     let refused = trip.export(&media);
     assert_eq!(
@@ -1396,9 +1424,9 @@ fn an_export_while_another_signs_with_the_key_is_turned_away() {
         )
     );
     assert!(!media.exists());
-    assert!(!trip.sequence_file().exists());
 
     drop(held);
+    fs::remove_file(trip.sequence_file()).unwrap();
     let exported = trip.export(&media);
     assert_eq!(exported.code, 0, "{}", exported.stderr);
 }

@@ -40,10 +40,13 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
     let _one_export = if args.dry_run {
         None
     } else {
-        Some(RunLock::take_for(
-            &sequence_file,
-            "export signing with this key",
-        )?)
+        match RunLock::take_for(&sequence_file, "export signing with this key") {
+            Ok(lock) => Some(lock),
+            Err(error) => {
+                log.line(&format!("stopped: {error}"))?;
+                return Err(error.into());
+            }
+        }
     };
     let last = sequence::last(&sequence_file)?;
     let sequence = args.sequence.unwrap_or(last + 1);
@@ -106,7 +109,7 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
         jobs: args.jobs,
     };
     let Some(created) = build_or_refuse(&options, args.output.quiet, "nothing was signed")? else {
-        eprintln!(
+        stderr_line!(
             "hint: on the connected server, `wsusutil reset` makes WSUS download damaged files again"
         );
         log.line("refused: the content holds files a manifest cannot vouch for")?;
@@ -134,14 +137,14 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
             plural(at_risk.len(), "update"),
         );
         if !args.allow_gaps {
-            eprintln!("wsus-airgap: refused: {message}; nothing was signed");
-            eprintln!(
+            stderr_line!("wsus-airgap: refused: {message}; nothing was signed");
+            stderr_line!(
                 "hint: let the connected server finish downloading, or export anyway with --allow-gaps"
             );
             log.line(&format!("refused: {message}"))?;
             return Ok(Exit::Problems);
         }
-        eprintln!("warning: {message}; exported with --allow-gaps, listed as gaps");
+        stderr_line!("warning: {message}; exported with --allow-gaps, listed as gaps");
         log.line(&format!("gaps allowed: {message}"))?;
         manifest.gaps = gaps
             .iter()

@@ -129,7 +129,7 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
     }
     if !applied.is_complete() {
         for rejected in &applied.rejected {
-            eprintln!(
+            stderr_line!(
                 "rejected: {} (not as signed; not put in place)",
                 printable(&rejected.path)
             );
@@ -190,9 +190,13 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         return Ok(Exit::Wsusutil);
     }
 
-    // Done: the receipt for the return trip, then the trust state.
+    // Done: first the trust state, so that this media can never be imported again, then the
+    // receipt for the return trip (without which the next export only carries more).
     let now = Timestamp::new(SystemTime::now());
     let key_id = check.verified.key_id;
+    let mut state = TrustState::load(&state_path)?;
+    state.accept(key_id, manifest.sequence, now);
+    state.save(&state_path)?;
     let receipt = Receipt::new(
         key_id.to_string(),
         manifest.sequence,
@@ -202,15 +206,12 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
     receipt.write(&receipt_path)?;
     let on_media = media.file(Media::RECEIPT);
     if let Err(error) = receipt.write(&on_media) {
-        eprintln!(
+        stderr_line!(
             "warning: {} (the receipt is also at {})",
             printable(&error.to_string()),
             receipt_path.display()
         );
     }
-    let mut state = TrustState::load(&state_path)?;
-    state.accept(key_id, manifest.sequence, now);
-    state.save(&state_path)?;
     log.line(&format!(
         "finished: sequence {} imported; receipt {}",
         manifest.sequence,
@@ -257,15 +258,20 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
 }
 
 /// Proves that the trust state and the receipt can be written, then takes the lock beside
-/// the trust state (`trust-state.json.lock`).
+/// the trust state (`trust-state.json.lock`). The receipt's folder (the content folder's)
+/// is probed only when it exists: a mistyped `--content` makes no folder here, and a folder
+/// the copy makes is writable.
 fn prepare_to_record(state: &Path, receipt: &Path) -> Result<RunLock> {
     let folder = receipt
         .parent()
         .expect("the receipt is beside the content folder");
     TrustState::check_saveable(state)
         .map_err(anyhow::Error::from)
-        .and_then(|()| {
-            atomic_file::check_writable(folder).with_context(|| folder.display().to_string())
+        .and_then(|()| match folder.exists() {
+            true => {
+                atomic_file::check_writable(folder).with_context(|| folder.display().to_string())
+            }
+            false => Ok(()),
         })
         .context("the import could not be recorded, so it was not started; nothing was changed")?;
     Ok(RunLock::take_for(state, "import with this trust state")?)

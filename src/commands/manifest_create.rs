@@ -74,9 +74,9 @@ pub(super) fn build_or_refuse(
         Ok(created) => created,
         Err(CreateError::Refused { content, problems }) => {
             for problem in &problems {
-                eprintln!("{}", refusal_line(problem));
+                stderr_line!("{}", refusal_line(problem));
             }
-            eprintln!(
+            stderr_line!(
                 "wsus-airgap: refused: {} holds {} {} a manifest cannot vouch for; {consequence}",
                 content.display(),
                 problems.len(),
@@ -87,7 +87,7 @@ pub(super) fn build_or_refuse(
         Err(error) => return Err(error.into()),
     };
     for warning in &created.warnings {
-        eprintln!("warning: {}", finding_line(warning));
+        stderr_line!("warning: {}", finding_line(warning));
     }
     Ok(Some(created))
 }

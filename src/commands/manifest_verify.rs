@@ -81,9 +81,9 @@ fn refuse(args: &ManifestVerifyArgs, error: &VerifyError) -> Result<Exit> {
         serde_json::to_writer_pretty(&mut stdout, &document)?;
         writeln!(stdout)?;
     }
-    eprintln!("wsus-airgap: refused: {}", printable(&error.to_string()));
+    stderr_line!("wsus-airgap: refused: {}", printable(&error.to_string()));
     if let Some(hint) = refusal_hint(error) {
-        eprintln!("hint: {hint}");
+        stderr_line!("hint: {hint}");
     }
     Ok(Exit::Problems)
 }

@@ -41,7 +41,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
             let verified = match verify::verify(folder, &trusted, &options) {
                 Ok(verified) => verified,
                 Err(error) if error.is_refusal() => {
-                    eprintln!("wsus-airgap: refused: {}", printable(&error.to_string()));
+                    stderr_line!("wsus-airgap: refused: {}", printable(&error.to_string()));
                     return Ok(Exit::Problems);
                 }
                 Err(error) => return Err(error.into()),

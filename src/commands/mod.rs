@@ -1,6 +1,15 @@
 //! The command layer: runs one subcommand, turns its result into words on stdout or stderr,
 //! and chooses the exit code. The library underneath never prints.
 
+/// `eprintln!` that drops the line when stderr's reader has gone (`2>&1 | head`) instead of
+/// panicking, so that the exit code stays the verdict. Defined before the modules that use it.
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod audit;
 mod check;
 mod demo;
@@ -63,9 +72,9 @@ pub fn run(command: Command) -> Exit {
         Command::Demo(args) => demo::run(&args),
     };
     result.unwrap_or_else(|error| {
-        eprintln!("wsus-airgap: error: {}", printable(&describe(&error)));
+        stderr_line!("wsus-airgap: error: {}", printable(&describe(&error)));
         if let Some(hint) = hint(&error) {
-            eprintln!("hint: {hint}");
+            stderr_line!("hint: {hint}");
         }
         Exit::Error
     })

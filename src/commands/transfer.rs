@@ -47,7 +47,7 @@ impl Refused {
             serde_json::to_writer_pretty(&mut stdout, &document)?;
             writeln!(stdout)?;
         }
-        eprintln!("wsus-airgap: refused: {}", printable(&self.0));
+        stderr_line!("wsus-airgap: refused: {}", printable(&self.0));
         Ok(Exit::Problems)
     }
 }
@@ -109,20 +109,20 @@ pub fn write_updates_at_risk(out: &mut impl Write, updates: &[UpdateGap]) -> std
 
 /// Exit 3's message: the failure and the tail of wsusutil's log.
 pub fn report_wsusutil(error: &WsusutilError) {
-    eprintln!(
+    stderr_line!(
         "wsus-airgap: wsusutil failed: {}",
         printable(&error.to_string())
     );
     if let WsusutilError::Failed { log_tail, .. } = error
         && !log_tail.is_empty()
     {
-        eprintln!("the log ends:");
+        stderr_line!("the log ends:");
         for line in log_tail {
-            eprintln!("  {}", printable(line));
+            stderr_line!("  {}", printable(line));
         }
     }
     if let WsusutilError::EmptyPackage { .. } = error {
-        eprintln!(
+        stderr_line!(
             "hint: wsusutil export is known to write an empty package when the export exceeds \
              the 2 GB limit of the CAB format (fixed by KB2819484 on Windows Server 2012 and \
              KB2828185 on WSUS 3.0 SP2): install the fix and export again"

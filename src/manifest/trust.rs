@@ -168,10 +168,24 @@ impl TrustState {
         atomic_file::write(path, &bytes, Access::Shared, Existing::Replace).map_err(io_error)
     }
 
-    /// Proves that [`save`](Self::save) could write the state at `path` now: an import checks
-    /// this before it changes anything, so that it never runs wsusutil and then fails to
-    /// record what it imported.
+    /// Proves that [`save`](Self::save) can write the state at `path` now, by saving it
+    /// unchanged (or, when there is none yet, by making its folder and a temporary file
+    /// there): an import checks this before it changes anything, so that it never runs
+    /// wsusutil and then fails to record what it imported.
     pub fn check_saveable(path: &Path) -> Result<(), TrustStateError> {
+        let present = match std::fs::symlink_metadata(path) {
+            Ok(_) => true,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => false,
+            Err(source) => {
+                return Err(TrustStateError::Io {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        if present {
+            return Self::load(path)?.save(path);
+        }
         let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
         atomic_file::check_writable(folder.unwrap_or(Path::new("."))).map_err(|source| {
             TrustStateError::Io {

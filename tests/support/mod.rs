@@ -65,6 +65,19 @@ pub fn run_into_closed_pipe(command: &mut Command) -> (i32, String) {
     )
 }
 
+/// Runs `command` with both its standard output and its standard error one pipe whose reader
+/// has already gone, as with `2>&1 | head` after head has exited: the exit code.
+pub fn run_into_closed_pipes(command: &mut Command) -> i32 {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let status = command
+        .stdout(writer.try_clone().expect("a second writer"))
+        .stderr(writer)
+        .status()
+        .expect("the binary runs");
+    status.code().expect("the binary exited, not killed")
+}
+
 /// Runs `keygen` to write a key pair at `secret` and `public`, and checks that it did.
 pub fn keygen(secret: &Path, public: &Path) {
     let made = run_command(
