@@ -51,12 +51,17 @@ impl RunLock {
             path: path.to_owned(),
             source,
         };
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(io_error)?;
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        // On Windows nobody may delete or rename the file while it is open, so a held lock
+        // cannot be sidestepped by removing its file.
+        #[cfg(windows)]
+        {
+            use std::os::windows::fs::OpenOptionsExt;
+            use windows_sys::Win32::Storage::FileSystem::{FILE_SHARE_READ, FILE_SHARE_WRITE};
+            options.share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE);
+        }
+        let file = options.open(path).map_err(io_error)?;
         let mut pauses = RELEASE_PAUSES.iter();
         loop {
             match file.try_lock() {
@@ -97,6 +102,11 @@ mod tests {
         assert!(
             matches!(&second, RunLockError::Busy { path: busy, work: "test" } if *busy == path),
             "{second:?}"
+        );
+        #[cfg(windows)]
+        assert!(
+            std::fs::remove_file(&path).is_err(),
+            "a held lock's file stays"
         );
         drop(first);
         RunLock::take(&path, "test").unwrap();
