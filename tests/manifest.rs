@@ -97,6 +97,32 @@ impl Media {
         serde_json::from_slice(&fs::read(self.manifest()).unwrap()).unwrap()
     }
 
+    /// Asserts that `manifest` lists every file of the site, plus anonymousCheckFile.txt,
+    /// sorted, each with its size and digests as computed independently.
+    fn assert_lists_every_file(&self, manifest: &Manifest) {
+        let site = &self.export.site.site;
+        let mut expected: Vec<String> = site.files.iter().map(|f| f.path.clone()).collect();
+        expected.push("anonymousCheckFile.txt".into());
+        expected.sort();
+        let listed: Vec<String> = manifest
+            .entries
+            .iter()
+            .map(|e| e.path.to_string())
+            .collect();
+        assert_eq!(listed, expected);
+        for entry in &manifest.entries {
+            let path = entry.path.under(self.content());
+            assert_eq!(entry.size, fs::metadata(&path).unwrap().len());
+            assert_eq!(entry.blake3.to_string(), independent_blake3(&path));
+            let sha1 = entry.sha1.map(|sha1| sha1.to_string());
+            if entry.path.as_str() == "anonymousCheckFile.txt" {
+                assert_eq!(sha1, None);
+            } else {
+                assert_eq!(sha1, Some(support::independent_sha1(&path)));
+            }
+        }
+    }
+
     /// Signs `bytes` as the media's manifest with the media's key, whatever they hold.
     fn sign_raw(&self, bytes: &[u8], comment: &str) {
         let secret = SecretKey::read(&self.secret()).unwrap();
@@ -166,28 +192,7 @@ fn a_created_manifest_verifies_and_lists_every_file_with_its_digests() {
         )
     );
 
-    // Every file of the site, plus anonymousCheckFile.txt, sorted, with independent digests.
-    let site = &media.export.site.site;
-    let mut expected: Vec<String> = site.files.iter().map(|f| f.path.clone()).collect();
-    expected.push("anonymousCheckFile.txt".into());
-    expected.sort();
-    let listed: Vec<String> = manifest
-        .entries
-        .iter()
-        .map(|e| e.path.to_string())
-        .collect();
-    assert_eq!(listed, expected);
-    for entry in &manifest.entries {
-        let path = entry.path.under(media.content());
-        assert_eq!(entry.size, fs::metadata(&path).unwrap().len());
-        assert_eq!(entry.blake3.to_string(), independent_blake3(&path));
-        let sha1 = entry.sha1.map(|sha1| sha1.to_string());
-        if entry.path.as_str() == "anonymousCheckFile.txt" {
-            assert_eq!(sha1, None);
-        } else {
-            assert_eq!(sha1, Some(support::independent_sha1(&path)));
-        }
-    }
+    media.assert_lists_every_file(&manifest);
     assert_eq!(manifest.sequence, 7);
     assert_eq!(manifest.mode, TransferMode::Incremental);
     assert_eq!(
@@ -836,20 +841,7 @@ fn read_only_hidden_media_is_listed_hashed_signed_and_verified_and_signed_again(
     let created = media.create(&["--sequence", "1"]);
     assert_eq!(created.code, 0, "{}", created.stderr);
     let manifest = media.read_manifest();
-    let site = &media.export.site.site;
-    let mut expected: Vec<String> = site.files.iter().map(|f| f.path.clone()).collect();
-    expected.push("anonymousCheckFile.txt".into());
-    expected.sort();
-    let listed: Vec<String> = manifest
-        .entries
-        .iter()
-        .map(|e| e.path.to_string())
-        .collect();
-    assert_eq!(listed, expected);
-    for entry in &manifest.entries {
-        let path = entry.path.under(media.content());
-        assert_eq!(entry.blake3.to_string(), independent_blake3(&path));
-    }
+    media.assert_lists_every_file(&manifest);
     let verified = media.verify(&[]);
     assert_eq!(verified.code, 0, "{}", verified.stderr);
     assert!(

@@ -3,13 +3,12 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use support::{Run, run_command};
+use support::{Run, run_command, snapshot};
 use wsus_airgap::synth::SplitMix64;
 
 /// A source and a destination folder side by side, and a private hash cache folder.
@@ -71,30 +70,6 @@ fn random_bytes(random: &mut SplitMix64, size: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; size];
     random.fill(&mut bytes);
     bytes
-}
-
-/// Everything below `root`: files with their bytes, folders as `None`.
-fn snapshot(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
-    let mut all = BTreeMap::new();
-    if !root.exists() {
-        return all;
-    }
-    for entry in walkdir::WalkDir::new(root).min_depth(1) {
-        let entry = entry.unwrap();
-        let relative = entry
-            .path()
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        let value = if entry.file_type().is_dir() {
-            None
-        } else {
-            Some(fs::read(entry.path()).unwrap())
-        };
-        all.insert(relative, value);
-    }
-    all
 }
 
 /// A random source tree (nested and empty folders, files of many sizes, all old) and a
@@ -365,10 +340,9 @@ fn too_many_deletions_are_all_refused_and_copies_still_happen() {
     );
 }
 
-#[test]
-fn quarantine_moves_extras_out_instead_of_deleting_them() {
-    let sides = small_sides();
-    let quarantine = sides.path("quarantine");
+/// A mirror run of the small sides with `--quarantine quarantine` moves their one extra file
+/// there, with its folder, instead of deleting it.
+fn assert_quarantines_the_extra_file(sides: &Sides, quarantine: &Path) {
     let run = sides.mirror(&[
         "--mode",
         "mirror",
@@ -382,6 +356,13 @@ fn quarantine_moves_extras_out_instead_of_deleting_them() {
     );
     assert_eq!(fs::read(quarantine.join("03/extra.cab")).unwrap(), b"extra");
     assert!(!sides.destination().join("03").exists());
+}
+
+#[test]
+fn quarantine_moves_extras_out_instead_of_deleting_them() {
+    let sides = small_sides();
+    let quarantine = sides.path("quarantine");
+    assert_quarantines_the_extra_file(&sides, &quarantine);
 }
 
 /// Names that differ only in case are one file on NTFS and FAT (and under Windows), two on
@@ -458,19 +439,7 @@ fn quarantine_on_another_file_system_is_copied_there_and_removed_here() {
     let device = |path: &Path| fs::metadata(path).unwrap().dev();
     assert_ne!(device(elsewhere.path()), device(&sides.destination()));
     let quarantine = elsewhere.path().join("quarantine");
-    let run = sides.mirror(&[
-        "--mode",
-        "mirror",
-        "--quarantine",
-        quarantine.to_str().unwrap(),
-    ]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stdout
-            .contains("\n> quarantine 03/extra.cab (5 bytes)\n")
-    );
-    assert_eq!(fs::read(quarantine.join("03/extra.cab")).unwrap(), b"extra");
-    assert!(!sides.destination().join("03").exists());
+    assert_quarantines_the_extra_file(&sides, &quarantine);
 }
 
 #[test]
@@ -659,23 +628,31 @@ fn held_open_error(path: &Path) -> String {
 #[cfg(windows)]
 #[test]
 fn a_source_file_held_open_throughout_stops_the_run_naming_it_and_changes_nothing() {
-    let sides = Sides::new();
-    write(&sides.source(), "00/held.cab", b"the new bytes", false);
-    write(&sides.destination(), "00/held.cab", b"old bytes", false);
-    let destination_before = snapshot(&sides.destination());
-    let held = sides.source().join("00").join("held.cab");
-    let holder = hold_open(&held);
-    let run = sides.mirror(&[]);
-    drop(holder);
-    assert_eq!(run.stderr, held_open_error(&held));
-    assert_eq!(run.code, 2);
+    let run = mirror_while_held_open(Sides::source);
     assert_eq!(
         run.stdout,
         "planned (incremental mode): 0 to copy (0 B), 1 to replace (13 B), 0 to delete (0 B), \
          0 unchanged (0 B)\nresult: stopped\n"
     );
-    // No temporary file, and the old file whole.
+}
+
+/// A mirror run that replaces `00/held.cab` while that file, in the tree `side` gives, is
+/// held open throughout: it must stop naming the file (exit 2) and leave the destination as
+/// it was (no temporary file, the old file whole).
+#[cfg(windows)]
+fn mirror_while_held_open(side: fn(&Sides) -> PathBuf) -> Run {
+    let sides = Sides::new();
+    write(&sides.source(), "00/held.cab", b"the new bytes", false);
+    write(&sides.destination(), "00/held.cab", b"old bytes", false);
+    let destination_before = snapshot(&sides.destination());
+    let held = side(&sides).join("00").join("held.cab");
+    let holder = hold_open(&held);
+    let run = sides.mirror(&[]);
+    drop(holder);
+    assert_eq!(run.stderr, held_open_error(&held));
+    assert_eq!(run.code, 2);
     assert_eq!(snapshot(&sides.destination()), destination_before);
+    run
 }
 
 #[cfg(windows)]
@@ -713,17 +690,7 @@ fn a_source_file_held_open_for_a_moment_is_copied_once_it_is_let_go() {
 #[cfg(windows)]
 #[test]
 fn a_destination_file_held_open_is_not_replaced_and_its_copy_is_removed() {
-    let sides = Sides::new();
-    write(&sides.source(), "00/held.cab", b"the new bytes", false);
-    write(&sides.destination(), "00/held.cab", b"old bytes", false);
-    let destination_before = snapshot(&sides.destination());
-    let held = sides.destination().join("00").join("held.cab");
-    let holder = hold_open(&held);
-    let run = sides.mirror(&[]);
-    drop(holder);
-    assert_eq!(run.stderr, held_open_error(&held));
-    assert_eq!(run.code, 2);
-    assert_eq!(snapshot(&sides.destination()), destination_before);
+    mirror_while_held_open(Sides::destination);
 }
 
 #[cfg(windows)]

@@ -12,19 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use indicatif::HumanCount;
 use serde_json::Value;
-use support::{Run, run_command};
+use support::{Run, file_names_below, has_line, last_line, run_command, snapshot};
 use wsus_airgap::synth::{self, Site, SiteSpec};
-
-/// Environment variables that change how the binary or the stand-in behave: cleared for
-/// every command, so that a test sets exactly the ones it means to.
-const FAULTS: [&str; 5] = [
-    "WSUSUTIL_FAIL",
-    "WSUSUTIL_HANG",
-    "WSUSUTIL_EMPTY_PACKAGE",
-    "WSUSUTIL_SEED",
-    "WSUS_AIRGAP_TEST_ABORT_AFTER_BYTES",
-];
 
 /// The stand-in wsusutil.
 ///
@@ -115,28 +106,17 @@ impl Trip {
         )
         .unwrap();
         fs::create_dir(dir.path().join("disconnected")).unwrap();
-        let mut trip = Trip {
-            dir,
-            site,
-            key_id: String::new(),
-        };
-        let made = trip.run(
-            trip.command()
-                .arg("keygen")
-                .arg("--secret")
-                .arg(trip.secret())
-                .arg("--public")
-                .arg(trip.public()),
-        );
-        assert_eq!(made.code, 0, "{}", made.stderr);
-        trip.key_id = made
-            .stdout
-            .lines()
-            .find_map(|line| line.strip_prefix("key id: "))
-            .expect("keygen prints the key id")
-            .to_owned();
-        assert_eq!(trip.key_id.len(), 16, "{}", made.stdout);
-        trip
+        let key_id = support::keygen(&dir.path().join("site.key"), &dir.path().join("site.pub"));
+        Trip { dir, site, key_id }
+    }
+
+    /// A trip whose connected content was exported, successfully, to the media `media`.
+    fn exported(seed: u64) -> (Self, PathBuf) {
+        let trip = Trip::new(seed);
+        let media = trip.media("media");
+        let exported = trip.export(&media);
+        assert_eq!(exported.code, 0, "{}", exported.stderr);
+        (trip, media)
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -187,15 +167,7 @@ impl Trip {
     /// The binary, with the hash cache in the test's folder, the stand-in pointed at the
     /// connected content and at the record file, and no fault injected.
     fn command(&self) -> Command {
-        let mut command = Command::new(support::binary());
-        command
-            .env("WSUS_AIRGAP_CACHE_DIR", self.path("cache"))
-            .env("WSUSUTIL_CONTENT", self.connected())
-            .env("WSUSUTIL_RECORD", self.record());
-        for fault in FAULTS {
-            command.env_remove(fault);
-        }
-        command
+        support::transfer_command(&self.path("cache"), self.connected(), &self.record())
     }
 
     fn run(&self, command: &mut Command) -> Run {
@@ -344,25 +316,19 @@ impl Trip {
         format!("import {} {updates} updates\n", package.display())
     }
 
+    /// Asserts that `exported` is an export that succeeded and signed `sequence`.
+    fn assert_signed(&self, exported: &Run, sequence: u64) {
+        assert_eq!(exported.code, 0, "{}", exported.stderr);
+        let signed = format!("signed: sequence {sequence}, key {}", self.key_id);
+        assert!(has_line(&exported.stdout, &signed), "{}", exported.stdout);
+    }
+
     /// Asserts that the disconnected content holds exactly the connected content's files,
     /// byte for byte. (Folders are not compared: a folder emptied on the connected side is
     /// not content, and nothing carries it across.)
     fn assert_content_equal(&self) {
-        let files_only = |root: &Path| {
-            let mut all = snapshot(root);
-            all.retain(|_, bytes| bytes.is_some());
-            all
-        };
-        let connected = files_only(self.connected());
-        assert!(connected.contains_key(synth::ANONYMOUS_CHECK_FILE));
-        assert_eq!(connected.len(), files_below(self.connected()).len());
-        let disconnected = files_only(&self.content());
-        let differing: Vec<&String> = connected
-            .keys()
-            .chain(disconnected.keys())
-            .filter(|key| connected.get(*key) != disconnected.get(*key))
-            .collect();
-        assert!(differing.is_empty(), "differ at {differing:?}");
+        assert!(self.connected().join(synth::ANONYMOUS_CHECK_FILE).is_file());
+        support::assert_same_files(self.connected(), &self.content());
     }
 }
 
@@ -375,63 +341,6 @@ fn spec(files: usize, seed: u64) -> SiteSpec {
         large_size: 0,
         seed,
     }
-}
-
-/// Everything below `root`: files with their bytes, folders as `None`; empty when `root`
-/// does not exist.
-fn snapshot(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
-    let mut all = BTreeMap::new();
-    if !root.exists() {
-        return all;
-    }
-    for entry in walkdir::WalkDir::new(root).min_depth(1) {
-        let entry = entry.unwrap();
-        let value = if entry.file_type().is_dir() {
-            None
-        } else {
-            Some(fs::read(entry.path()).unwrap())
-        };
-        all.insert(relative(root, entry.path()), value);
-    }
-    all
-}
-
-/// The files below `root`, relative, with `/`.
-fn files_below(root: &Path) -> BTreeSet<String> {
-    walkdir::WalkDir::new(root)
-        .into_iter()
-        .map(Result::unwrap)
-        .filter(|entry| entry.file_type().is_file())
-        .map(|entry| relative(root, entry.path()))
-        .collect()
-}
-
-fn relative(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap()
-        .to_string_lossy()
-        .replace('\\', "/")
-}
-
-fn last_line(text: &str) -> &str {
-    text.lines().last().unwrap_or_default()
-}
-
-/// `n` with commas between thousands, as reports count bytes.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
-fn has_line(text: &str, wanted: &str) -> bool {
-    text.lines().any(|line| line == wanted)
 }
 
 /// Inverts the middle byte of a file, keeping its size.
@@ -486,15 +395,7 @@ fn a_fresh_round_trip_leaves_the_disconnected_content_equal_to_the_connected() {
     let media = trip.media("media");
 
     let exported = trip.export(&media);
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
-    assert!(
-        has_line(
-            &exported.stdout,
-            &format!("signed: sequence 1, key {}", trip.key_id)
-        ),
-        "{}",
-        exported.stdout
-    );
+    trip.assert_signed(&exported, 1);
     assert_eq!(last_line(&exported.stdout), "result: exported");
     for name in [
         "export.xml.gz",
@@ -506,8 +407,8 @@ fn a_fresh_round_trip_leaves_the_disconnected_content_equal_to_the_connected() {
         assert!(media.join(name).is_file(), "{name} is on the media");
     }
     assert_eq!(
-        files_below(&media.join("WsusContent")),
-        files_below(trip.connected()),
+        file_names_below(&media.join("WsusContent")),
+        file_names_below(trip.connected()),
         "every content file is on the media"
     );
     assert_eq!(fs::read_to_string(trip.sequence_file()).unwrap(), "1\n");
@@ -578,7 +479,7 @@ fn a_fresh_round_trip_leaves_the_disconnected_content_equal_to_the_connected() {
             .collect();
         assert_eq!(
             held,
-            files_below(trip.connected())
+            file_names_below(trip.connected())
                 .iter()
                 .map(String::as_str)
                 .collect()
@@ -599,18 +500,10 @@ fn a_second_round_since_the_receipt_carries_only_the_new_files() {
 
     let media = trip.media("media2");
     let exported = trip.export_since(&media, &trip.receipt());
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
-    assert!(
-        has_line(
-            &exported.stdout,
-            &format!("signed: sequence 2, key {}", trip.key_id)
-        ),
-        "{}",
-        exported.stdout
-    );
+    trip.assert_signed(&exported, 2);
     assert_eq!(fs::read_to_string(trip.sequence_file()).unwrap(), "2\n");
     assert_eq!(
-        files_below(&media.join("WsusContent")),
+        file_names_below(&media.join("WsusContent")),
         added.iter().cloned().collect::<BTreeSet<_>>(),
         "only the new files are on the media"
     );
@@ -622,7 +515,7 @@ fn a_second_round_since_the_receipt_carries_only_the_new_files() {
         .iter()
         .map(|entry| entry["path"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(listed, files_below(trip.connected()), "all are listed");
+    assert_eq!(listed, file_names_below(trip.connected()), "all are listed");
     assert_eq!(listed.len(), 35 + 1); // and anonymousCheckFile.txt
     for entry in entries {
         let path = entry["path"].as_str().unwrap();
@@ -654,10 +547,7 @@ fn a_second_round_since_the_receipt_carries_only_the_new_files() {
 
 #[test]
 fn tampered_media_is_refused_and_nothing_is_touched() {
-    let trip = Trip::new(3);
-    let media = trip.media("media");
-    let exported = trip.export(&media);
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let (trip, media) = Trip::exported(3);
     let before = untouchable(&trip);
     assert!(before.values().all(Option::is_none), "nothing there yet");
 
@@ -667,7 +557,7 @@ fn tampered_media_is_refused_and_nothing_is_touched() {
     let signed = fs::read(&victim_path).unwrap();
     flip_middle_byte(&victim_path);
     let found = fs::read(&victim_path).unwrap();
-    let size = thousands(signed.len());
+    let size = HumanCount(signed.len() as u64);
     let changed = format!(
         "changed: {victim}: expected {size} bytes, BLAKE3 {}; found {size} bytes, BLAKE3 {}",
         blake3::hash(&signed).to_hex(),
@@ -740,10 +630,7 @@ fn tampered_media_is_refused_and_nothing_is_touched() {
 
 #[test]
 fn a_file_missing_from_the_media_is_refused() {
-    let trip = Trip::new(4);
-    let media = trip.media("media");
-    let exported = trip.export(&media);
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let (trip, media) = Trip::exported(4);
     let before = untouchable(&trip);
 
     let victim = trip.site.files[3].path.clone();
@@ -790,7 +677,7 @@ fn a_receipt_claiming_a_file_the_other_side_lacks_makes_the_import_refuse_naming
     let exported = trip.export_since(&media, &edited);
     assert_eq!(exported.code, 0, "{}", exported.stderr);
     assert_eq!(
-        files_below(&media.join("WsusContent")),
+        file_names_below(&media.join("WsusContent")),
         added
             .iter()
             .filter(|path| **path != claimed)
@@ -858,10 +745,7 @@ fn replayed_older_media_is_refused() {
 
 #[test]
 fn an_interrupted_import_changes_no_state_and_a_rerun_completes_it() {
-    let trip = Trip::new(7);
-    let media = trip.media("media");
-    let exported = trip.export(&media);
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let (trip, media) = Trip::exported(7);
 
     let total: u64 = trip.site.files.iter().map(|file| file.size).sum();
     let output = trip
@@ -896,7 +780,7 @@ fn an_interrupted_import_changes_no_state_and_a_rerun_completes_it() {
     assert_eq!(imported.code, 0, "{}", imported.stderr);
     assert_eq!(last_line(&imported.stdout), "result: imported sequence 1");
     trip.assert_content_equal();
-    let leftovers: Vec<String> = files_below(&trip.disconnected())
+    let leftovers: Vec<String> = file_names_below(&trip.disconnected())
         .into_iter()
         .filter(|path| {
             let name = path.rsplit('/').next().unwrap();
@@ -913,10 +797,7 @@ fn an_interrupted_import_changes_no_state_and_a_rerun_completes_it() {
 
 #[test]
 fn a_failed_wsusutil_import_exits_3_changes_no_state_and_a_rerun_succeeds() {
-    let trip = Trip::new(8);
-    let media = trip.media("media");
-    let exported = trip.export(&media);
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let (trip, media) = Trip::exported(8);
 
     let failed = trip.run(trip.import_command(&media).env("WSUSUTIL_FAIL", "1"));
     assert_eq!(failed.code, 3, "{}", failed.stderr);
@@ -951,10 +832,7 @@ fn a_failed_wsusutil_import_exits_3_changes_no_state_and_a_rerun_succeeds() {
 
 #[test]
 fn a_failed_wsusutil_export_exits_3_and_leaves_no_signature() {
-    let trip = Trip::new(9);
-    let media = trip.media("media");
-    let exported = trip.export(&media);
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let (trip, media) = Trip::exported(9);
     assert!(media.join("manifest.json.minisig").is_file());
 
     // Into the same media: the earlier signature must not stay to vouch for it.
@@ -1127,10 +1005,7 @@ fn the_step_log_records_export_and_import_in_order() {
 /// content folder's parent does not exist yet.
 #[test]
 fn verify_ready_means_import_succeeds_when_the_content_folder_parent_is_missing() {
-    let trip = Trip::new(13);
-    let media = trip.media("media");
-    let exported = trip.export(&media);
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let (trip, media) = Trip::exported(13);
     let content = trip.path("new-server").join("WSUS").join("WsusContent");
     let verified = trip.run(&mut trip.verify_command_into(&media, &content));
     assert_eq!(verified.code, 0, "{}", verified.stderr);
@@ -1207,10 +1082,7 @@ fn mirror_mode_media_deletes_only_within_the_brakes() {
 #[cfg(windows)]
 #[test]
 fn read_only_hidden_media_imports_as_plain_files_and_takes_the_next_export() {
-    let trip = Trip::new(13);
-    let media = trip.media("media");
-    let exported = trip.export(&media);
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let (trip, media) = Trip::exported(13);
     // As if burnt to a DVD and copied off it: every file on the media read-only and hidden.
     let _writable_again = support::make_read_only_and_hidden(&media);
     let imported = trip.import(&media);
@@ -1231,18 +1103,10 @@ fn read_only_hidden_media_imports_as_plain_files_and_takes_the_next_export() {
     trip.add_files(3, 113);
     let _writable_again_too = support::make_read_only_and_hidden(&media);
     let exported = trip.export(&media);
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
-    assert!(
-        has_line(
-            &exported.stdout,
-            &format!("signed: sequence 2, key {}", trip.key_id)
-        ),
-        "{}",
-        exported.stdout
-    );
+    trip.assert_signed(&exported, 2);
     assert_eq!(
-        files_below(&media.join("WsusContent")),
-        files_below(trip.connected())
+        file_names_below(&media.join("WsusContent")),
+        file_names_below(trip.connected())
     );
     let verified = trip.verify(&media);
     assert_eq!(verified.code, 0, "{}", verified.stderr);
@@ -1275,10 +1139,7 @@ fn unwritable_state_path() -> PathBuf {
 #[cfg(any(windows, target_os = "linux"))]
 #[test]
 fn an_import_that_could_not_be_recorded_is_not_started() {
-    let trip = Trip::new(14);
-    let media = trip.media("media");
-    let exported = trip.export(&media);
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let (trip, media) = Trip::exported(14);
     let state = unwritable_state_path();
     let mut command = trip.gate_command_with_state("import", &media, &trip.content(), &state);
     command.arg("--wsusutil").arg(wsusutil());
@@ -1304,10 +1165,7 @@ fn an_import_that_could_not_be_recorded_is_not_started() {
 /// Media given as a relative path: wsusutil is handed the package by its absolute path.
 #[test]
 fn wsusutil_gets_the_package_by_its_absolute_path() {
-    let trip = Trip::new(15);
-    let media = trip.media("media");
-    let exported = trip.export(&media);
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let (trip, media) = Trip::exported(15);
     let mut command = trip.import_command(Path::new("media"));
     let imported = trip.run(command.current_dir(trip.path("")));
     assert_eq!(imported.code, 0, "{}", imported.stderr);
@@ -1338,10 +1196,7 @@ fn busy_error(guarded: &Path, work: &str) -> String {
 /// wsusutil works), and the first completes.
 #[test]
 fn an_import_holds_its_lock_while_it_runs() {
-    let trip = Trip::new(16);
-    let media = trip.media("media");
-    let exported = trip.export(&media);
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let (trip, media) = Trip::exported(16);
 
     let log = trip.path("first-import.log");
     let mut first = trip
@@ -1383,10 +1238,7 @@ fn an_import_holds_its_lock_while_it_runs() {
 /// gate would refuse gives the busy error, not the refusal, and nothing changes.
 #[test]
 fn an_import_while_another_runs_is_turned_away_before_its_gate() {
-    let trip = Trip::new(18);
-    let media = trip.media("media");
-    let exported = trip.export(&media);
-    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let (trip, media) = Trip::exported(18);
     fs::write(media.join("manifest.json"), b"{}").unwrap();
 
     let held = hold_lock_of(&trip.state());

@@ -21,18 +21,8 @@ use std::process::Command;
 
 use indicatif::{HumanBytes, HumanCount};
 use serde_json::Value;
-use support::{Run, run_command};
+use support::{Run, files_below, has_line, last_line, run_command};
 use wsus_airgap::synth::{self, Site, SiteSpec};
-
-/// Environment variables that change how the binary or the stand-in behave: cleared for
-/// every command, so that a test sets exactly the ones it means to.
-const FAULTS: [&str; 5] = [
-    "WSUSUTIL_FAIL",
-    "WSUSUTIL_HANG",
-    "WSUSUTIL_EMPTY_PACKAGE",
-    "WSUSUTIL_SEED",
-    "WSUS_AIRGAP_TEST_ABORT_AFTER_BYTES",
-];
 
 /// One air gap laid out in one folder: the connected server's content (generated) in
 /// `connected\WsusContent` unless placed elsewhere, the key pair in `keys`, the stand-in
@@ -65,28 +55,14 @@ impl Gap {
         let tools = base.join("tools");
         fs::create_dir(&tools).unwrap();
         install_stand_in(&tools.join("wsusutil.exe"));
-        let mut gap = Gap {
+        let keys = base.join("keys");
+        fs::create_dir(&keys).unwrap();
+        let key_id = support::keygen(&keys.join("site.key"), &keys.join("site.pub"));
+        Gap {
             base: base.to_owned(),
             site,
-            key_id: String::new(),
-        };
-        fs::create_dir(base.join("keys")).unwrap();
-        let made = gap.run(
-            gap.command()
-                .arg("keygen")
-                .arg("--secret")
-                .arg(gap.path(r"keys\site.key"))
-                .arg("--public")
-                .arg(gap.path(r"keys\site.pub")),
-        );
-        assert_eq!(made.code, 0, "{}", made.stderr);
-        gap.key_id = made
-            .stdout
-            .lines()
-            .find_map(|line| line.strip_prefix("key id: "))
-            .expect("keygen prints the key id")
-            .to_owned();
-        gap
+            key_id,
+        }
     }
 
     /// A path below the gap's folder, written with backslashes.
@@ -109,17 +85,32 @@ impl Gap {
     /// A gap on a UNC path is the exception: Wine cannot start a program in a UNC folder (it
     /// warns and starts it in C:\windows), so there the commands get absolute paths only.
     fn command(&self) -> Command {
-        let mut command = Command::new(support::binary());
+        let mut command =
+            support::transfer_command(&self.path("cache"), self.connected(), &self.record());
         if !text(&self.base).starts_with(r"\\") {
             command.current_dir(&self.base);
         }
         command
-            .env("WSUS_AIRGAP_CACHE_DIR", self.path("cache"))
-            .env("WSUSUTIL_CONTENT", self.connected())
-            .env("WSUSUTIL_RECORD", self.record());
-        for fault in FAULTS {
-            command.env_remove(fault);
-        }
+    }
+
+    /// `verify` or `import` (`verb`) of `media` into `content`, trusting the key at `trust`,
+    /// quietly.
+    fn gate_command(
+        &self,
+        verb: &str,
+        media: &Path,
+        trust: impl AsRef<OsStr>,
+        content: &Path,
+    ) -> Command {
+        let mut command = self.command();
+        command
+            .args([verb, "--quiet"])
+            .arg("--media")
+            .arg(media)
+            .arg("--trust")
+            .arg(trust)
+            .arg("--content")
+            .arg(content);
         command
     }
 
@@ -144,13 +135,7 @@ impl Gap {
         let (connected, _) = self.connected_files();
         assert!(connected.contains_key(synth::ANONYMOUS_CHECK_FILE));
         assert_eq!(connected.len(), self.site.files.len() + 1);
-        let copied = files_below(content);
-        let differing: Vec<&String> = connected
-            .keys()
-            .chain(copied.keys())
-            .filter(|key| connected.get(*key) != copied.get(*key))
-            .collect();
-        assert!(differing.is_empty(), "differ at {differing:?}");
+        support::assert_same_files(self.connected(), content);
     }
 
     /// The sequence the trust state at `state` holds for the gap's key.
@@ -194,23 +179,17 @@ impl Gap {
     /// Asserts that `verified` is `verify` finding sequence 1 ready to import into an empty
     /// content folder, with the output's exact lines.
     fn assert_ready(&self, verified: &Run) {
-        assert_eq!(verified.code, 0, "{}", verified.stderr);
-        let (files, bytes) = self.connected_files();
-        let (files, bytes) = (HumanCount(files.len() as u64), HumanBytes(bytes));
-        let lines: Vec<&str> = verified.stdout.lines().collect();
-        assert_eq!(lines.len(), 4, "{}", verified.stdout);
-        let signature = format!(
+        let (signature, rest) = Self::gate_lines(verified);
+        let expected = format!(
             "signature: good, key {}, sequence 1 (last imported: none), expires ",
             self.key_id
         );
-        assert!(lines[0].starts_with(&signature), "{}", verified.stdout);
+        assert!(signature.starts_with(&expected), "{}", verified.stdout);
+        let (files, bytes) = self.counted();
         assert_eq!(
-            lines[1..],
+            rest,
             [
-                format!(
-                    "media: {files} files intact ({bytes}), 0 held by the receiving side, \
-                     package intact"
-                ),
+                self.media_line(),
                 format!(
                     "content: an import would copy {files} ({bytes}) and replace 0; 0 already in place"
                 ),
@@ -222,23 +201,14 @@ impl Gap {
     /// Asserts that `imported` is a successful import of sequence 1 into an empty content
     /// folder whose receipt is `receipt`, with the output's exact lines.
     fn assert_imported(&self, imported: &Run, receipt: &Path) {
-        assert_eq!(imported.code, 0, "{}", imported.stderr);
-        let (files, bytes) = self.connected_files();
-        let (files, bytes) = (HumanCount(files.len() as u64), HumanBytes(bytes));
-        let lines: Vec<&str> = imported.stdout.lines().collect();
-        assert_eq!(lines.len(), 6, "{}", imported.stdout);
-        assert!(
-            lines[0].starts_with(&format!("signature: good, key {}, ", self.key_id)),
-            "{}",
-            imported.stdout
-        );
+        let (signature, rest) = Self::gate_lines(imported);
+        let expected = format!("signature: good, key {}, ", self.key_id);
+        assert!(signature.starts_with(&expected), "{}", imported.stdout);
+        let (files, bytes) = self.counted();
         assert_eq!(
-            lines[1..],
+            rest,
             [
-                format!(
-                    "media: {files} files intact ({bytes}), 0 held by the receiving side, \
-                     package intact"
-                ),
+                self.media_line(),
                 format!(
                     "content: {files} to copy ({bytes}), 0 to replace (0 B), 0 to delete \
                      (0 B), 0 unchanged (0 B)"
@@ -250,35 +220,34 @@ impl Gap {
         );
         assert!(receipt.is_file(), "{}", receipt.display());
     }
+
+    /// The first line (the signature's) and the other lines of a `verify` or `import` that
+    /// succeeded.
+    fn gate_lines(run: &Run) -> (&str, Vec<&str>) {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let mut lines = run.stdout.lines();
+        let signature = lines.next().unwrap_or_default();
+        (signature, lines.collect())
+    }
+
+    /// The connected content's file count and size, as reports print them.
+    fn counted(&self) -> (HumanCount, HumanBytes) {
+        let (files, bytes) = self.connected_files();
+        (HumanCount(files.len() as u64), HumanBytes(bytes))
+    }
+
+    /// The `media:` line of a report on the gap's whole content, all of it on the media.
+    fn media_line(&self) -> String {
+        let (files, bytes) = self.counted();
+        format!(
+            "media: {files} files intact ({bytes}), 0 held by the receiving side, package intact"
+        )
+    }
 }
 
 /// Copies the binary to `to`: started as `wsusutil.exe`, it is the stand-in for wsusutil.
 fn install_stand_in(to: &Path) {
     fs::copy(support::binary(), to).unwrap();
-}
-
-/// Every file below `root`, relative with `/`, with its bytes.
-fn files_below(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(root)
-        .into_iter()
-        .map(Result::unwrap)
-        .filter(|entry| entry.file_type().is_file())
-        .map(|entry| {
-            let relative = entry.path().strip_prefix(root).unwrap();
-            (
-                relative.to_string_lossy().replace('\\', "/"),
-                fs::read(entry.path()).unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn has_line(text: &str, wanted: &str) -> bool {
-    text.lines().any(|line| line == wanted)
-}
-
-fn last_line(text: &str) -> &str {
-    text.lines().last().unwrap_or_default()
 }
 
 fn os(text: &str) -> &OsStr {
@@ -440,18 +409,8 @@ fn unc_paths_carry_a_round_trip_in_mirror_mode() {
     )
     .unwrap();
     let gate = |verb: &str| {
-        let mut command = gap.command();
-        command
-            .arg(verb)
-            .arg("--quiet")
-            .arg("--media")
-            .arg(&media)
-            .arg("--trust")
-            .arg(gap.path(r"keys\site.pub"))
-            .arg("--content")
-            .arg(&content)
-            .arg("--state")
-            .arg(gap.path("trust-state.json"));
+        let mut command = gap.gate_command(verb, &media, gap.path(r"keys\site.pub"), &content);
+        command.arg("--state").arg(gap.path("trust-state.json"));
         command
     };
     let imported = gap.run(
@@ -618,18 +577,8 @@ fn paths_longer_than_max_path_are_mirrored_signed_verified_and_imported() {
     let content = deep.join(r"disconnected\WsusContent");
     let state = deep.join(r"state\trust-state.json");
     let gate = |verb: &str| {
-        let mut command = gap.command();
-        command
-            .arg(verb)
-            .arg("--quiet")
-            .arg("--media")
-            .arg(&media)
-            .arg("--trust")
-            .arg(r"keys\site.pub")
-            .arg("--content")
-            .arg(&content)
-            .arg("--state")
-            .arg(&state);
+        let mut command = gap.gate_command(verb, &media, r"keys\site.pub", &content);
+        command.arg("--state").arg(&state);
         command
     };
     gap.assert_ready(&gap.run(&mut gate("verify")));
@@ -696,12 +645,9 @@ fn wsusutil_trust_state_and_cache_default_to_program_files_program_data_and_loca
     gap.assert_exported(&export(), &media);
 
     let gate = |verb: &str| {
-        let mut command = gap.command();
-        windows_folders_in(&mut command, &root)
-            .args([verb, "--quiet", "--media"])
-            .arg(&media)
-            .args(["--trust", r"keys\site.pub"])
-            .args(["--content", r"disconnected\WsusContent"]);
+        let content = Path::new(r"disconnected\WsusContent");
+        let mut command = gap.gate_command(verb, &media, r"keys\site.pub", content);
+        windows_folders_in(&mut command, &root);
         command
     };
     let state = root.join(r"ProgramData\wsus-airgap\trust-state.json");

@@ -2,7 +2,9 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -78,8 +80,91 @@ pub fn run_into_closed_pipes(command: &mut Command) -> i32 {
     status.code().expect("the binary exited, not killed")
 }
 
-/// Runs `keygen` to write a key pair at `secret` and `public`, and checks that it did.
-pub fn keygen(secret: &Path, public: &Path) {
+/// Environment variables that change how the binary or the stand-in wsusutil behave.
+const FAULTS: [&str; 5] = [
+    "WSUSUTIL_FAIL",
+    "WSUSUTIL_HANG",
+    "WSUSUTIL_EMPTY_PACKAGE",
+    "WSUSUTIL_SEED",
+    "WSUS_AIRGAP_TEST_ABORT_AFTER_BYTES",
+];
+
+/// The binary for the round trip: the hash cache in `cache`, the stand-in wsusutil exporting
+/// `connected` and recording its imports in `record`, and no fault injected, so that a test
+/// sets exactly the ones it means to.
+pub fn transfer_command(cache: &Path, connected: &Path, record: &Path) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .env("WSUS_AIRGAP_CACHE_DIR", cache)
+        .env("WSUSUTIL_CONTENT", connected)
+        .env("WSUSUTIL_RECORD", record);
+    for fault in FAULTS {
+        command.env_remove(fault);
+    }
+    command
+}
+
+/// Everything below `root`, by path relative to it with `/`: files with their bytes, folders
+/// as `None`. Empty when `root` does not exist.
+pub fn snapshot(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    let mut all = BTreeMap::new();
+    if !root.exists() {
+        return all;
+    }
+    for entry in walkdir::WalkDir::new(root).min_depth(1) {
+        let entry = entry.unwrap();
+        let relative = entry
+            .path()
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let value = if entry.file_type().is_dir() {
+            None
+        } else {
+            Some(fs::read(entry.path()).unwrap())
+        };
+        all.insert(relative, value);
+    }
+    all
+}
+
+/// The files below `root` with their bytes, as [`snapshot`] names them.
+pub fn files_below(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    snapshot(root)
+        .into_iter()
+        .filter_map(|(path, bytes)| Some((path, bytes?)))
+        .collect()
+}
+
+/// The paths of the files below `root`, as [`snapshot`] names them.
+pub fn file_names_below(root: &Path) -> BTreeSet<String> {
+    files_below(root).into_keys().collect()
+}
+
+/// Asserts that `actual` holds exactly the files of `expected`, byte for byte, naming the
+/// paths that differ. Folders are not compared.
+pub fn assert_same_files(expected: &Path, actual: &Path) {
+    let (expected, actual) = (files_below(expected), files_below(actual));
+    let differing: Vec<&String> = expected
+        .keys()
+        .chain(actual.keys())
+        .filter(|path| expected.get(*path) != actual.get(*path))
+        .collect();
+    assert!(differing.is_empty(), "differ at {differing:?}");
+}
+
+pub fn has_line(text: &str, wanted: &str) -> bool {
+    text.lines().any(|line| line == wanted)
+}
+
+pub fn last_line(text: &str) -> &str {
+    text.lines().last().unwrap_or_default()
+}
+
+/// Runs `keygen` to write a key pair at `secret` and `public`, checks that it did, and
+/// returns the key id it printed.
+pub fn keygen(secret: &Path, public: &Path) -> String {
     let made = run_command(
         Command::new(binary())
             .arg("keygen")
@@ -89,6 +174,13 @@ pub fn keygen(secret: &Path, public: &Path) {
             .arg(public),
     );
     assert_eq!(made.code, 0, "{}", made.stderr);
+    let key_id = made
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("key id: "))
+        .expect("keygen prints the key id");
+    assert_eq!(key_id.len(), 16, "{}", made.stdout);
+    key_id.to_owned()
 }
 
 /// A temporary folder holding a generated `WsusContent`.
