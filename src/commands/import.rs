@@ -47,24 +47,18 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
     // server), from before the gate on, or a second import that passed the gate while the
     // first ran would import the same media again.
     let receipt_path = beside_content(&args.content, RECEIPT_FILE);
-    let _one_import = if args.dry_run {
-        None
+    let (_one_import, mut state) = if args.dry_run {
+        (None, TrustState::load(&state_path)?)
     } else {
         match prepare_to_record(&state_path, &receipt_path) {
-            Ok(lock) => Some(lock),
+            Ok((lock, state)) => (Some(lock), state),
             Err(error) => {
                 log.line(&format!("stopped: {error:#}"))?;
                 return Err(error);
             }
         }
     };
-    let check = match pass_gate(
-        &media,
-        &args.trust,
-        &state_path,
-        args.jobs,
-        args.output.quiet,
-    )? {
+    let check = match pass_gate(&media, &args.trust, &state, args.jobs, args.output.quiet)? {
         Ok(check) => check,
         Err(refused) => {
             log.line("refused: the media did not pass verification; nothing was changed")?;
@@ -194,7 +188,6 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
     // receipt for the return trip (without which the next export only carries more).
     let now = Timestamp::new(SystemTime::now());
     let key_id = check.verified.key_id;
-    let mut state = TrustState::load(&state_path)?;
     state.accept(key_id, manifest.sequence, now);
     state.save(&state_path)?;
     let receipt = Receipt::new(
@@ -257,22 +250,31 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// Proves that the trust state and the receipt can be written, then takes the lock beside
-/// the trust state (`trust-state.json.lock`). The receipt's folder (the content folder's)
-/// is probed only when it exists: a mistyped `--content` makes no folder here, and a folder
-/// the copy makes is writable.
-fn prepare_to_record(state: &Path, receipt: &Path) -> Result<RunLock> {
-    let folder = receipt
+/// Proves that the trust state and the receipt can be written, taking the lock beside the
+/// trust state (`trust-state.json.lock`) before the state is loaded: under the lock no other
+/// import changes it, so the state loaded here is the one this import advances. The state's
+/// folder is made if needed; the receipt's (the content folder's) is probed only when it
+/// exists: a mistyped `--content` makes no folder here, and a folder the copy makes is
+/// writable.
+fn prepare_to_record(state_path: &Path, receipt: &Path) -> Result<(RunLock, TrustState)> {
+    const UNRECORDABLE: &str =
+        "the import could not be recorded, so it was not started; nothing was changed";
+    let state_folder = state_path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    atomic_file::check_writable(state_folder)
+        .with_context(|| state_path.display().to_string())
+        .context(UNRECORDABLE)?;
+    let lock = RunLock::take_for(state_path, "import with this trust state")?;
+    let state = TrustState::load_and_save_unchanged(state_path).context(UNRECORDABLE)?;
+    let receipt_folder = receipt
         .parent()
         .expect("the receipt is beside the content folder");
-    TrustState::check_saveable(state)
-        .map_err(anyhow::Error::from)
-        .and_then(|()| match folder.exists() {
-            true => {
-                atomic_file::check_writable(folder).with_context(|| folder.display().to_string())
-            }
-            false => Ok(()),
-        })
-        .context("the import could not be recorded, so it was not started; nothing was changed")?;
-    Ok(RunLock::take_for(state, "import with this trust state")?)
+    if receipt_folder.exists() {
+        atomic_file::check_writable(receipt_folder)
+            .with_context(|| receipt_folder.display().to_string())
+            .context(UNRECORDABLE)?;
+    }
+    Ok((lock, state))
 }

@@ -16,7 +16,7 @@ use wsus_airgap::manifest::{Manifest, ManifestTotals, Source, Timestamp, Transfe
 
 use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
-use super::{Exit, display, plural};
+use super::{Exit, RefusedAt, display, plural, report_refused};
 use crate::cli::ManifestVerifyArgs;
 
 /// The content folder's name in a transfer folder.
@@ -65,27 +65,15 @@ pub fn run(args: &ManifestVerifyArgs) -> Result<Exit> {
 
 /// The media was looked at and refused: say why, in the format asked for.
 fn refuse(args: &ManifestVerifyArgs, error: &VerifyError) -> Result<Exit> {
-    if args.output.json {
-        #[derive(Serialize)]
-        struct Refused {
-            folder: String,
-            result: &'static str,
-            error: String,
-        }
-        let mut stdout = super::stdout::lock();
-        let document = Refused {
-            folder: display(&args.folder),
-            result: "refused",
-            error: error.to_string(),
-        };
-        serde_json::to_writer_pretty(&mut stdout, &document)?;
-        writeln!(stdout)?;
-    }
-    stderr_line!("wsus-airgap: refused: {}", printable(&error.to_string()));
+    let exit = report_refused(
+        RefusedAt::Folder(&args.folder),
+        &error.to_string(),
+        args.output.json,
+    )?;
     if let Some(hint) = refusal_hint(error) {
         stderr_line!("hint: {hint}");
     }
-    Ok(Exit::Problems)
+    Ok(exit)
 }
 
 fn refusal_hint(error: &VerifyError) -> Option<&'static str> {

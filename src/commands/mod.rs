@@ -80,6 +80,45 @@ pub fn run(command: Command) -> Exit {
     })
 }
 
+/// Where a refused document says the refused media was: `media` for `verify` and `import`,
+/// `folder` for `manifest verify`.
+pub enum RefusedAt<'a> {
+    Media(&'a std::path::Path),
+    Folder(&'a std::path::Path),
+}
+
+/// Says that media was refused, and why (`reason`): the `refused:` line on stderr and, with
+/// `--json`, a `{"media" or "folder", "result": "refused", "error"}` document on stdout, so
+/// that a script reading stdout sees the verdict too. Exit 1.
+pub fn report_refused(at: RefusedAt, reason: &str, json: bool) -> anyhow::Result<Exit> {
+    if json {
+        #[derive(serde::Serialize)]
+        struct Document<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            media: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            folder: Option<String>,
+            result: &'static str,
+            error: &'a str,
+        }
+        let (media, folder) = match at {
+            RefusedAt::Media(path) => (Some(display(path)), None),
+            RefusedAt::Folder(path) => (None, Some(display(path))),
+        };
+        let document = Document {
+            media,
+            folder,
+            result: "refused",
+            error: reason,
+        };
+        let mut stdout = stdout::lock();
+        serde_json::to_writer_pretty(&mut stdout, &document)?;
+        std::io::Write::write_all(&mut stdout, b"\n")?;
+    }
+    stderr_line!("wsus-airgap: refused: {}", printable(reason));
+    Ok(Exit::Problems)
+}
+
 /// An error and its causes, each cause once: many errors already quote their cause.
 fn describe(error: &anyhow::Error) -> String {
     let mut text = error.to_string();

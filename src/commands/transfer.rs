@@ -6,7 +6,6 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use serde::Serialize;
 use wsus_airgap::check::{self, UpdateGap};
 use wsus_airgap::manifest::contents::PackageState;
 use wsus_airgap::manifest::keys::PublicKey;
@@ -21,7 +20,7 @@ use super::manifest_verify::{package_line, verdict, write_problems};
 use super::mirror::plan_and_apply;
 use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
-use super::{Exit, plural};
+use super::{Exit, RefusedAt, plural, report_refused};
 
 /// Media (or a copy from it) that did not pass: the reason, in one sentence. The details
 /// (problem lines, updates at risk) are printed on stderr before it is returned.
@@ -31,24 +30,7 @@ impl Refused {
     /// Says so: the `refused:` line on stderr and, with `--json`, a document on stdout, so
     /// that a script reading stdout sees the verdict too.
     pub fn report(&self, media: &Media, json: bool) -> anyhow::Result<Exit> {
-        if json {
-            #[derive(Serialize)]
-            struct Document<'a> {
-                media: String,
-                result: &'static str,
-                error: &'a str,
-            }
-            let mut stdout = super::stdout::lock();
-            let document = Document {
-                media: media.root.display().to_string(),
-                result: "refused",
-                error: &self.0,
-            };
-            serde_json::to_writer_pretty(&mut stdout, &document)?;
-            writeln!(stdout)?;
-        }
-        stderr_line!("wsus-airgap: refused: {}", printable(&self.0));
-        Ok(Exit::Problems)
+        report_refused(RefusedAt::Media(&media.root), &self.0, json)
     }
 }
 
@@ -130,11 +112,12 @@ pub fn report_wsusutil(error: &WsusutilError) {
     }
 }
 
-/// Verifies the media; the problems of damaged media are printed here, and a refusal returned.
+/// Verifies the media against the trust `state`; the problems of damaged media are printed
+/// here, and a refusal returned.
 pub fn pass_gate(
     media: &Media,
     trust: &Path,
-    state_path: &Path,
+    state: &TrustState,
     jobs: Option<NonZeroUsize>,
     quiet: bool,
 ) -> anyhow::Result<Result<MediaCheck, Refused>> {
@@ -143,7 +126,7 @@ pub fn pass_gate(
         now: SystemTime::now(),
         allow_expired: false,
         allow_rollback: false,
-        state: Some(TrustState::load(state_path)?),
+        state: Some(state.clone()),
     };
     let bar = Bar::new(quiet);
     let result = gate::check_media(media, &trusted, &options, jobs, &bar);

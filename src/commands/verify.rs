@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};
 use serde::Serialize;
+use wsus_airgap::manifest::trust::TrustState;
 use wsus_airgap::mirror::ApplyOptions;
 use wsus_airgap::transfer::Media;
 use wsus_airgap::transfer::gate::MediaCheck;
@@ -18,7 +19,7 @@ use crate::cli::VerifyArgs;
 
 pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let media = Media::new(&args.media);
-    let state = default_state(args.state.as_deref());
+    let state = TrustState::load(&default_state(args.state.as_deref()))?;
     let check = match pass_gate(&media, &args.trust, &state, args.jobs, args.output.quiet)? {
         Ok(check) => check,
         Err(refused) => return refused.report(&media, args.output.json),

@@ -168,31 +168,16 @@ impl TrustState {
         atomic_file::write(path, &bytes, Access::Shared, Existing::Replace).map_err(io_error)
     }
 
-    /// Proves that [`save`](Self::save) can write the state at `path` now, by saving it
-    /// unchanged (or, when there is none yet, by making its folder and a temporary file
-    /// there): an import checks this before it changes anything, so that it never runs
-    /// wsusutil and then fails to record what it imported.
-    pub fn check_saveable(path: &Path) -> Result<(), TrustStateError> {
-        let present = match std::fs::symlink_metadata(path) {
-            Ok(_) => true,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => false,
-            Err(source) => {
-                return Err(TrustStateError::Io {
-                    path: path.to_owned(),
-                    source,
-                });
-            }
-        };
-        if present {
-            return Self::load(path)?.save(path);
+    /// [`load`](Self::load)s the state at `path` and, when there is one, saves it back
+    /// unchanged: proof that [`save`](Self::save) can replace it now (no program holds it,
+    /// nothing forbids it). An import does this before it changes anything, so that it
+    /// never runs wsusutil and then fails to record what it imported.
+    pub fn load_and_save_unchanged(path: &Path) -> Result<Self, TrustStateError> {
+        let state = Self::load(path)?;
+        if path.exists() {
+            state.save(path)?;
         }
-        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
-        atomic_file::check_writable(folder.unwrap_or(Path::new("."))).map_err(|source| {
-            TrustStateError::Io {
-                path: path.to_owned(),
-                source,
-            }
-        })
+        Ok(state)
     }
 }
 
