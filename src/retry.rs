@@ -7,6 +7,8 @@
 //! renaming over it with "access denied". Such holds are usually brief, so an operation that
 //! fails so is tried again after each of [`HELD_OPEN_PAUSES`] before the tool gives up with
 //! [`HeldOpen`]. Other systems have no such errors: there every operation is tried once.
+//! The loop itself, [`retry_after`], serves other waits for something that passes, such as
+//! a lock that a killed process held (`run_lock`).
 
 use std::io;
 use std::path::Path;
@@ -95,15 +97,17 @@ pub fn io_while_held_open<T>(attempt: impl FnMut() -> io::Result<T>) -> io::Resu
     })
 }
 
-fn retry_after<T, E>(
+/// Runs `attempt`, and again after each of `pauses` while it fails with an error that
+/// `passing` says will pass; returns its first success or last error.
+pub fn retry_after<T, E>(
     pauses: &[Duration],
-    held_open: impl Fn(&E) -> bool,
+    passing: impl Fn(&E) -> bool,
     mut attempt: impl FnMut() -> Result<T, E>,
 ) -> Result<T, E> {
     let mut pauses = pauses.iter();
     loop {
         match attempt() {
-            Err(error) if held_open(&error) => match pauses.next() {
+            Err(error) if passing(&error) => match pauses.next() {
                 Some(pause) => thread::sleep(*pause),
                 None => return Err(error),
             },

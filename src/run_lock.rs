@@ -15,6 +15,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::retry;
+
 /// The pauses before trying a taken lock again: a second in all.
 const RELEASE_PAUSES: [Duration; 4] = [
     Duration::from_millis(100),
@@ -62,21 +64,18 @@ impl RunLock {
             options.share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE);
         }
         let file = options.open(path).map_err(io_error)?;
-        let mut pauses = RELEASE_PAUSES.iter();
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(RunLock { _file: file }),
-                Err(TryLockError::WouldBlock) => match pauses.next() {
-                    Some(pause) => std::thread::sleep(*pause),
-                    None => {
-                        return Err(RunLockError::Busy {
-                            path: path.to_owned(),
-                            work,
-                        });
-                    }
-                },
-                Err(TryLockError::Error(error)) => return Err(io_error(error)),
-            }
+        let taken = retry::retry_after(
+            &RELEASE_PAUSES,
+            |error| matches!(error, TryLockError::WouldBlock),
+            || file.try_lock(),
+        );
+        match taken {
+            Ok(()) => Ok(RunLock { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(RunLockError::Busy {
+                path: path.to_owned(),
+                work,
+            }),
+            Err(TryLockError::Error(error)) => Err(io_error(error)),
         }
     }
 

@@ -392,4 +392,5 @@ fn a_package_held_open_is_waited_for_and_named_when_it_stays_held() {
     let run = inspect(&package);
     letting_go.join().unwrap();
     assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, inspect(&package).stdout);
 }

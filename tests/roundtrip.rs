@@ -1256,6 +1256,11 @@ fn an_import_while_another_runs_is_turned_away_before_its_gate() {
     drop(held);
     let refused = trip.import(&media);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.starts_with("wsus-airgap: refused: "),
+        "{}",
+        refused.stderr
+    );
 }
 
 /// One export at a time per key: a second one is turned away before it reads the key's
