@@ -343,27 +343,36 @@ fn backslashes_drive_letters_and_relative_paths_carry_a_round_trip() {
     );
 }
 
-/// The folder on a UNC path that the UNC test works in: below
-/// `WSUS_AIRGAP_TEST_UNC_SHARE` (`\\host\share`) when it is set, as `scripts/windows-test`
-/// does for Wine; otherwise the temporary folder through the administrative share of its
-/// drive (`C:\Users\...` -> `\\localhost\C$\Users\...`), as on a real Windows machine.
+/// The folder on a UNC path that the UNC test works in, below a share that is:
+/// - `WSUS_AIRGAP_TEST_UNC_SHARE` (`\\host\share`) when it is set: a real share;
+/// - under Wine (which passes `WINEPREFIX` on from Unix), `\\wsus-airgap-test\share`, which
+///   Wine resolves to the folder `dosdevices/unc/wsus-airgap-test/share` of its prefix,
+///   made here;
+/// - otherwise the temporary folder through the administrative share of its drive
+///   (`C:\Users\...` -> `\\localhost\C$\Users\...`), as on a real Windows machine.
 fn unc_folder() -> tempfile::TempDir {
-    let share = match std::env::var_os("WSUS_AIRGAP_TEST_UNC_SHARE") {
-        Some(share) => PathBuf::from(share),
-        None => {
-            let temp = std::env::temp_dir();
-            let temp = text(&temp);
-            let (drive, rest) = temp
-                .split_once(':')
-                .unwrap_or_else(|| panic!("{temp} is not on a drive"));
-            PathBuf::from(format!(r"\\localhost\{drive}${rest}"))
-        }
+    let share = if let Some(share) = std::env::var_os("WSUS_AIRGAP_TEST_UNC_SHARE") {
+        PathBuf::from(share)
+    } else if let Some(prefix) = std::env::var_os("WINEPREFIX") {
+        let prefix = prefix.to_str().expect("the Wine prefix's path is Unicode");
+        let folder = format!(
+            r"Z:{}\dosdevices\unc\wsus-airgap-test\share",
+            prefix.replace('/', r"\")
+        );
+        fs::create_dir_all(&folder).unwrap();
+        PathBuf::from(r"\\wsus-airgap-test\share")
+    } else {
+        let temp = std::env::temp_dir();
+        let temp = text(&temp);
+        let (drive, rest) = temp
+            .split_once(':')
+            .unwrap_or_else(|| panic!("{temp} is not on a drive"));
+        PathBuf::from(format!(r"\\localhost\{drive}${rest}"))
     };
     assert!(text(&share).starts_with(r"\\"), "{}", share.display());
     tempfile::tempdir_in(&share).unwrap_or_else(|error| {
         panic!(
-            "{}: cannot make a folder on the share (under Wine, run scripts/windows-test, \
-             which provides one): {error}",
+            "{}: cannot make a folder on the share: {error}",
             share.display()
         )
     })
