@@ -1175,11 +1175,16 @@ fn wsusutil_gets_the_package_by_its_absolute_path() {
     );
 }
 
-/// Takes the lock that guards `guarded` (`<guarded>.lock`) as another run would.
-fn hold_lock_of(guarded: &Path) -> fs::File {
+/// The lock file that guards `guarded`: `<guarded>.lock`.
+fn lock_file_of(guarded: &Path) -> PathBuf {
     let mut path = guarded.as_os_str().to_owned();
     path.push(".lock");
-    let file = fs::File::create(&path).unwrap();
+    path.into()
+}
+
+/// Takes the lock that guards `guarded` as another run would.
+fn hold_lock_of(guarded: &Path) -> fs::File {
+    let file = fs::File::create(lock_file_of(guarded)).unwrap();
     file.try_lock().expect("nothing else holds the lock");
     file
 }
@@ -1216,9 +1221,10 @@ fn an_import_holds_its_lock_while_it_runs() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let mut lock = trip.state().into_os_string();
-    lock.push(".lock");
-    let lock = fs::File::options().write(true).open(lock).unwrap();
+    let lock = fs::File::options()
+        .write(true)
+        .open(lock_file_of(&trip.state()))
+        .unwrap();
     assert!(
         matches!(lock.try_lock(), Err(fs::TryLockError::WouldBlock)),
         "the running import holds its lock"
