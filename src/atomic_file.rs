@@ -70,6 +70,26 @@ pub fn write(path: &Path, bytes: &[u8], access: Access, existing: Existing) -> i
     Ok(())
 }
 
+/// Copies the file at `from` to `to` atomically: into a temporary file beside `to`, flushed,
+/// then renamed over it (a read-only `to` is replaced).
+pub fn copy(from: &Path, to: &Path) -> io::Result<()> {
+    let folder = match to.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut input = std::fs::File::open(from)?;
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".wsus-airgap-")
+        .suffix(".tmp")
+        .tempfile_in(folder)?;
+    io::copy(&mut input, temporary.as_file_mut())?;
+    temporary.as_file().sync_all()?;
+    make_replaceable(to)?;
+    temporary.persist(to).map_err(|error| error.error)?;
+    sync_folder(folder);
+    Ok(())
+}
+
 /// Proves that [`write`] could put a file in `folder` now, before work that must be recorded
 /// there afterwards: creates the folder if needed, then a temporary file in it, removed at
 /// once.

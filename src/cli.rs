@@ -4,6 +4,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use wsus_airgap::manifest::TransferMode;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -119,6 +120,25 @@ pub struct KeygenArgs {
     pub force: bool,
 }
 
+impl Command {
+    /// True when the command was asked for one JSON document on stdout.
+    pub fn wants_json(&self) -> bool {
+        match self {
+            Command::Audit(args) => args.output.json,
+            Command::Inspect(args) => args.json,
+            Command::Check(args) => args.output.json,
+            Command::Manifest(ManifestCommand::Verify(args)) => args.output.json,
+            Command::Mirror(args) => args.output.json,
+            Command::Export(args) => args.output.json,
+            Command::Verify(args) => args.output.json,
+            Command::Import(args) => args.output.json,
+            Command::Keygen(_)
+            | Command::Manifest(ManifestCommand::Create(_))
+            | Command::Demo(_) => false,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ManifestCommand {
     /// Hash a content folder (and an export package), and write a signed manifest of it.
@@ -137,6 +157,15 @@ pub enum Mode {
     Incremental,
     /// The importer removes content files the manifest does not list (like robocopy /MIR).
     Mirror,
+}
+
+impl From<Mode> for TransferMode {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::Incremental => TransferMode::Incremental,
+            Mode::Mirror => TransferMode::Mirror,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

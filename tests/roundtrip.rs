@@ -357,7 +357,8 @@ fn read_json(path: &Path) -> Value {
 }
 
 /// Asserts that `stderr` names an update that would fail to download for lack of `path`: a
-/// `would fail to download: <title> [KBnnn] <id>` line, then among its `  lacks` lines, this one.
+/// `would fail to download: [KBnnn ]<title> [update <id>, revision <n>]` line, then among its
+/// `  lacks` lines, this one.
 fn assert_would_fail_for_lack_of(stderr: &str, path: &str) {
     let lines: Vec<&str> = stderr.lines().collect();
     let lacks = format!("  lacks {path}");
@@ -373,9 +374,11 @@ fn assert_would_fail_for_lack_of(stderr: &str, path: &str) {
     let update = header
         .strip_prefix("would fail to download: ")
         .unwrap_or_else(|| panic!("`{header}` does not name an update in:\n{stderr}"));
-    // `<title> [KBnnn] <id>`: a title, and the update id, a GUID, last.
-    let (title, id) = update.rsplit_once(' ').unwrap();
+    // A title, then the update id (a GUID) and its revision.
+    let (title, id_and_revision) = update.rsplit_once(" [update ").unwrap();
+    let (id, revision) = id_and_revision.split_once(", revision ").unwrap();
     assert!(!title.is_empty(), "{header}");
+    assert!(revision.ends_with(']'), "{header}");
     assert_eq!(id.len(), 36, "{header}");
     assert_eq!(id.matches('-').count(), 4, "{header}");
 }
@@ -1046,10 +1049,11 @@ fn mirror_mode_media_deletes_only_within_the_brakes() {
     assert_eq!(braked.code, 1, "{}", braked.stderr);
     assert_eq!(
         braked.stderr,
-        "wsus-airgap: refused: the media is in mirror mode and the copy would delete 2 content \
+        "would delete: 00/EXTRA1.cab\n\
+         would delete: FF/EXTRA2.cab\n\
+         wsus-airgap: refused: the media is in mirror mode and the copy would delete 2 content \
          files the manifest does not list, more than --max-delete 1; nothing was deleted and \
-         wsusutil was not run (see them with --dry-run; rerun with a larger --max-delete or \
-         with --quarantine DIR)\n"
+         wsusutil was not run (rerun with a larger --max-delete or with --quarantine DIR)\n"
     );
     for extra in extras {
         assert!(trip.content().join(extra).is_file(), "{extra} was deleted");

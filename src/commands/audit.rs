@@ -6,12 +6,11 @@ use std::io::{self, Write};
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};
 use serde::Serialize;
-use wsus_airgap::content::{
-    Audit, AuditOptions, EntryType, Finding, FindingKind, Severity, Totals,
-};
+use wsus_airgap::content::{Audit, AuditOptions, Finding, Severity, Totals};
 
-use super::printable::{Printable, printable};
+use super::printable::Printable;
 use super::progress_bar::Bar;
+use super::render::finding_line;
 use super::{Exit, plural};
 use crate::cli::AuditArgs;
 
@@ -55,38 +54,6 @@ pub fn write_text(audit: &Audit, out: &mut impl Write) -> io::Result<()> {
     )?;
     writeln!(out, "{}", timing_line(totals))?;
     writeln!(out, "{}", verdict_line(audit))
-}
-
-pub(super) fn finding_line(finding: &Finding) -> String {
-    let detail = match &finding.kind {
-        FindingKind::Corrupt {
-            expected_sha1,
-            actual_sha1,
-        } => format!("expected SHA-1 {expected_sha1} (from the name), found {actual_sha1}"),
-        FindingKind::Empty => "content file is empty (0 bytes)".to_owned(),
-        FindingKind::Misplaced { expected_path } => format!("belongs at {expected_path}"),
-        FindingKind::Unreadable { error } => printable(error).into_owned(),
-        FindingKind::EsdMismatch {
-            expected_sha1,
-            actual_sha1,
-        } => format!(
-            "expected SHA-1 {expected_sha1} (from the name), found {actual_sha1}; \
-             a warning only: WSUS may decrypt .esd files in place"
-        ),
-        FindingKind::LowerCase { expected_path } => {
-            format!("lower-case hex; WSUS writes {expected_path}")
-        }
-        FindingKind::Other { file_type } => match file_type {
-            EntryType::File => "not a content file".to_owned(),
-            EntryType::Link => "link, not followed".to_owned(),
-            EntryType::Special => "not a regular file, not opened".to_owned(),
-        },
-    };
-    format!(
-        "{}: {}: {detail}",
-        finding.kind.name(),
-        printable(&finding.path)
-    )
 }
 
 fn timing_line(totals: &Totals) -> String {

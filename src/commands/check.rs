@@ -9,8 +9,9 @@ use wsus_airgap::check::{self, Check, FileCheck, FileState, UpdateGap};
 use wsus_airgap::content::{self, AuditOptions};
 use wsus_airgap::package;
 
-use super::printable::{Printable, printable};
+use super::printable::Printable;
 use super::progress_bar::Bar;
+use super::render::update_heading;
 use super::{Exit, display, plural};
 use crate::cli::CheckArgs;
 
@@ -119,16 +120,7 @@ fn write_text(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Resu
 /// Each update, then its files that are not served intact.
 fn write_gaps(check: &Check, gaps: &[UpdateGap], out: &mut impl Write) -> io::Result<()> {
     for gap in gaps {
-        let kb = gap
-            .kb
-            .as_deref()
-            .map_or(String::new(), |kb| format!("KB{kb} "));
-        let title = printable(gap.title.as_deref().unwrap_or("(no title)"));
-        writeln!(
-            out,
-            "  {kb}{title} [update {}, revision {}]",
-            gap.id, gap.revision
-        )?;
+        writeln!(out, "  {}", update_heading(gap))?;
         for path in &gap.files {
             if let Some(file) = check.file(path) {
                 writeln!(out, "    {}", file_line(file))?;

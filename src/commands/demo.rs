@@ -9,13 +9,25 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use std::time::SystemTime;
+
 use anyhow::{Context, Result, bail};
 use indicatif::HumanBytes;
+use wsus_airgap::manifest::TransferMode;
+use wsus_airgap::manifest::create::host_name;
 use wsus_airgap::manifest::keys;
 use wsus_airgap::synth::{self, ExportSpec, SiteSpec};
+use wsus_airgap::transfer::{
+    self, ExportOptions, ImportOptions, Outcome, PackageSource, VerifyMediaOptions,
+};
 
-use super::{Exit, export, import, verify};
-use crate::cli::{DemoArgs, ExportArgs, ImportArgs, Mode, OutputArgs, VerifyArgs};
+use super::Exit;
+use super::console::Console;
+use super::step_log::StepLog;
+use super::transfer_report::{
+    Subject, report_refusal, write_exported, write_imported, write_ready,
+};
+use crate::cli::DemoArgs;
 
 /// Small enough to run in seconds, varied enough to look like a real store.
 fn sample() -> SiteSpec {
@@ -79,10 +91,6 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
         "demo: stand-in wsusutil at {} (this program under that name)",
         wsusutil.display()
     )?;
-    let output = OutputArgs {
-        json: false,
-        quiet: args.quiet,
-    };
 
     writeln!(stdout, "\ndemo: 1. export on the connected side")?;
     writeln!(
@@ -95,23 +103,28 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
         log.display()
     )?;
     stdout.flush()?;
-    let step = export::run(&ExportArgs {
+    let console = Console::new(args.quiet, StepLog::open(Some(&log), "export")?);
+    let options = ExportOptions {
         content: content.clone(),
         media: media.clone(),
         key: secret.clone(),
-        wsusutil: None,
-        package: Some(package.clone()),
-        mode: Mode::Incremental,
+        package: PackageSource::Given(package.clone()),
+        mode: TransferMode::Incremental,
         since: None,
-        expires: 30,
+        expires_in_days: 30,
         sequence: None,
         allow_gaps: false,
         dry_run: false,
-        log: Some(log.clone()),
-        output,
+        host: host_name(),
+        now: SystemTime::now(),
         jobs: None,
-    })?;
-    check_step("export", step)?;
+    };
+    let exported = done(
+        "export",
+        &media,
+        console.logged(transfer::export(&options, &console), "nothing was signed")?,
+    )?;
+    write_exported(&exported, &media, false)?;
 
     writeln!(
         stdout,
@@ -126,15 +139,20 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
         state.display()
     )?;
     stdout.flush()?;
-    let step = verify::run(&VerifyArgs {
+    let options = VerifyMediaOptions {
         media: media.clone(),
         trust: public.clone(),
+        state: state.clone(),
         content: Some(disconnected_content.clone()),
-        state: Some(state.clone()),
-        output,
+        now: SystemTime::now(),
         jobs: None,
-    })?;
-    check_step("verify", step)?;
+    };
+    let ready = done(
+        "verify",
+        &media,
+        transfer::verify(&options, &Console::bars(args.quiet))?,
+    )?;
+    write_ready(&ready, &media, false)?;
 
     writeln!(stdout, "\ndemo: 3. import on the disconnected side")?;
     writeln!(
@@ -148,21 +166,26 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
         log.display()
     )?;
     stdout.flush()?;
-    let step = import::run(&ImportArgs {
+    let console = Console::new(args.quiet, StepLog::open(Some(&log), "import")?);
+    let options = ImportOptions {
         media: media.clone(),
         trust: public.clone(),
         content: disconnected_content.clone(),
-        wsusutil: Some(wsusutil),
+        wsusutil,
         reset: false,
-        state: Some(state.clone()),
+        state: state.clone(),
         dry_run: false,
         max_delete: None,
         quarantine: None,
-        log: Some(log.clone()),
-        output,
+        now: SystemTime::now(),
         jobs: None,
-    })?;
-    check_step("import", step)?;
+    };
+    let outcome = console.logged(
+        transfer::import(&options, &console),
+        "the trust state is unchanged",
+    )?;
+    let imported = done("import", &media, outcome)?;
+    write_imported(&imported, &media, false, false)?;
 
     writeln!(stdout, "\ndemo: done. Files worth opening:")?;
     for (path, what) in [
@@ -195,11 +218,15 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-fn check_step(name: &str, exit: Exit) -> Result<()> {
-    if exit != Exit::Success {
-        bail!("the demo's {name} step did not succeed");
+/// What a step did; a refusal is reported as the command would report it, and ends the demo.
+fn done<T>(name: &str, media: &Path, outcome: Outcome<T>) -> Result<T> {
+    match outcome {
+        Outcome::Done(value) => Ok(value),
+        Outcome::Refused(refusal) => {
+            report_refusal(Subject::Media(media), &refusal, None, false)?;
+            bail!("the demo's {name} step did not succeed");
+        }
     }
-    Ok(())
 }
 
 /// Copies this program to `target`, where started as `wsusutil` it acts as the stand-in.

@@ -8,19 +8,20 @@ use std::time::SystemTime;
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};
 use serde::Serialize;
-use wsus_airgap::manifest::contents::{self, Changed, ContentsCheck, Extra, Found, PackageState};
+use wsus_airgap::manifest::contents::{self, Changed, ContentsCheck, Extra, PackageState};
 use wsus_airgap::manifest::keys::PublicKey;
 use wsus_airgap::manifest::trust::TrustState;
 use wsus_airgap::manifest::verify::{self, Verified, VerifyError, VerifyOptions};
 use wsus_airgap::manifest::{Manifest, ManifestTotals, Source, Timestamp, TransferMode};
 
-use super::printable::{Printable, printable};
-use super::progress_bar::Bar;
-use super::{Exit, RefusedAt, display, plural, report_refused};
-use crate::cli::ManifestVerifyArgs;
+use wsus_airgap::transfer::{Media, Refusal};
 
-/// The content folder's name in a transfer folder.
-const CONTENT_FOLDER: &str = "WsusContent";
+use super::printable::Printable;
+use super::progress_bar::Bar;
+use super::render::{package_line, verdict, write_problems};
+use super::transfer_report::{Subject, report_refusal};
+use super::{Exit, display, plural};
+use crate::cli::ManifestVerifyArgs;
 
 pub fn run(args: &ManifestVerifyArgs) -> Result<Exit> {
     let trusted = PublicKey::read(&args.trust)?;
@@ -33,13 +34,13 @@ pub fn run(args: &ManifestVerifyArgs) -> Result<Exit> {
     };
     let verified = match verify::verify(&args.folder, &trusted, &options) {
         Ok(verified) => verified,
-        Err(error) if error.is_refusal() => return refuse(args, &error),
+        Err(error) if error.is_refusal() => return refuse(args, error),
         Err(error) => return Err(error.into()),
     };
     let content = args
         .content
         .clone()
-        .unwrap_or_else(|| args.folder.join(CONTENT_FOLDER));
+        .unwrap_or_else(|| Media::new(&args.folder).content());
     let package = match (&args.package, &verified.manifest.package) {
         (Some(path), _) => path.clone(),
         (None, Some(entry)) => entry.name.under(&args.folder),
@@ -64,16 +65,19 @@ pub fn run(args: &ManifestVerifyArgs) -> Result<Exit> {
 }
 
 /// The media was looked at and refused: say why, in the format asked for.
-fn refuse(args: &ManifestVerifyArgs, error: &VerifyError) -> Result<Exit> {
-    let exit = report_refused(
-        RefusedAt::Folder(&args.folder),
-        &error.to_string(),
+fn refuse(args: &ManifestVerifyArgs, error: VerifyError) -> Result<Exit> {
+    let hint = refusal_hint(&error);
+    let refusal = Refusal::Manifest(error);
+    report_refusal(
+        Subject::Folder(&args.folder),
+        &refusal,
+        None,
         args.output.json,
     )?;
-    if let Some(hint) = refusal_hint(error) {
+    if let Some(hint) = hint {
         stderr_line!("hint: {hint}");
     }
-    Ok(exit)
+    Ok(Exit::Problems)
 }
 
 fn refusal_hint(error: &VerifyError) -> Option<&'static str> {
@@ -126,27 +130,6 @@ fn write_text(
     writeln!(out, "result: {}", verdict(check))
 }
 
-/// One line per file that is not as the manifest lists it.
-pub(super) fn write_problems(check: &ContentsCheck, out: &mut impl Write) -> io::Result<()> {
-    for path in &check.missing {
-        writeln!(out, "missing: {path}")?;
-    }
-    for changed in &check.changed {
-        writeln!(out, "changed: {}", changed_line(changed))?;
-    }
-    for extra in &check.extra {
-        writeln!(
-            out,
-            "extra: {}: not in the manifest",
-            printable(&extra.path)
-        )?;
-    }
-    for (path, error) in &check.unlisted {
-        writeln!(out, "unreadable: {}: {}", printable(path), printable(error))?;
-    }
-    Ok(())
-}
-
 fn sequence_line(args: &ManifestVerifyArgs, verified: &Verified) -> String {
     match (&args.state, verified.previous) {
         (None, _) => "not checked (no --state given)".to_owned(),
@@ -160,72 +143,6 @@ fn sequence_line(args: &ManifestVerifyArgs, verified: &Verified) -> String {
             previous.sequence, previous.accepted
         ),
     }
-}
-
-pub(super) fn package_line(package: &PackageState) -> String {
-    match package {
-        PackageState::Intact { path } => format!("{}: intact", display(path)),
-        PackageState::Missing { path } => format!("{}: missing", display(path)),
-        PackageState::Changed { path, found } => {
-            format!("{}: changed: {}", display(path), found_text(found))
-        }
-    }
-}
-
-fn changed_line(changed: &Changed) -> String {
-    format!(
-        "{}: expected {} bytes, BLAKE3 {}; {}",
-        changed.path,
-        HumanCount(changed.expected_size),
-        changed.expected_blake3,
-        found_text(&changed.found)
-    )
-}
-
-fn found_text(found: &Found) -> String {
-    match found {
-        Found::Content { size, blake3 } => {
-            format!("found {} bytes, BLAKE3 {blake3}", HumanCount(*size))
-        }
-        Found::NotAFile { file_type } => {
-            format!("found a {file_type:?}, not a file").to_lowercase()
-        }
-        Found::Unreadable { error } => format!("unreadable: {}", printable(error)),
-    }
-}
-
-/// `result: intact (...)` or `result: 3 problems (1 missing, 2 extra)`.
-pub(super) fn verdict(check: &ContentsCheck) -> String {
-    if check.is_intact() {
-        return format!(
-            "intact: {} {}, {}",
-            HumanCount(check.intact_files),
-            plural(check.intact_files as usize, "file"),
-            HumanBytes(check.intact_bytes)
-        );
-    }
-    let package_problem = usize::from(matches!(
-        check.package,
-        Some(PackageState::Missing { .. } | PackageState::Changed { .. })
-    ));
-    let counts = [
-        (check.missing.len(), "missing"),
-        (check.changed.len(), "changed"),
-        (check.extra.len(), "extra"),
-        (check.unlisted.len(), "unreadable"),
-        (package_problem, "package"),
-    ];
-    let total: usize = counts.iter().map(|(count, _)| count).sum();
-    let parts: Vec<String> = counts
-        .iter()
-        .filter(|(count, _)| *count > 0)
-        .map(|(count, kind)| format!("{count} {kind}"))
-        .collect();
-    format!(
-        "{total} {} ({})",
-        plural(total, "problem"),
-        parts.join(", ")
-    )
 }
 
 fn write_json(

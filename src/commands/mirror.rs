@@ -1,32 +1,25 @@
 //! `wsus-airgap mirror`: plan, print, and (unless `--dry-run`) apply.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use anyhow::Result;
-use indicatif::{HumanBytes, HumanCount};
+use indicatif::HumanCount;
 use serde::Serialize;
 use wsus_airgap::manifest::TransferMode;
 use wsus_airgap::manifest::keys::PublicKey;
 use wsus_airgap::manifest::verify::{self, VerifyOptions};
 use wsus_airgap::mirror::{
-    self, Action, ActionKind, Applied, ApplyOptions, Deletions, HashCache, Listing, MirrorError,
-    Plan, PlanOptions, Side,
+    self, Action, ActionKind, Applied, ApplyOptions, Deletions, Listing, Plan, PlanOptions,
 };
-use wsus_airgap::progress::Progress;
+use wsus_airgap::transfer::Refusal;
 
+use super::console::Console;
 use super::printable::{Printable, printable};
-use super::progress_bar::Bar;
+use super::render::totals_text;
+use super::transfer_report::{Subject, report_refusal};
 use super::{Exit, plural};
-use crate::cli::{MirrorArgs, Mode};
-
-/// Set to a number of bytes, makes the process abort once it has copied that many: for tests
-/// of interrupted runs.
-const ABORT_AFTER_ENV: &str = "WSUS_AIRGAP_TEST_ABORT_AFTER_BYTES";
-/// Overrides where hash caches are kept.
-const CACHE_DIR_ENV: &str = "WSUS_AIRGAP_CACHE_DIR";
+use crate::cli::MirrorArgs;
 
 pub fn run(args: &MirrorArgs) -> Result<Exit> {
     let (listing, manifest_mode) = match (&args.manifest, &args.trust) {
@@ -41,7 +34,8 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
             let verified = match verify::verify(folder, &trusted, &options) {
                 Ok(verified) => verified,
                 Err(error) if error.is_refusal() => {
-                    stderr_line!("wsus-airgap: refused: {}", printable(&error.to_string()));
+                    let refusal = Refusal::Manifest(error);
+                    report_refusal(Subject::Folder(folder), &refusal, None, args.output.json)?;
                     return Ok(Exit::Problems);
                 }
                 Err(error) => return Err(error.into()),
@@ -51,11 +45,11 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         }
         _ => (Listing::Scan, None),
     };
-    let mode = match args.mode {
-        Some(Mode::Incremental) => TransferMode::Incremental,
-        Some(Mode::Mirror) => TransferMode::Mirror,
-        None => manifest_mode.unwrap_or(TransferMode::Incremental),
-    };
+    let mode = args
+        .mode
+        .map(TransferMode::from)
+        .or(manifest_mode)
+        .unwrap_or(TransferMode::Incremental);
     let options = PlanOptions {
         mode,
         full: args.full,
@@ -66,13 +60,13 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         max_delete: args.max_delete,
         quarantine: args.quarantine.clone(),
     };
-    let (plan, applied) = plan_and_apply(
+    let (plan, applied) = mirror::plan_and_apply(
         &args.source,
         &args.destination,
         &listing,
         &options,
         (!args.dry_run).then_some(&apply_options),
-        args.output.quiet,
+        &Console::bars(args.output.quiet),
     )?;
 
     let mut stdout = super::stdout::lock();
@@ -82,11 +76,12 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         write_text(&plan, applied.as_ref(), &mut Printable(&mut stdout))?;
     }
     stdout.flush()?;
-    let Some(mut applied) = applied else {
+    let Some(applied) = applied else {
         return Ok(Exit::Success);
     };
-    if let Some(error) = applied.stopped.take() {
-        return Err(error.into());
+    if let Some(error) = &applied.stopped {
+        stderr_line!("wsus-airgap: error: {}", printable(&error.to_string()));
+        return Ok(Exit::Error);
     }
     Ok(if applied.is_complete() {
         Exit::Success
@@ -95,19 +90,14 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
     })
 }
 
-/// `N to copy (B), N to replace (B), N to delete (B), N unchanged (B)`.
-pub(super) fn totals_text(totals: &mirror::PlanTotals) -> String {
-    format!(
-        "{} to copy ({}), {} to replace ({}), {} to delete ({}), {} unchanged ({})",
-        HumanCount(totals.copy_files),
-        HumanBytes(totals.copy_bytes),
-        HumanCount(totals.replace_files),
-        HumanBytes(totals.replace_bytes),
-        HumanCount(totals.delete_files),
-        HumanBytes(totals.delete_bytes),
-        HumanCount(totals.unchanged_files),
-        HumanBytes(totals.unchanged_bytes),
-    )
+/// The `result` of the JSON document: what happened, in one word.
+fn result_word(applied: Option<&Applied>) -> &'static str {
+    match applied {
+        None => "planned",
+        Some(applied) if applied.stopped.is_some() => "error",
+        Some(applied) if applied.is_complete() => "done",
+        Some(_) => "refused",
+    }
 }
 
 fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> io::Result<()> {
@@ -185,11 +175,18 @@ fn write_json(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> i
     }
     #[derive(Serialize)]
     struct Document<'a> {
+        result: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
         plan: &'a Plan,
         dry_run: bool,
         run: Option<Run<'a>>,
     }
     let document = Document {
+        result: result_word(applied),
+        error: applied
+            .and_then(|applied| applied.stopped.as_ref())
+            .map(ToString::to_string),
         plan,
         dry_run: applied.is_none(),
         run: applied.map(|applied| Run {
@@ -202,99 +199,4 @@ fn write_json(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> i
     };
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)
-}
-
-/// Plans a copy and, given `apply_options`, carries it out: with both sides' hash caches (saved
-/// afterwards) and a progress bar unless `quiet`.
-pub(super) fn plan_and_apply(
-    source: &Path,
-    destination: &Path,
-    listing: &Listing,
-    options: &PlanOptions,
-    apply_options: Option<&ApplyOptions>,
-    quiet: bool,
-) -> Result<(Plan, Option<Applied>), MirrorError> {
-    let cache_files = [cache_file(source), cache_file(destination)];
-    let load_cache = |side: Side| {
-        let file = match side {
-            Side::Source => &cache_files[0],
-            Side::Destination => &cache_files[1],
-        };
-        file.as_deref().map(HashCache::load).unwrap_or_default()
-    };
-    let bar = Bar::new(quiet);
-    let planned = mirror::plan(source, destination, listing, options, load_cache, &bar);
-    bar.finish();
-    let (plan, mut caches) = planned?;
-    let applied = apply_options.map(|apply_options| {
-        let bar = Bar::new(quiet);
-        let abort_after = std::env::var(ABORT_AFTER_ENV)
-            .ok()
-            .and_then(|n| n.parse().ok());
-        let progress = AbortAfter {
-            inner: &bar,
-            copied: AtomicU64::new(0),
-            limit: abort_after,
-        };
-        let applied = mirror::apply(&plan, apply_options, &mut caches, &progress);
-        bar.finish();
-        applied
-    });
-    // The caches only speed up the next run; failing to save them is not worth failing for.
-    let [source_cache, destination_cache] = cache_files;
-    if let Some(path) = source_cache {
-        let _ = caches.source.save(&path);
-    }
-    if let Some(path) = destination_cache {
-        let _ = caches.destination.save(&path);
-    }
-    Ok((plan, applied))
-}
-
-/// Where the hash cache of the tree at `root` lives: one file per tree, named by a hash of
-/// its absolute path, under the user's cache folder. `None` when there is no such folder.
-fn cache_file(root: &Path) -> Option<PathBuf> {
-    let folder = std::env::var_os(CACHE_DIR_ENV)
-        .map(PathBuf::from)
-        .or_else(|| {
-            if cfg!(windows) {
-                std::env::var_os("LOCALAPPDATA")
-                    .map(|local| PathBuf::from(local).join("wsus-airgap").join("cache"))
-            } else {
-                std::env::var_os("XDG_CACHE_HOME")
-                    .map(PathBuf::from)
-                    .or_else(|| {
-                        std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache"))
-                    })
-                    .map(|cache| cache.join("wsus-airgap"))
-            }
-        })?;
-    let absolute = std::path::absolute(root).ok()?;
-    let key = blake3::hash(absolute.to_string_lossy().as_bytes()).to_hex();
-    Some(folder.join(format!("hashes-{}.bin", &key[..16])))
-}
-
-/// Progress that aborts the process after a number of copied bytes (see [`ABORT_AFTER_ENV`]).
-struct AbortAfter<'a> {
-    inner: &'a dyn Progress,
-    copied: AtomicU64,
-    limit: Option<u64>,
-}
-
-impl Progress for AbortAfter<'_> {
-    fn start(&self, files: u64, bytes: u64) {
-        self.inner.start(files, bytes);
-    }
-
-    fn bytes_read(&self, bytes: u64) {
-        self.inner.bytes_read(bytes);
-        let copied = self.copied.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        if self.limit.is_some_and(|limit| copied >= limit) {
-            std::process::abort();
-        }
-    }
-
-    fn file_done(&self) {
-        self.inner.file_done();
-    }
 }

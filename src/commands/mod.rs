@@ -12,6 +12,7 @@ macro_rules! stderr_line {
 
 mod audit;
 mod check;
+mod console;
 mod demo;
 mod export;
 mod import;
@@ -22,9 +23,10 @@ mod manifest_verify;
 mod mirror;
 mod printable;
 mod progress_bar;
+mod render;
 mod stdout;
 mod step_log;
-mod transfer;
+mod transfer_report;
 mod verify;
 
 use std::process::ExitCode;
@@ -36,6 +38,8 @@ use wsus_airgap::content::FolderError;
 use wsus_airgap::manifest::create::CreateError;
 use wsus_airgap::manifest::keys::KeyError;
 use wsus_airgap::package::PackageError;
+use wsus_airgap::transfer::wsusutil::WsusutilError;
+use wsus_airgap::transfer::{Outcome, TransferError};
 
 /// How the process ends; documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,8 +60,11 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// Runs a command; errors are printed here, once, as `wsus-airgap: error: ...`.
+/// Runs a command; errors are printed here, once, as `wsus-airgap: error: ...` (exit 2), or
+/// as `wsus-airgap: wsusutil failed: ...` (exit 3). A command asked for `--json` also writes
+/// the error as its one document on stdout.
 pub fn run(command: Command) -> Exit {
+    let json = command.wants_json();
     let result = match command {
         Command::Audit(args) => audit::run(&args),
         Command::Inspect(args) => inspect::run(&args),
@@ -72,7 +79,24 @@ pub fn run(command: Command) -> Exit {
         Command::Demo(args) => demo::run(&args),
     };
     result.unwrap_or_else(|error| {
-        stderr_line!("wsus-airgap: error: {}", printable(&describe(&error)));
+        let message = describe(&error);
+        if json {
+            #[derive(serde::Serialize)]
+            struct Document<'a> {
+                result: &'static str,
+                error: &'a str,
+            }
+            let document = Document {
+                result: "error",
+                error: &message,
+            };
+            let _ = transfer_report::write_document(&document);
+        }
+        if let Some(error) = wsusutil_failure(&error) {
+            render::report_wsusutil(error);
+            return Exit::Wsusutil;
+        }
+        stderr_line!("wsus-airgap: error: {}", printable(&message));
         if let Some(hint) = hint(&error) {
             stderr_line!("hint: {hint}");
         }
@@ -80,43 +104,19 @@ pub fn run(command: Command) -> Exit {
     })
 }
 
-/// Where a refused document says the refused media was: `media` for `verify` and `import`,
-/// `folder` for `manifest verify`.
-pub enum RefusedAt<'a> {
-    Media(&'a std::path::Path),
-    Folder(&'a std::path::Path),
+/// The exit code of a workflow that ran to its end: 0 done, 1 refused.
+pub fn exit_code<T>(outcome: &Outcome<T>) -> Exit {
+    match outcome {
+        Outcome::Done(_) => Exit::Success,
+        Outcome::Refused(_) => Exit::Problems,
+    }
 }
 
-/// Says that media was refused, and why (`reason`): the `refused:` line on stderr and, with
-/// `--json`, a `{"media" or "folder", "result": "refused", "error"}` document on stdout, so
-/// that a script reading stdout sees the verdict too. Exit 1.
-pub fn report_refused(at: RefusedAt, reason: &str, json: bool) -> anyhow::Result<Exit> {
-    if json {
-        #[derive(serde::Serialize)]
-        struct Document<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            media: Option<String>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            folder: Option<String>,
-            result: &'static str,
-            error: &'a str,
-        }
-        let (media, folder) = match at {
-            RefusedAt::Media(path) => (Some(display(path)), None),
-            RefusedAt::Folder(path) => (None, Some(display(path))),
-        };
-        let document = Document {
-            media,
-            folder,
-            result: "refused",
-            error: reason,
-        };
-        let mut stdout = stdout::lock();
-        serde_json::to_writer_pretty(&mut stdout, &document)?;
-        std::io::Write::write_all(&mut stdout, b"\n")?;
-    }
-    stderr_line!("wsus-airgap: refused: {}", printable(reason));
-    Ok(Exit::Problems)
+/// The wsusutil failure behind `error`, if that is what it is.
+fn wsusutil_failure(error: &anyhow::Error) -> Option<&WsusutilError> {
+    error
+        .downcast_ref::<TransferError>()
+        .and_then(|error| error.cause().downcast_ref::<WsusutilError>())
 }
 
 /// An error and its causes, each cause once: many errors already quote their cause.
@@ -148,6 +148,11 @@ fn display(path: &std::path::Path) -> String {
 
 /// The next step for errors whose fix is known.
 fn hint(error: &anyhow::Error) -> Option<&'static str> {
+    // A workflow's error is looked at through what it wraps.
+    let error: &(dyn std::error::Error + 'static) = match error.downcast_ref::<TransferError>() {
+        Some(error) => error.cause(),
+        None => error.as_ref(),
+    };
     if let Some(error) = error.downcast_ref::<FolderError>() {
         return match error {
             FolderError::RootMissing { .. } | FolderError::RootNotAFolder { .. } => Some(
@@ -176,11 +181,7 @@ fn hint(error: &anyhow::Error) -> Option<&'static str> {
         _ => error.downcast_ref::<PackageError>(),
     };
     match package_error? {
-        PackageError::Empty { .. } => Some(
-            "wsusutil export is known to write an empty package when the export exceeds the \
-             2 GB limit of the CAB format (fixed by KB2819484 on Windows Server 2012 and \
-             KB2828185 on WSUS 3.0 SP2): install the fix and export again",
-        ),
+        PackageError::Empty { .. } => Some(render::EMPTY_PACKAGE_HINT),
         PackageError::UnknownFormat { .. } => {
             Some("give the file written by `wsusutil export <package> <logfile>`")
         }

@@ -42,6 +42,12 @@ impl Bar {
     }
 }
 
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
 impl Progress for Bar {
     fn start(&self, files: u64, bytes: u64) {
         self.files_total.store(files, Ordering::Relaxed);

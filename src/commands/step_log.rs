@@ -31,6 +31,14 @@ impl StepLog {
         Ok(StepLog { file, command })
     }
 
+    /// No log.
+    pub fn none() -> Self {
+        StepLog {
+            file: None,
+            command: "",
+        }
+    }
+
     /// Appends `time command: text`; a log that cannot be written is an error, since it was
     /// asked for as a record.
     pub fn line(&mut self, text: &str) -> Result<()> {

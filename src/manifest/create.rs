@@ -92,7 +92,8 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    fn path(&self) -> &str {
+    /// The file concerned.
+    pub fn path(&self) -> &str {
         match self {
             Refusal::Finding(finding) => &finding.path,
             Refusal::UnsafeName { path, .. } | Refusal::CaseCollision { path, .. } => path,
@@ -359,4 +360,20 @@ pub fn to_bytes(manifest: &Manifest) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(manifest).expect("a manifest serializes");
     bytes.push(b'\n');
     bytes
+}
+
+/// This machine's name, for the manifest's source.
+pub fn host_name() -> String {
+    let from_system = if cfg!(windows) {
+        std::env::var("COMPUTERNAME").ok()
+    } else {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+    };
+    from_system
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty() && !name.chars().any(char::is_control))
+        .unwrap_or_else(|| "unknown".to_owned())
 }

@@ -12,6 +12,7 @@
 pub mod apply;
 pub mod cache;
 pub mod plan;
+pub mod session;
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
@@ -19,6 +20,7 @@ use std::path::{Component, Path, PathBuf};
 pub use apply::{Applied, ApplyOptions, Deletions, Rejected, apply};
 pub use cache::HashCache;
 pub use plan::{Action, ActionKind, Caches, Listing, Plan, PlanOptions, PlanTotals, Side, plan};
+pub use session::plan_and_apply;
 
 use crate::content::FolderError;
 use crate::manifest::relpath::RelPathError;

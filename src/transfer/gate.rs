@@ -1,17 +1,23 @@
 //! The gate both `verify` and `import` pass through: the media proven authentic, current and
-//! intact, and its package's references set against what the manifest lists.
+//! intact, its package's references set against what the manifest lists, and (given the
+//! receiving content folder) every listed file proven on the media or already in place.
 
 use std::num::NonZeroUsize;
+use std::path::Path;
+use std::time::SystemTime;
 
 use crate::check;
 use crate::content::FolderError;
 use crate::manifest::contents::{self, ContentsCheck};
 use crate::manifest::keys::PublicKey;
+use crate::manifest::trust::TrustState;
 use crate::manifest::verify::{self, Verified, VerifyError, VerifyOptions};
+use crate::mirror::{self, Applied, ApplyOptions, Listing, MirrorError, Plan, PlanOptions};
 use crate::package::{self, Package, PackageError};
-use crate::progress::Progress;
+use crate::progress::{Phase, Phases, Progress};
 
 use super::Media;
+use super::outcome::{Outcome, Refusal, TransferError};
 
 /// What the gate found on the media.
 #[derive(Debug)]
@@ -93,4 +99,92 @@ pub fn check_media(
         unlisted_references,
         acknowledged_gaps,
     })
+}
+
+/// Passes the media through the gate against the trust `state`: a refusal carries what was
+/// wrong and the updates it puts at risk.
+pub(super) fn pass(
+    media: &Media,
+    trust: &Path,
+    state: &TrustState,
+    now: SystemTime,
+    jobs: Option<NonZeroUsize>,
+    phases: &dyn Phases,
+) -> Result<Outcome<MediaCheck>, TransferError> {
+    let trusted = PublicKey::read(trust)?;
+    let options = VerifyOptions {
+        now,
+        allow_expired: false,
+        allow_rollback: false,
+        state: Some(state.clone()),
+    };
+    let result = {
+        let progress = phases.progress(Phase::Checking);
+        check_media(media, &trusted, &options, jobs, &*progress)
+    };
+    let media_check = match result {
+        Ok(media_check) => media_check,
+        Err(GateError::Verify(error)) if error.is_refusal() => {
+            return Ok(Outcome::Refused(Refusal::Manifest(error)));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if media_check.passed() {
+        return Ok(Outcome::Done(media_check));
+    }
+    let at_risk = media_check
+        .package
+        .as_ref()
+        .map(|package| check::updates_needing(package, &media_check.unlisted_references))
+        .unwrap_or_default();
+    Ok(Outcome::Refused(Refusal::Media {
+        media: media.root.clone(),
+        contents: Box::new(media_check.contents),
+        unlisted_references: media_check.unlisted_references,
+        at_risk,
+    }))
+}
+
+/// Plans (and given `apply`, carries out under its brakes) the copy of the media's content
+/// into the receiving `content` folder. Listed files that neither side holds are a refusal.
+pub(super) fn plan_copy(
+    media: &Media,
+    media_check: &MediaCheck,
+    content: &Path,
+    brakes: &ApplyOptions,
+    apply: bool,
+    jobs: Option<NonZeroUsize>,
+    phases: &dyn Phases,
+) -> Result<Outcome<(Plan, Option<Applied>)>, TransferError> {
+    let manifest = &media_check.verified.manifest;
+    let options = PlanOptions {
+        mode: manifest.mode,
+        full: false,
+        quarantine: brakes.quarantine.clone(),
+        jobs,
+    };
+    let listing = Listing::Manifest(manifest.entries.clone());
+    match mirror::plan_and_apply(
+        &media.content(),
+        content,
+        &listing,
+        &options,
+        apply.then_some(brakes),
+        phases,
+    ) {
+        Ok(planned) => Ok(Outcome::Done(planned)),
+        Err(MirrorError::NotInSource { paths, .. }) => {
+            let at_risk = media_check
+                .package
+                .as_ref()
+                .map(|package| check::updates_needing(package, &paths))
+                .unwrap_or_default();
+            Ok(Outcome::Refused(Refusal::NotCovered {
+                content: content.to_owned(),
+                paths,
+                at_risk,
+            }))
+        }
+        Err(error) => Err(error.into()),
+    }
 }

@@ -5,13 +5,41 @@
 //! engine and signs a manifest last; the disconnected side verifies the media, mirrors it into
 //! its content folder, proves the content complete, and only then runs `wsusutil import`. The
 //! receipt it writes tells the next export what the disconnected side already holds.
+//!
+//! [`export()`], [`verify()`] and [`import()`] are those workflows: each takes its options and
+//! an [`Events`] sink, and ends in an [`Outcome`] (done, or refused with the evidence) or a
+//! [`TransferError`]. The order of their steps is the safety of the round trip, so it lives
+//! here, where it can be tested without a terminal.
 
+/// The value of a done [`Outcome`], or else returns its refusal from the enclosing workflow.
+macro_rules! proceed {
+    ($outcome:expr) => {
+        match $outcome {
+            $crate::transfer::Outcome::Done(value) => value,
+            $crate::transfer::Outcome::Refused(refusal) => {
+                return Ok($crate::transfer::Outcome::Refused(refusal));
+            }
+        }
+    };
+}
+
+pub mod events;
+pub mod export;
 pub mod gate;
+pub mod import;
+pub mod outcome;
 pub mod receipt;
 pub mod sequence;
+pub mod verify;
 pub mod wsusutil;
 
 use std::path::{Path, PathBuf};
+
+pub use events::{Events, Step};
+pub use export::{ExportOptions, Exported, PackageSource, export};
+pub use import::{ImportOptions, Imported, import};
+pub use outcome::{Outcome, Refusal, TransferError};
+pub use verify::{Ready, VerifyMediaOptions, verify};
 
 /// The layout of transfer media.
 #[derive(Debug, Clone)]
@@ -44,6 +72,25 @@ impl Media {
     pub fn file(&self, name: &str) -> PathBuf {
         self.root.join(name)
     }
+}
+
+/// The trust state when none is named: `%ProgramData%\wsus-airgap\trust-state.json` on
+/// Windows, `$XDG_STATE_HOME/wsus-airgap/trust-state.json` (or `~/.local/state/...`)
+/// elsewhere.
+pub fn default_state_path() -> PathBuf {
+    let folder = if cfg!(windows) {
+        std::env::var_os("ProgramData")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"))
+    } else {
+        std::env::var_os("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state"))
+            })
+            .unwrap_or_else(|| PathBuf::from("/var/lib"))
+    };
+    folder.join("wsus-airgap").join("trust-state.json")
 }
 
 /// The text of the media's `README.txt`.

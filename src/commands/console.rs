@@ -1,0 +1,244 @@
+//! The terminal side of a workflow's events: a progress bar per stage, a spinner while
+//! wsusutil runs, warnings on stderr, and each step appended to the `--log` file.
+
+use std::sync::Mutex;
+
+use indicatif::{HumanCount, ProgressBar};
+use wsus_airgap::progress::{Phase, Phases, Progress};
+use wsus_airgap::transfer::{Events, Outcome, Step, TransferError};
+
+use super::plural;
+use super::printable::printable;
+use super::progress_bar::{Bar, spinner};
+use super::render::{finding_line, totals_text, write_updates_at_risk};
+use super::step_log::StepLog;
+use super::transfer_report::reason;
+
+/// Events shown on the terminal and written to the step log.
+pub struct Console {
+    quiet: bool,
+    log: Mutex<StepLog>,
+    /// The first failure to write the log: a record was asked for, so it fails the run.
+    log_failure: Mutex<Option<anyhow::Error>>,
+    spinner: Mutex<Option<ProgressBar>>,
+}
+
+impl Console {
+    pub fn new(quiet: bool, log: StepLog) -> Self {
+        Console {
+            quiet,
+            log: Mutex::new(log),
+            log_failure: Mutex::new(None),
+            spinner: Mutex::new(None),
+        }
+    }
+
+    /// Progress bars only, no log.
+    pub fn bars(quiet: bool) -> Self {
+        Self::new(quiet, StepLog::none())
+    }
+
+    /// Appends `text` to the step log.
+    pub fn log(&self, text: &str) {
+        let result = self.log.lock().expect("the log lock").line(text);
+        if let Err(error) = result {
+            self.log_failure
+                .lock()
+                .expect("the log failure lock")
+                .get_or_insert(error);
+        }
+    }
+
+    /// Logs how a workflow ended (a refusal or an error, followed by `unchanged`: what that
+    /// leaves as it was), and passes its result on; fails if the step log could not be written.
+    pub fn logged<T>(
+        &self,
+        result: Result<Outcome<T>, TransferError>,
+        unchanged: &str,
+    ) -> anyhow::Result<Outcome<T>> {
+        match &result {
+            Ok(Outcome::Done(_)) => {}
+            Ok(Outcome::Refused(refusal)) => {
+                self.log(&format!("refused: {}; {unchanged}", reason(refusal)));
+            }
+            Err(error) => self.log(&format!("stopped: {error}; {unchanged}")),
+        }
+        if let Some(error) = self
+            .log_failure
+            .lock()
+            .expect("the log failure lock")
+            .take()
+        {
+            return Err(error);
+        }
+        Ok(result?)
+    }
+}
+
+impl Phases for Console {
+    fn progress(&self, phase: Phase) -> Box<dyn Progress + '_> {
+        let bar = Box::new(Bar::new(self.quiet));
+        if phase == Phase::Copying {
+            return test_hook::abort_after(bar);
+        }
+        bar
+    }
+}
+
+impl Events for Console {
+    fn step(&self, step: &Step<'_>) {
+        match step {
+            Step::ExportStarted {
+                content,
+                media,
+                sequence,
+                key_id,
+                mode,
+                dry_run,
+            } => self.log(&format!(
+                "started: content {}, media {}, sequence {sequence}, key {key_id}, mode {mode}{}",
+                content.display(),
+                media.display(),
+                if *dry_run { ", dry run" } else { "" }
+            )),
+            Step::ContentWarning(finding) => {
+                stderr_line!("warning: {}", finding_line(finding));
+            }
+            Step::PackageRead { path, updates } => {
+                self.log(&format!("package {}: {updates} updates", path.display()));
+            }
+            Step::GapsAllowed {
+                content,
+                gaps,
+                at_risk,
+            } => {
+                let _ = write_updates_at_risk(&mut std::io::stderr().lock(), at_risk);
+                let message = format!(
+                    "{} lacks {} {} the package references ({} {})",
+                    content.display(),
+                    gaps.len(),
+                    plural(gaps.len(), "file"),
+                    at_risk.len(),
+                    plural(at_risk.len(), "update"),
+                );
+                stderr_line!("warning: {message}; exported with --allow-gaps, listed as gaps");
+                self.log(&format!("gaps allowed: {message}"));
+            }
+            Step::Staged {
+                totals,
+                held,
+                dry_run,
+            } => {
+                let staged = format!(
+                    "{}; {} held by the other side",
+                    totals_text(totals),
+                    HumanCount(*held)
+                );
+                let what = if *dry_run { "dry run" } else { "staged" };
+                self.log(&format!("{what}: {staged}"));
+            }
+            Step::Signed {
+                sequence,
+                files_listed,
+                files_carried,
+            } => self.log(&format!(
+                "finished: sequence {sequence} signed, {files_listed} files listed, \
+                 {files_carried} carried"
+            )),
+            Step::ImportStarted {
+                media,
+                content,
+                dry_run,
+            } => self.log(&format!(
+                "started: media {}, content {}{}",
+                media.display(),
+                content.display(),
+                if *dry_run { ", dry run" } else { "" }
+            )),
+            Step::Verified {
+                key_id,
+                sequence,
+                files_listed,
+            } => self.log(&format!(
+                "verified: key {key_id}, sequence {sequence}, {files_listed} files listed"
+            )),
+            Step::Copied { totals, dry_run } => {
+                let what = if *dry_run { "dry run" } else { "content" };
+                self.log(&format!("{what}: {}", totals_text(totals)));
+            }
+            Step::WsusutilStarted { program, verb } => {
+                self.log(&format!("running {} {verb}", program.display()));
+                *self.spinner.lock().expect("the spinner lock") =
+                    Some(spinner(self.quiet, format!("wsusutil {verb}")));
+            }
+            Step::WsusutilEnded { verb, succeeded } => {
+                if let Some(spinner) = self.spinner.lock().expect("the spinner lock").take() {
+                    spinner.finish_and_clear();
+                }
+                if !succeeded {
+                    self.log(&format!("wsusutil {verb} failed"));
+                }
+            }
+            Step::ReceiptNotOnMedia { error, kept_at } => {
+                stderr_line!(
+                    "warning: {} (the receipt is also at {})",
+                    printable(&error.to_string()),
+                    kept_at.display()
+                );
+            }
+            Step::Imported { sequence, receipt } => self.log(&format!(
+                "finished: sequence {sequence} imported; receipt {}",
+                receipt.display()
+            )),
+        }
+    }
+}
+
+/// Tests of interrupted runs set `WSUS_AIRGAP_TEST_ABORT_AFTER_BYTES` to a number of bytes:
+/// the process then aborts once its copies have read that many, as a crash would stop it.
+/// Only debug builds (the ones the tests run) have the hook; a release build ignores it.
+mod test_hook {
+    use wsus_airgap::progress::Progress;
+
+    #[cfg(debug_assertions)]
+    pub fn abort_after<'a>(inner: Box<dyn Progress + 'a>) -> Box<dyn Progress + 'a> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+
+        struct AbortAfter<'a> {
+            inner: Box<dyn Progress + 'a>,
+            copied: AtomicU64,
+            limit: u64,
+        }
+        impl Progress for AbortAfter<'_> {
+            fn start(&self, files: u64, bytes: u64) {
+                self.inner.start(files, bytes);
+            }
+            fn bytes_read(&self, bytes: u64) {
+                self.inner.bytes_read(bytes);
+                let copied = self.copied.fetch_add(bytes, Ordering::Relaxed) + bytes;
+                if copied >= self.limit {
+                    std::process::abort();
+                }
+            }
+            fn file_done(&self) {
+                self.inner.file_done();
+            }
+        }
+        let limit = std::env::var("WSUS_AIRGAP_TEST_ABORT_AFTER_BYTES")
+            .ok()
+            .and_then(|bytes| bytes.parse().ok());
+        match limit {
+            Some(limit) => Box::new(AbortAfter {
+                inner,
+                copied: AtomicU64::new(0),
+                limit,
+            }),
+            None => inner,
+        }
+    }
+
+    #[cfg(not(debug_assertions))]
+    pub fn abort_after<'a>(inner: Box<dyn Progress + 'a>) -> Box<dyn Progress + 'a> {
+        inner
+    }
+}

@@ -1,0 +1,352 @@
+//! The connected side's workflow: a package from wsusutil (or the one given), every content
+//! file hashed, the package's references proven present, the content staged on the media,
+//! and the signed manifest written last, so that media without a valid signature is visibly
+//! unfinished.
+//!
+//! The order is the safety: the old signature goes before anything is written, the signature
+//! is written after everything else, and the key's sequence is recorded only once signed.
+
+use std::fs;
+use std::io;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::atomic_file::{self, Access, Existing, make_replaceable};
+use crate::check;
+use crate::manifest::create::{self, CreateError, CreateOptions, Written};
+use crate::manifest::keys::{KeyId, SecretKey};
+use crate::manifest::relpath::RelPath;
+use crate::manifest::{Manifest, SIGNATURE_FILE, TransferMode};
+use crate::mirror::{self, ApplyOptions, Listing, PlanOptions, PlanTotals};
+use crate::progress::Phase;
+use crate::run_lock::RunLock;
+
+use super::events::{Events, Step};
+use super::outcome::{Outcome, Refusal, TransferError};
+use super::receipt::Receipt;
+use super::{Media, readme_text, sequence, wsusutil};
+
+/// Where the export package comes from.
+#[derive(Debug, Clone)]
+pub enum PackageSource {
+    /// `wsusutil export`, run by this program, into the media.
+    Wsusutil(PathBuf),
+    /// An existing package, copied onto the media.
+    Given(PathBuf),
+}
+
+/// What to export, and how.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// The connected server's WsusContent folder.
+    pub content: PathBuf,
+    /// The media folder (created if needed).
+    pub media: PathBuf,
+    /// The secret key that signs the manifest; its sequence is kept beside it.
+    pub key: PathBuf,
+    pub package: PackageSource,
+    pub mode: TransferMode,
+    /// The receipt of the other side's last import: files it holds are listed, not carried.
+    pub since: Option<PathBuf>,
+    pub expires_in_days: u16,
+    /// The sequence to sign; by default the last one signed with the key, plus one.
+    pub sequence: Option<u64>,
+    /// Export even when the content lacks files the package references, listing them as
+    /// gaps.
+    pub allow_gaps: bool,
+    /// Plan only: write nothing, run nothing, record nothing.
+    pub dry_run: bool,
+    /// This machine's name, for the manifest.
+    pub host: String,
+    pub now: SystemTime,
+    pub jobs: Option<NonZeroUsize>,
+}
+
+/// What an export did (or, in a dry run, would do).
+#[derive(Debug)]
+pub struct Exported {
+    pub manifest: Manifest,
+    pub key_id: KeyId,
+    /// The package the manifest describes.
+    pub package: PathBuf,
+    /// Listed entries the other side already holds, so not on the media.
+    pub held: u64,
+    /// The staging plan's totals.
+    pub staged: PlanTotals,
+    /// Where the manifest and its signature were written; `None` in a dry run.
+    pub written: Option<Written>,
+}
+
+impl Exported {
+    /// The listed entries that are on the media.
+    pub fn files_carried(&self) -> u64 {
+        self.manifest.entries.len() as u64 - self.held
+    }
+}
+
+/// Runs the export, telling `events` each step.
+pub fn export(
+    options: &ExportOptions,
+    events: &dyn Events,
+) -> Result<Outcome<Exported>, TransferError> {
+    if options.dry_run && matches!(options.package, PackageSource::Wsusutil(_)) {
+        return Err(TransferError::DryRunNeedsPackage);
+    }
+    // The key is read first: a wrong key file should not cost an hour of exporting.
+    let secret = SecretKey::read(&options.key)?;
+    let key_id = secret.public().id;
+    let sequence_file = sequence::file_for(&options.key);
+    // One export at a time per key, from before its sequence is read: two at once would sign
+    // the same sequence number.
+    let _one_export = if options.dry_run {
+        None
+    } else {
+        Some(RunLock::take_for(
+            &sequence_file,
+            "export signing with this key",
+        )?)
+    };
+    let last = sequence::last(&sequence_file)?;
+    let sequence = options.sequence.unwrap_or(last + 1);
+    let media = Media::new(&options.media);
+    events.step(&Step::ExportStarted {
+        content: &options.content,
+        media: &options.media,
+        sequence,
+        key_id,
+        mode: options.mode,
+        dry_run: options.dry_run,
+    });
+    let receipt = options.since.as_deref().map(Receipt::read).transpose()?;
+    if !options.dry_run {
+        fs::create_dir_all(&media.root)
+            .map_err(|error| TransferError::io(&media.root, "create the media folder", error))?;
+        // An earlier signature here would vouch for a half-staged folder: it goes first.
+        remove_if_present(&media.file(SIGNATURE_FILE))?;
+    }
+    let package_path = place_package(options, &media, events)?;
+
+    let mut created = match build_manifest(options, &package_path, sequence, events)? {
+        Outcome::Done(created) => created,
+        Outcome::Refused(refusal) => return Ok(Outcome::Refused(refusal)),
+    };
+    let package = created.package.take().expect("a package was given");
+    events.step(&Step::PackageRead {
+        path: &package_path,
+        updates: package.updates.len(),
+    });
+    let mut manifest = created.manifest;
+    let listed = manifest.entries.iter().map(|entry| entry.path.as_str());
+    let gaps = check::unlisted_references(&package, listed);
+    if !gaps.is_empty() {
+        let at_risk = check::updates_needing(&package, &gaps);
+        if !options.allow_gaps {
+            return Ok(Outcome::Refused(Refusal::Gaps {
+                content: options.content.clone(),
+                gaps,
+                at_risk,
+            }));
+        }
+        events.step(&Step::GapsAllowed {
+            content: &options.content,
+            gaps: &gaps,
+            at_risk: &at_risk,
+        });
+        manifest.gaps = gaps
+            .iter()
+            .map(|path| RelPath::new(path))
+            .collect::<Result<_, _>>()
+            .map_err(TransferError::UnsafeReference)?;
+    }
+    let held = receipt
+        .as_ref()
+        .map_or(0, |receipt| receipt.mark_held(&mut manifest.entries));
+
+    let staged = stage_content(options, &media, &manifest, held, events)?;
+    let mut exported = Exported {
+        manifest,
+        key_id,
+        package: package_path,
+        held,
+        staged,
+        written: None,
+    };
+    if options.dry_run {
+        return Ok(Outcome::Done(exported));
+    }
+
+    // The note for the carrier, then the manifest and, last, its signature.
+    let manifest = &exported.manifest;
+    let readme = readme_text(
+        sequence,
+        &key_id.to_string(),
+        &manifest.source.host,
+        &manifest.expires.to_string(),
+        manifest.totals.files,
+    );
+    let readme_path = media.file(Media::README);
+    atomic_file::write(
+        &readme_path,
+        readme.as_bytes(),
+        Access::Shared,
+        Existing::Replace,
+    )
+    .map_err(|error| TransferError::io(&readme_path, "write", error))?;
+    exported.written = Some(create::sign_and_write(manifest, &secret, &media.root)?);
+    if sequence > last {
+        sequence::record(&sequence_file, sequence)?;
+    }
+    events.step(&Step::Signed {
+        sequence,
+        files_listed: manifest.totals.files,
+        files_carried: exported.files_carried(),
+    });
+    Ok(Outcome::Done(exported))
+}
+
+/// The package on the media: `wsusutil export` run into it, or the given package copied
+/// there (in a dry run, the given package where it is).
+fn place_package(
+    options: &ExportOptions,
+    media: &Media,
+    events: &dyn Events,
+) -> Result<PathBuf, TransferError> {
+    match &options.package {
+        PackageSource::Given(given) if options.dry_run => Ok(given.clone()),
+        PackageSource::Given(given) => copy_package(given, media),
+        PackageSource::Wsusutil(program) => {
+            let package_path = media.file(Media::PACKAGE);
+            let log_path = media.file(Media::EXPORT_LOG);
+            // wsusutil can neither replace a read-only package nor add to a read-only log,
+            // and media copied back from a DVD is read-only.
+            for path in [&package_path, &log_path] {
+                make_replaceable(path)
+                    .map_err(|error| TransferError::io(path, "make writable", error))?;
+            }
+            events.step(&Step::WsusutilStarted {
+                program,
+                verb: "export",
+            });
+            let result = wsusutil::export(program, &package_path, &log_path);
+            events.step(&Step::WsusutilEnded {
+                verb: "export",
+                succeeded: result.is_ok(),
+            });
+            result?;
+            Ok(package_path)
+        }
+    }
+}
+
+/// Hashes every content file into a manifest; damaged content is refused.
+fn build_manifest(
+    options: &ExportOptions,
+    package: &Path,
+    sequence: u64,
+    events: &dyn Events,
+) -> Result<Outcome<create::Created>, TransferError> {
+    let create_options = CreateOptions {
+        content: options.content.clone(),
+        package: Some(package.to_owned()),
+        sequence,
+        expires_in_days: options.expires_in_days,
+        mode: options.mode,
+        host: options.host.clone(),
+        now: options.now,
+        jobs: options.jobs,
+    };
+    let result = {
+        let progress = events.progress(Phase::Hashing);
+        create::build(&create_options, &*progress)
+    };
+    match result {
+        Ok(created) => {
+            for warning in &created.warnings {
+                events.step(&Step::ContentWarning(warning));
+            }
+            Ok(Outcome::Done(created))
+        }
+        Err(CreateError::Refused { content, problems }) => {
+            Ok(Outcome::Refused(Refusal::Content { content, problems }))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Stages the carried entries on the media. The media's content folder is the tool's own: it
+/// is mirrored, so that nothing stale stays on it, and every copy is checked against the
+/// manifest's hash.
+fn stage_content(
+    options: &ExportOptions,
+    media: &Media,
+    manifest: &Manifest,
+    held: u64,
+    events: &dyn Events,
+) -> Result<PlanTotals, TransferError> {
+    let carried: Vec<_> = manifest
+        .entries
+        .iter()
+        .filter(|entry| entry.carried)
+        .cloned()
+        .collect();
+    let plan_options = PlanOptions {
+        mode: TransferMode::Mirror,
+        full: false,
+        quarantine: None,
+        jobs: options.jobs,
+    };
+    let apply_options = ApplyOptions::default();
+    let (plan, applied) = mirror::plan_and_apply(
+        &options.content,
+        &media.content(),
+        &Listing::Manifest(carried),
+        &plan_options,
+        (!options.dry_run).then_some(&apply_options),
+        events,
+    )?;
+    if let Some(mut applied) = applied {
+        if let Some(error) = applied.stopped.take() {
+            return Err(error.into());
+        }
+        if !applied.is_complete() {
+            return Err(TransferError::StagingIncomplete);
+        }
+    }
+    events.step(&Step::Staged {
+        totals: &plan.totals,
+        held,
+        dry_run: options.dry_run,
+    });
+    Ok(plan.totals)
+}
+
+/// Copies the given package into the media root (unless it is already there), atomically.
+fn copy_package(given: &Path, media: &Media) -> Result<PathBuf, TransferError> {
+    let name = given.file_name().ok_or_else(|| {
+        TransferError::io(
+            given,
+            "take its file name",
+            io::Error::from(io::ErrorKind::InvalidInput),
+        )
+    })?;
+    let target = media.root.join(name);
+    let same = fs::canonicalize(given)
+        .ok()
+        .zip(fs::canonicalize(&target).ok())
+        .is_some_and(|(a, b)| a == b);
+    if !same {
+        atomic_file::copy(given, &target)
+            .map_err(|error| TransferError::io(&target, "copy the package to", error))?;
+    }
+    Ok(target)
+}
+
+fn remove_if_present(path: &Path) -> Result<(), TransferError> {
+    match make_replaceable(path).and_then(|()| fs::remove_file(path)) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => {
+            Err(TransferError::io(path, "remove", error))
+        }
+        _ => Ok(()),
+    }
+}

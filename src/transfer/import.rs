@@ -1,0 +1,301 @@
+//! The disconnected side's workflow. Nothing reaches the content folder before the media
+//! passed the gate, and wsusutil never starts before the content is proven complete and the
+//! import proven recordable. Only a successful import advances the trust state; any failure
+//! leaves it as it was, and a rerun resumes where the copy stopped.
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::atomic_file;
+use crate::manifest::Timestamp;
+use crate::manifest::keys::KeyId;
+use crate::manifest::trust::TrustState;
+use crate::mirror::{ActionKind, ApplyOptions, Deletions, Plan, PlanTotals};
+use crate::run_lock::RunLock;
+
+use super::events::{Events, Step};
+use super::gate::{self, MediaCheck};
+use super::outcome::{Outcome, Refusal, TransferError};
+use super::receipt::Receipt;
+use super::{Media, wsusutil};
+
+/// The receipt beside the content folder.
+pub const RECEIPT_FILE: &str = "wsus-airgap-receipt.json";
+/// wsusutil's import log, beside the content folder.
+pub const IMPORT_LOG: &str = "wsusutil-import.log";
+
+/// What to import, and how.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub media: PathBuf,
+    /// The public key the media must be signed with.
+    pub trust: PathBuf,
+    /// The disconnected server's WsusContent folder.
+    pub content: PathBuf,
+    /// The wsusutil program to run.
+    pub wsusutil: PathBuf,
+    /// Run `wsusutil reset` after the import.
+    pub reset: bool,
+    /// The trust state: the last sequence imported per key.
+    pub state: PathBuf,
+    /// Verify and plan only: change nothing, run nothing.
+    pub dry_run: bool,
+    /// Mirror-mode media: refuse to delete more than this many content files.
+    pub max_delete: Option<u64>,
+    /// Mirror-mode media: move unlisted content files here instead of deleting them.
+    pub quarantine: Option<PathBuf>,
+    pub now: SystemTime,
+    pub jobs: Option<NonZeroUsize>,
+}
+
+/// What an import did (or, in a dry run, would do).
+#[derive(Debug)]
+pub struct Imported {
+    pub check: MediaCheck,
+    /// The copy plan's totals.
+    pub copied: PlanTotals,
+    /// The receipt written beside the content folder; `None` in a dry run.
+    pub receipt: Option<PathBuf>,
+}
+
+impl Imported {
+    pub fn key_id(&self) -> KeyId {
+        self.check.verified.key_id
+    }
+
+    pub fn sequence(&self) -> u64 {
+        self.check.verified.manifest.sequence
+    }
+}
+
+/// Runs the import, telling `events` each step.
+pub fn import(
+    options: &ImportOptions,
+    events: &dyn Events,
+) -> Result<Outcome<Imported>, TransferError> {
+    let media = Media::new(&options.media);
+    events.step(&Step::ImportStarted {
+        media: &options.media,
+        content: &options.content,
+        dry_run: options.dry_run,
+    });
+    // Before anything changes: what a successful import records must be writable, so that
+    // wsusutil never runs unrecorded; and one import at a time per trust state (one per
+    // server), from before the gate on, or a second import that passed the gate while the
+    // first ran would import the same media again.
+    let receipt_path = beside_content(&options.content, RECEIPT_FILE);
+    let (_one_import, mut state) = if options.dry_run {
+        (None, TrustState::load(&options.state)?)
+    } else {
+        let (lock, state) = prepare_to_record(&options.state, &receipt_path)?;
+        (Some(lock), state)
+    };
+    let check = proceed!(gate::pass(
+        &media,
+        &options.trust,
+        &state,
+        options.now,
+        options.jobs,
+        events,
+    )?);
+    let manifest = &check.verified.manifest;
+    events.step(&Step::Verified {
+        key_id: check.verified.key_id,
+        sequence: manifest.sequence,
+        files_listed: manifest.totals.files,
+    });
+    let copied = proceed!(copy_content(options, &media, &check, events)?);
+    if options.dry_run {
+        return Ok(Outcome::Done(Imported {
+            check,
+            copied,
+            receipt: None,
+        }));
+    }
+    // The content must now hold every listed file: planned again, nothing may be left to do.
+    let recheck = proceed!(gate::plan_copy(
+        &media,
+        &check,
+        &options.content,
+        &brakes(options),
+        false,
+        options.jobs,
+        events,
+    )?)
+    .0
+    .totals;
+    let changed = recheck.copy_files + recheck.replace_files;
+    if changed > 0 {
+        return Err(TransferError::ChangedDuringImport {
+            content: options.content.clone(),
+            changed,
+        });
+    }
+
+    run_wsusutil(options, &media, &check, events)?;
+
+    // Done: first the trust state, so that this media can never be imported again, then the
+    // receipt for the return trip (without which the next export only carries more).
+    let now = Timestamp::new(options.now);
+    let key_id = check.verified.key_id;
+    state.accept(key_id, manifest.sequence, now);
+    state.save(&options.state)?;
+    let receipt = Receipt::new(
+        key_id.to_string(),
+        manifest.sequence,
+        now,
+        &manifest.entries,
+    );
+    receipt.write(&receipt_path)?;
+    if let Err(error) = receipt.write(&media.file(Media::RECEIPT)) {
+        events.step(&Step::ReceiptNotOnMedia {
+            error: &error,
+            kept_at: &receipt_path,
+        });
+    }
+    events.step(&Step::Imported {
+        sequence: manifest.sequence,
+        receipt: &receipt_path,
+    });
+    Ok(Outcome::Done(Imported {
+        check,
+        copied,
+        receipt: Some(receipt_path),
+    }))
+}
+
+fn brakes(options: &ImportOptions) -> ApplyOptions {
+    ApplyOptions {
+        max_delete: options.max_delete,
+        quarantine: options.quarantine.clone(),
+    }
+}
+
+/// Copies the media's content into the content folder (in a dry run, plans it): a copy that
+/// stops is an error, one that the brakes or the hashes stop is a refusal.
+fn copy_content(
+    options: &ImportOptions,
+    media: &Media,
+    check: &MediaCheck,
+    events: &dyn Events,
+) -> Result<Outcome<PlanTotals>, TransferError> {
+    let (plan, applied) = proceed!(gate::plan_copy(
+        media,
+        check,
+        &options.content,
+        &brakes(options),
+        !options.dry_run,
+        options.jobs,
+        events,
+    )?);
+    if let Some(mut applied) = applied {
+        if let Some(error) = applied.stopped.take() {
+            return Err(error.into());
+        }
+        if let Deletions::TooMany { planned, max } = applied.deletions {
+            return Ok(Outcome::Refused(Refusal::TooManyDeletions {
+                planned,
+                max,
+                paths: deleted_paths(&plan),
+            }));
+        }
+        if !applied.is_complete() {
+            return Ok(Outcome::Refused(Refusal::Rejected {
+                rejected: applied.rejected,
+            }));
+        }
+    }
+    events.step(&Step::Copied {
+        totals: &plan.totals,
+        dry_run: options.dry_run,
+    });
+    Ok(Outcome::Done(plan.totals))
+}
+
+/// The files a plan deletes or quarantines.
+fn deleted_paths(plan: &Plan) -> Vec<String> {
+    plan.actions
+        .iter()
+        .filter(|action| matches!(action.kind, ActionKind::Delete | ActionKind::Quarantine))
+        .map(|action| action.path.to_string())
+        .collect()
+}
+
+/// `wsusutil import` of the media's package, then `reset` if asked.
+fn run_wsusutil(
+    options: &ImportOptions,
+    media: &Media,
+    check: &MediaCheck,
+    events: &dyn Events,
+) -> Result<(), TransferError> {
+    let package = match &check.verified.manifest.package {
+        Some(entry) => entry.name.under(&media.root),
+        None => {
+            return Err(TransferError::NoPackage {
+                media: media.root.clone(),
+            });
+        }
+    };
+    let import_log = beside_content(&options.content, IMPORT_LOG);
+    let program = &options.wsusutil;
+    events.step(&Step::WsusutilStarted {
+        program,
+        verb: "import",
+    });
+    let result = wsusutil::import(program, &package, &import_log);
+    events.step(&Step::WsusutilEnded {
+        verb: "import",
+        succeeded: result.is_ok(),
+    });
+    result?;
+    if options.reset {
+        events.step(&Step::WsusutilStarted {
+            program,
+            verb: "reset",
+        });
+        let result = wsusutil::reset(program);
+        events.step(&Step::WsusutilEnded {
+            verb: "reset",
+            succeeded: result.is_ok(),
+        });
+        result?;
+    }
+    Ok(())
+}
+
+/// A file beside the content folder (`D:\WSUS\WsusContent` -> `D:\WSUS\<name>`).
+pub fn beside_content(content: &Path, name: &str) -> PathBuf {
+    let absolute = std::path::absolute(content).unwrap_or_else(|_| content.to_owned());
+    absolute.with_file_name(name)
+}
+
+/// Proves that the trust state and the receipt can be written, taking the lock beside the
+/// trust state (`trust-state.json.lock`) before the state is loaded: under the lock no other
+/// import changes it, so the state loaded here is the one this import advances. The state's
+/// folder is made if needed; the receipt's (the content folder's) is probed only when it
+/// exists: a mistyped `--content` makes no folder here, and a folder the copy makes is
+/// writable.
+fn prepare_to_record(
+    state_path: &Path,
+    receipt: &Path,
+) -> Result<(RunLock, TrustState), TransferError> {
+    let unrecordable = |error: TransferError| TransferError::Unrecordable(Box::new(error));
+    let state_folder = state_path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    atomic_file::check_writable(state_folder)
+        .map_err(|error| unrecordable(TransferError::io(state_path, "write", error)))?;
+    let lock = RunLock::take_for(state_path, "import with this trust state")?;
+    let state = TrustState::load_and_save_unchanged(state_path)
+        .map_err(|error| unrecordable(error.into()))?;
+    let receipt_folder = receipt
+        .parent()
+        .expect("the receipt is beside the content folder");
+    if receipt_folder.exists() {
+        atomic_file::check_writable(receipt_folder)
+            .map_err(|error| unrecordable(TransferError::io(receipt_folder, "write", error)))?;
+    }
+    Ok((lock, state))
+}

@@ -1,0 +1,79 @@
+//! The disconnected side's check before an import: the media through the gate and, given the
+//! receiving content folder, proof that an import would find every listed file. Ready only
+//! when an import of this media would succeed; nothing is changed.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use crate::manifest::trust::TrustState;
+use crate::mirror::{ApplyOptions, PlanTotals};
+
+use super::Media;
+use super::events::Events;
+use super::gate::{self, MediaCheck};
+use super::outcome::{Outcome, TransferError};
+
+/// What to verify.
+#[derive(Debug, Clone)]
+pub struct VerifyMediaOptions {
+    pub media: PathBuf,
+    /// The public key the media must be signed with.
+    pub trust: PathBuf,
+    /// The trust state: the last sequence imported per key.
+    pub state: PathBuf,
+    /// The receiving WsusContent folder, to prove the media covers what it lacks.
+    pub content: Option<PathBuf>,
+    pub now: SystemTime,
+    pub jobs: Option<NonZeroUsize>,
+}
+
+/// Media an import would take.
+#[derive(Debug)]
+pub struct Ready {
+    pub check: MediaCheck,
+    /// With a content folder: what an import would copy, replace and delete there.
+    pub import_would_copy: Option<PlanTotals>,
+}
+
+/// Verifies the media, telling `events` its progress.
+pub fn verify(
+    options: &VerifyMediaOptions,
+    events: &dyn Events,
+) -> Result<Outcome<Ready>, TransferError> {
+    let media = Media::new(&options.media);
+    let state = TrustState::load(&options.state)?;
+    let check = match gate::pass(
+        &media,
+        &options.trust,
+        &state,
+        options.now,
+        options.jobs,
+        events,
+    )? {
+        Outcome::Done(check) => check,
+        Outcome::Refused(refusal) => return Ok(Outcome::Refused(refusal)),
+    };
+    let import_would_copy = match &options.content {
+        None => None,
+        Some(content) => {
+            let brakes = ApplyOptions::default();
+            match gate::plan_copy(
+                &media,
+                &check,
+                content,
+                &brakes,
+                false,
+                options.jobs,
+                events,
+            )? {
+                Outcome::Done((plan, _)) => Some(plan.totals),
+                Outcome::Refused(refusal) => return Ok(Outcome::Refused(refusal)),
+            }
+        }
+    };
+    Ok(Outcome::Done(Ready {
+        check,
+        import_would_copy,
+    }))
+}
