@@ -1,91 +1,21 @@
-//! The air-gap round trip with the stand-in wsusutil (`examples/wsusutil.rs`): `export` on the
-//! connected side, `verify` and `import` on the disconnected one, the receipt carried back for
-//! the next export, and every refusal or failure leaving the content, the trust state and
-//! wsusutil untouched.
+//! The air-gap round trip with the stand-in wsusutil (the binary itself under the name
+//! `wsusutil`; see `support::stand_in_wsusutil`): `export` on the connected side, `verify` and
+//! `import` on the disconnected one, the receipt carried back for the next export, and every
+//! refusal or failure leaving the content, the trust state and wsusutil untouched.
 
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use indicatif::HumanCount;
 use serde_json::Value;
-use support::{Run, file_names_below, has_line, last_line, run_command, snapshot};
+use support::{
+    Run, file_names_below, has_line, last_line, run_command, snapshot, stand_in_wsusutil,
+};
 use wsus_airgap::synth::{self, Site, SiteSpec};
-
-/// The stand-in wsusutil.
-///
-/// Where it comes from: a plain `cargo test` builds every example (to check that it compiles)
-/// into `target/<profile>/examples/`, but `cargo test --test roundtrip` does not: `cargo test
-/// --no-run --message-format=json` lists the `wsusutil` example as an artifact only without
-/// the `--test` filter. So on Unix the test runs `cargo build --example wsusutil` once per
-/// test binary and takes the executable cargo reports: quick when it is fresh, and it keeps
-/// the stand-in in step with the library after edits. The Windows build's tests run under
-/// Wine, where the host's cargo cannot be started: there the test takes the example beside
-/// its own binary (`target/<triple>/<profile>/deps/..` -> `examples/wsusutil.exe`), which the
-/// plain `cargo test --target ...` that runs them has built.
-fn wsusutil() -> &'static Path {
-    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
-    PROGRAM.get_or_init(|| {
-        let test_binary = std::env::current_exe().unwrap();
-        let profile_dir = test_binary
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test binary lies in target/<profile>/deps");
-        if cfg!(windows) {
-            let program = profile_dir
-                .join("examples")
-                .join(format!("wsusutil{}", std::env::consts::EXE_SUFFIX));
-            assert!(
-                program.is_file(),
-                "{} is missing: run a plain `cargo test` (which builds the examples), or \
-                 `cargo build --example wsusutil` with this test's --target, first",
-                program.display()
-            );
-            program
-        } else {
-            build_wsusutil(profile_dir)
-        }
-    })
-}
-
-/// Builds the stand-in with the cargo that built this test (in the release profile when this
-/// test was built in it), and returns the executable cargo reports.
-fn build_wsusutil(profile_dir: &Path) -> PathBuf {
-    let mut command = Command::new(env!("CARGO"));
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("build")
-        .arg("--quiet")
-        .arg("--locked")
-        .arg("--example")
-        .arg("wsusutil")
-        .arg("--message-format=json");
-    if profile_dir.file_name() == Some(OsStr::new("release")) {
-        command.arg("--release");
-    }
-    let output = command.output().expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "cargo build --example wsusutil failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let program = stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|message| {
-            message["reason"] == "compiler-artifact" && message["target"]["name"] == "wsusutil"
-        })
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reports the wsusutil executable");
-    assert!(program.is_file(), "{}", program.display());
-    program
-}
 
 /// Both sides of the air gap in one temporary folder: the connected server's content
 /// (generated), the signing keys, the disconnected server's folder (which exists, while its
@@ -187,7 +117,7 @@ impl Trip {
             .arg("--key")
             .arg(self.secret())
             .arg("--wsusutil")
-            .arg(wsusutil());
+            .arg(stand_in_wsusutil());
         command
     }
 
@@ -248,7 +178,7 @@ impl Trip {
     /// `import --content content`, for another content folder than the trip's.
     fn import_command_into(&self, media: &Path, content: &Path) -> Command {
         let mut command = self.gate_command("import", media, content);
-        command.arg("--wsusutil").arg(wsusutil());
+        command.arg("--wsusutil").arg(stand_in_wsusutil());
         command
     }
 
@@ -891,7 +821,7 @@ fn content_lacking_a_referenced_file_is_refused_unless_gaps_are_allowed() {
     let trip = Trip::new(11);
     // A package made by the stand-in while the content was whole, then one file lost.
     let package = trip.path("package.cab");
-    let made = Command::new(wsusutil())
+    let made = Command::new(stand_in_wsusutil())
         .env("WSUSUTIL_CONTENT", trip.connected())
         .env_remove("WSUSUTIL_FAIL")
         .env_remove("WSUSUTIL_EMPTY_PACKAGE")
@@ -1146,7 +1076,7 @@ fn an_import_that_could_not_be_recorded_is_not_started() {
     let (trip, media) = Trip::exported(14);
     let state = unwritable_state_path();
     let mut command = trip.gate_command_with_state("import", &media, &trip.content(), &state);
-    command.arg("--wsusutil").arg(wsusutil());
+    command.arg("--wsusutil").arg(stand_in_wsusutil());
 
     let before = untouchable(&trip);
     let run = trip.run(&mut command);

@@ -7,6 +7,7 @@
 //! only a root that cannot be audited at all is an error.
 
 use std::ffi::OsStr;
+use std::io;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use serde::{Serialize, Serializer};
 
 use super::hash::{FileDigests, hash_file};
 use super::layout::{ContentName, Placement, Sha1Digest, classify};
-use super::tree::{self, EntryType, FolderError};
+use super::tree::{self, EntryType, FolderError, TreeEntry};
 use crate::progress::Progress;
 
 /// How to run an audit.
@@ -185,49 +186,11 @@ pub fn audit(
         })
         .collect();
     let files = listing.entries.len() as u64;
-    let mut candidates = Vec::new();
-    for entry in listing.entries {
-        if entry.file_type != EntryType::File {
-            findings.push(Finding {
-                path: entry.relative,
-                kind: FindingKind::Other {
-                    file_type: entry.file_type,
-                },
-            });
-            continue;
-        }
-        let components: Vec<&OsStr> = entry.relative_path().iter().collect();
-        let (name, in_place) = match classify(&components) {
-            Placement::Other => {
-                findings.push(Finding {
-                    path: entry.relative,
-                    kind: FindingKind::Other {
-                        file_type: EntryType::File,
-                    },
-                });
-                continue;
-            }
-            Placement::Content { name, lower_case } => {
-                if lower_case {
-                    findings.push(Finding {
-                        path: entry.relative.clone(),
-                        kind: FindingKind::LowerCase {
-                            expected_path: name.expected_path(),
-                        },
-                    });
-                }
-                (name, true)
-            }
-            Placement::Misplaced { name } => (name, false),
-        };
-        candidates.push(Candidate {
-            path: entry.path_under(root),
-            relative: entry.relative,
-            size: entry.size,
-            name,
-            in_place,
-        });
-    }
+    let candidates: Vec<Candidate> = listing
+        .entries
+        .into_iter()
+        .filter_map(|entry| candidate(root, entry, &mut findings))
+        .collect();
 
     let hashed = tree::hash_in_parallel(
         candidates,
@@ -238,7 +201,77 @@ pub fn audit(
     )?;
 
     let content_files = hashed.len() as u64;
-    let mut bytes = 0u64;
+    let mut inventory = judge_hashed(hashed, &mut findings);
+    let bytes = inventory.iter().map(|entry| entry.digests.size).sum();
+    findings.sort();
+    inventory.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let elapsed = started.elapsed();
+    Ok(Audit {
+        root: root.to_owned(),
+        findings,
+        inventory,
+        totals: Totals {
+            files,
+            content_files,
+            bytes,
+            seconds: elapsed.as_secs_f64(),
+            bytes_per_second: throughput(bytes, elapsed),
+        },
+    })
+}
+
+/// The file to hash that `entry` is, when its name is content-shaped. What its type and name
+/// alone tell (not a content file, a lower-case name) goes to `findings`.
+fn candidate(root: &Path, entry: TreeEntry, findings: &mut Vec<Finding>) -> Option<Candidate> {
+    if entry.file_type != EntryType::File {
+        findings.push(Finding {
+            path: entry.relative,
+            kind: FindingKind::Other {
+                file_type: entry.file_type,
+            },
+        });
+        return None;
+    }
+    let components: Vec<&OsStr> = entry.relative_path().iter().collect();
+    let (name, in_place) = match classify(&components) {
+        Placement::Other => {
+            findings.push(Finding {
+                path: entry.relative,
+                kind: FindingKind::Other {
+                    file_type: EntryType::File,
+                },
+            });
+            return None;
+        }
+        Placement::Content { name, lower_case } => {
+            if lower_case {
+                findings.push(Finding {
+                    path: entry.relative.clone(),
+                    kind: FindingKind::LowerCase {
+                        expected_path: name.expected_path(),
+                    },
+                });
+            }
+            (name, true)
+        }
+        Placement::Misplaced { name } => (name, false),
+    };
+    Some(Candidate {
+        path: entry.path_under(root),
+        relative: entry.relative,
+        size: entry.size,
+        name,
+        in_place,
+    })
+}
+
+/// Judges each hashed file against its name and place, adding what is wrong to `findings`,
+/// and returns the inventory of the files that could be read, in the order given.
+fn judge_hashed(
+    hashed: Vec<(Candidate, io::Result<FileDigests>)>,
+    findings: &mut Vec<Finding>,
+) -> Vec<Entry> {
     let mut inventory = Vec::with_capacity(hashed.len());
     for (candidate, digests) in hashed {
         if !candidate.in_place {
@@ -251,7 +284,6 @@ pub fn audit(
         }
         match digests {
             Ok(digests) => {
-                bytes += digests.size;
                 if let Some(kind) = judge(&candidate.name, &digests) {
                     findings.push(Finding {
                         path: candidate.relative.clone(),
@@ -271,22 +303,7 @@ pub fn audit(
             }),
         }
     }
-    findings.sort();
-    inventory.sort_by(|a, b| a.path.cmp(&b.path));
-
-    let elapsed = started.elapsed();
-    Ok(Audit {
-        root: root.to_owned(),
-        findings,
-        inventory,
-        totals: Totals {
-            files,
-            content_files,
-            bytes,
-            seconds: elapsed.as_secs_f64(),
-            bytes_per_second: throughput(bytes, elapsed),
-        },
-    })
+    inventory
 }
 
 /// What a content file's digests say against its name, if anything is wrong. The one place

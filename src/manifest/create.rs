@@ -25,9 +25,9 @@ use super::{
 };
 use crate::atomic_file::{self, Access, Existing};
 use crate::content::audit::judge;
-use crate::content::hash::{hash_blake3, hash_file, with_read_buffer};
+use crate::content::hash::{FileDigests, hash_blake3, hash_file, with_read_buffer};
 use crate::content::layout::{Placement, classify};
-use crate::content::tree::{self, EntryType, FolderError};
+use crate::content::tree::{self, EntryType, FolderError, TreeEntry};
 use crate::content::{Finding, FindingKind, Severity};
 use crate::package::{self, Package, PackageError};
 use crate::progress::{NoProgress, Progress};
@@ -134,9 +134,12 @@ pub fn build(options: &CreateOptions, progress: &dyn Progress) -> Result<Created
         }
         None => (None, None),
     };
-    let server_id = read_package
-        .as_ref()
-        .map(|package| package.export.server_id.clone());
+    let source = Source {
+        server_id: read_package
+            .as_ref()
+            .map(|package| package.export.server_id.clone()),
+        host: options.host.clone(),
+    };
 
     let listing = tree::list(&options.content)?;
     let mut refusals: Vec<Refusal> = listing
@@ -149,39 +152,11 @@ pub fn build(options: &CreateOptions, progress: &dyn Progress) -> Result<Created
             })
         })
         .collect();
-    let mut candidates = Vec::with_capacity(listing.entries.len());
-    for entry in listing.entries {
-        if entry.file_type != EntryType::File {
-            refusals.push(Refusal::Finding(Finding {
-                path: entry.relative,
-                kind: FindingKind::Other {
-                    file_type: entry.file_type,
-                },
-            }));
-            continue;
-        }
-        let relative = match RelPath::of_entry(&entry) {
-            Ok(relative) => relative,
-            Err(problem) => {
-                refusals.push(Refusal::UnsafeName {
-                    path: entry.relative,
-                    problem,
-                });
-                continue;
-            }
-        };
-        let components: Vec<&OsStr> = relative.as_str().split('/').map(OsStr::new).collect();
-        let content_name = match classify(&components) {
-            Placement::Content { name, .. } => Some(name),
-            Placement::Misplaced { .. } | Placement::Other => None,
-        };
-        candidates.push(Candidate {
-            path: entry.path_under(&options.content),
-            relative,
-            size: entry.size,
-            content_name,
-        });
-    }
+    let candidates: Vec<Candidate> = listing
+        .entries
+        .into_iter()
+        .filter_map(|entry| candidate(&options.content, entry, &mut refusals))
+        .collect();
     refusals.extend(case_collisions(&candidates));
 
     let hashed = tree::hash_in_parallel(
@@ -191,6 +166,69 @@ pub fn build(options: &CreateOptions, progress: &dyn Progress) -> Result<Created
         progress,
         |candidate, buffer| hash_file(&candidate.path, buffer, progress),
     )?;
+    let (mut entries, mut warnings) = file_entries(hashed, &mut refusals);
+    if !refusals.is_empty() {
+        refusals.sort_by(|a, b| a.path().cmp(b.path()));
+        return Err(CreateError::Refused {
+            content: options.content.clone(),
+            problems: refusals,
+        });
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    warnings.sort();
+
+    let manifest = assemble(options, source, package_entry, entries);
+    // What verification would refuse is never signed.
+    check_consistency(&manifest).map_err(CreateError::Inconsistent)?;
+    Ok(Created {
+        manifest,
+        warnings,
+        package: read_package,
+    })
+}
+
+/// The file to hash that `entry` of the folder `content` is, when it is a regular file with a
+/// safe name; otherwise why not goes to `refusals`.
+fn candidate(content: &Path, entry: TreeEntry, refusals: &mut Vec<Refusal>) -> Option<Candidate> {
+    if entry.file_type != EntryType::File {
+        refusals.push(Refusal::Finding(Finding {
+            path: entry.relative,
+            kind: FindingKind::Other {
+                file_type: entry.file_type,
+            },
+        }));
+        return None;
+    }
+    let relative = match RelPath::of_entry(&entry) {
+        Ok(relative) => relative,
+        Err(problem) => {
+            refusals.push(Refusal::UnsafeName {
+                path: entry.relative,
+                problem,
+            });
+            return None;
+        }
+    };
+    let components: Vec<&OsStr> = relative.as_str().split('/').map(OsStr::new).collect();
+    let content_name = match classify(&components) {
+        Placement::Content { name, .. } => Some(name),
+        Placement::Misplaced { .. } | Placement::Other => None,
+    };
+    Some(Candidate {
+        path: entry.path_under(content),
+        relative,
+        size: entry.size,
+        content_name,
+    })
+}
+
+/// The manifest's entries for the hashed files, in the order given, and the warnings about
+/// them. A file that cannot be read or whose content its name proves damaged goes to
+/// `refusals` instead.
+fn file_entries(
+    hashed: Vec<(Candidate, io::Result<FileDigests>)>,
+    refusals: &mut Vec<Refusal>,
+) -> (Vec<FileEntry>, Vec<Finding>) {
     let mut entries = Vec::with_capacity(hashed.len());
     let mut warnings = Vec::new();
     for (candidate, digests) in hashed {
@@ -229,43 +267,33 @@ pub fn build(options: &CreateOptions, progress: &dyn Progress) -> Result<Created
             carried: true,
         });
     }
-    if !refusals.is_empty() {
-        refusals.sort_by(|a, b| a.path().cmp(b.path()));
-        return Err(CreateError::Refused {
-            content: options.content.clone(),
-            problems: refusals,
-        });
-    }
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
-    warnings.sort();
+    (entries, warnings)
+}
 
+/// The manifest of `entries` (sorted by path) as `options` describe it, created now.
+fn assemble(
+    options: &CreateOptions,
+    source: Source,
+    package: Option<PackageEntry>,
+    entries: Vec<FileEntry>,
+) -> Manifest {
     let created = Timestamp::new(options.now);
-    let manifest = Manifest {
+    Manifest {
         format_version: FORMAT_VERSION,
         tool: format!("wsus-airgap {}", env!("CARGO_PKG_VERSION")),
         sequence: options.sequence,
         created,
         expires: created.plus_days(options.expires_in_days),
         mode: options.mode,
-        source: Source {
-            server_id,
-            host: options.host.clone(),
-        },
-        package: package_entry,
+        source,
+        package,
         totals: ManifestTotals {
             files: entries.len() as u64,
             bytes: entries.iter().map(|entry| entry.size).sum(),
         },
         entries,
         gaps: Vec::new(),
-    };
-    // What verification would refuse is never signed.
-    check_consistency(&manifest).map_err(CreateError::Inconsistent)?;
-    Ok(Created {
-        manifest,
-        warnings,
-        package: read_package,
-    })
+    }
 }
 
 /// Reads the package whole (so a broken one is never signed) and hashes it.

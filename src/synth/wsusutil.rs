@@ -1,7 +1,7 @@
 //! A stand-in for Microsoft's `wsusutil.exe`, so that tests and the demo can run the real
 //! command-line flow (export on the connected server, import on the air-gapped one) on any
-//! machine, without WSUS. It runs as `examples/wsusutil`, and as the `wsus-airgap` binary
-//! itself when that is started under the name `wsusutil` (the demo copies it so).
+//! machine, without WSUS. It runs as the `wsus-airgap` binary itself when that is started
+//! under the name `wsusutil` (the demo, the tests and the Windows release copy it so).
 //!
 //! ```text
 //! wsusutil export <PACKAGE> <LOGFILE>   write an export package describing the content folder

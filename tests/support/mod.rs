@@ -7,6 +7,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use wsus_airgap::synth::{self, ExportSpec, Site, SiteSpec, SyntheticExport};
 
@@ -31,6 +32,30 @@ impl Run {
 
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_wsus-airgap"))
+}
+
+/// The stand-in for wsusutil.exe: the binary, which started under the name `wsusutil` behaves
+/// as the stand-in (see `src/main.rs`), placed as `wsusutil` (`wsusutil.exe` on Windows) in
+/// `stand-in` below cargo's temporary folder for tests, once per test process, by absolute
+/// path. On Unix it is a hard link where the file system allows one, elsewhere a copy. It is
+/// placed under a name of this process's own and then renamed over the copy of a previous run,
+/// so that a test process of another run that still starts that copy is not disturbed.
+pub fn stand_in_wsusutil() -> &'static Path {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        let folder = std::path::absolute(Path::new(env!("CARGO_TARGET_TMPDIR")).join("stand-in"))
+            .expect("the temporary folder for tests has an absolute path");
+        fs::create_dir_all(&folder).unwrap();
+        let suffix = std::env::consts::EXE_SUFFIX;
+        let program = folder.join(format!("wsusutil{suffix}"));
+        let staged = folder.join(format!("wsusutil-{}.new{suffix}", std::process::id()));
+        let _ = fs::remove_file(&staged);
+        if cfg!(windows) || fs::hard_link(binary(), &staged).is_err() {
+            fs::copy(binary(), &staged).unwrap();
+        }
+        fs::rename(&staged, &program).unwrap();
+        program
+    })
 }
 
 /// Runs the binary with `args` and collects what it did.
