@@ -12,7 +12,6 @@ use super::printable::printable;
 use super::progress_bar::{Bar, spinner};
 use super::render::{finding_line, totals_text, write_updates_at_risk};
 use super::step_log::StepLog;
-use super::transfer_report::reason;
 
 /// Events shown on the terminal and written to the step log.
 pub struct Console {
@@ -59,7 +58,7 @@ impl Console {
         match &result {
             Ok(Outcome::Done(_)) => {}
             Ok(Outcome::Refused(refusal)) => {
-                self.log(&format!("refused: {}; {unchanged}", reason(refusal)));
+                self.log(&format!("refused: {refusal}; {unchanged}"));
             }
             Err(error) => self.log(&format!("stopped: {error}; {unchanged}")),
         }

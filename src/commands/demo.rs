@@ -124,7 +124,7 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
         &media,
         console.logged(transfer::export(&options, &console), "nothing was signed")?,
     )?;
-    write_exported(&exported, &media, false)?;
+    write_exported(&exported, false)?;
 
     writeln!(
         stdout,
@@ -152,7 +152,7 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
         &media,
         transfer::verify(&options, &Console::bars(args.quiet))?,
     )?;
-    write_ready(&ready, &media, false)?;
+    write_ready(&ready, false)?;
 
     writeln!(stdout, "\ndemo: 3. import on the disconnected side")?;
     writeln!(
@@ -185,7 +185,7 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
         "the trust state is unchanged",
     )?;
     let imported = done("import", &media, outcome)?;
-    write_imported(&imported, &media, false, false)?;
+    write_imported(&imported, false)?;
 
     writeln!(stdout, "\ndemo: done. Files worth opening:")?;
     for (path, what) in [

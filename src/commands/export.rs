@@ -39,7 +39,7 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
     );
     let outcome = console.logged(transfer::export(&options, &console), "nothing was signed")?;
     match &outcome {
-        Outcome::Done(exported) => write_exported(exported, &args.media, args.output.json)?,
+        Outcome::Done(exported) => write_exported(exported, args.output.json)?,
         Outcome::Refused(refusal) => report_refusal(
             Subject::Media(&args.media),
             refusal,

@@ -38,7 +38,7 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
     )?;
     match &outcome {
         Outcome::Done(imported) => {
-            write_imported(imported, &args.media, args.reset, args.output.json)?;
+            write_imported(imported, args.output.json)?;
         }
         Outcome::Refused(refusal) => {
             report_refusal(Subject::Media(&args.media), refusal, None, args.output.json)?

@@ -18,7 +18,7 @@ use wsus_airgap::transfer::{Media, Refusal};
 
 use super::printable::Printable;
 use super::progress_bar::Bar;
-use super::render::{package_line, verdict, write_problems};
+use super::render::{package_line, write_problems};
 use super::transfer_report::{Subject, report_refusal};
 use super::{Exit, display, plural};
 use crate::cli::ManifestVerifyArgs;
@@ -127,7 +127,7 @@ fn write_text(
         writeln!(out, "package: {}", package_line(package))?;
     }
     write_problems(check, out)?;
-    writeln!(out, "result: {}", verdict(check))
+    writeln!(out, "result: {check}")
 }
 
 fn sequence_line(args: &ManifestVerifyArgs, verified: &Verified) -> String {

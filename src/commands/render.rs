@@ -11,8 +11,8 @@ use wsus_airgap::manifest::create;
 use wsus_airgap::mirror::PlanTotals;
 use wsus_airgap::transfer::wsusutil::WsusutilError;
 
+use super::display;
 use super::printable::printable;
-use super::{display, plural};
 
 /// The hint for wsusutil's known empty-package failure.
 pub const EMPTY_PACKAGE_HINT: &str = "wsusutil export is known to write an empty package when \
@@ -133,40 +133,6 @@ fn found_text(found: &Found) -> String {
         }
         Found::Unreadable { error } => format!("unreadable: {}", printable(error)),
     }
-}
-
-/// `intact: N files, B` or `3 problems (1 missing, 2 extra)`.
-pub fn verdict(check: &ContentsCheck) -> String {
-    if check.is_intact() {
-        return format!(
-            "intact: {} {}, {}",
-            HumanCount(check.intact_files),
-            plural(check.intact_files as usize, "file"),
-            HumanBytes(check.intact_bytes)
-        );
-    }
-    let package_problem = usize::from(matches!(
-        check.package,
-        Some(PackageState::Missing { .. } | PackageState::Changed { .. })
-    ));
-    let counts = [
-        (check.missing.len(), "missing"),
-        (check.changed.len(), "changed"),
-        (check.extra.len(), "extra"),
-        (check.unlisted.len(), "unreadable"),
-        (package_problem, "package"),
-    ];
-    let total: usize = counts.iter().map(|(count, _)| count).sum();
-    let parts: Vec<String> = counts
-        .iter()
-        .filter(|(count, _)| *count > 0)
-        .map(|(count, kind)| format!("{count} {kind}"))
-        .collect();
-    format!(
-        "{total} {} ({})",
-        plural(total, "problem"),
-        parts.join(", ")
-    )
 }
 
 /// `KB5040034 Title [update <id>, revision 1]`: how every report names an update.

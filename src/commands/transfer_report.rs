@@ -6,19 +6,17 @@ use std::path::Path;
 
 use indicatif::{HumanBytes, HumanCount};
 use serde::Serialize;
-use wsus_airgap::check::UpdateGap;
 use wsus_airgap::manifest::contents::PackageState;
-use wsus_airgap::manifest::relpath::RelPath;
 use wsus_airgap::manifest::trusted_comment;
-use wsus_airgap::mirror::PlanTotals;
 use wsus_airgap::transfer::gate::MediaCheck;
+use wsus_airgap::transfer::report::RefusalReport;
 use wsus_airgap::transfer::{Exported, Imported, Ready, Refusal};
 
+use super::display;
 use super::printable::{Printable, printable};
 use super::render::{
-    package_line, totals_text, unvouched_line, verdict, write_problems, write_updates_at_risk,
+    package_line, totals_text, unvouched_line, write_problems, write_updates_at_risk,
 };
-use super::{display, plural};
 
 /// What a refused report names as the thing refused.
 #[derive(Clone, Copy)]
@@ -43,70 +41,19 @@ pub fn report_refusal(
     consequence: Option<&str>,
     json: bool,
 ) -> io::Result<()> {
-    let reason = reason(refusal);
     if json {
-        write_refused_document(subject, refusal, &reason)?;
+        write_refused_document(subject, refusal)?;
     }
     write_evidence(&mut Printable(io::stderr().lock()), refusal)?;
     let consequence = consequence.map_or(String::new(), |text| format!("; {text}"));
-    stderr_line!("wsus-airgap: refused: {}{consequence}", printable(&reason));
+    stderr_line!(
+        "wsus-airgap: refused: {}{consequence}",
+        printable(&refusal.to_string())
+    );
     if let Some(hint) = hint(subject, refusal) {
         stderr_line!("hint: {hint}");
     }
     Ok(())
-}
-
-/// The refusal in one sentence.
-pub fn reason(refusal: &Refusal) -> String {
-    match refusal {
-        Refusal::Manifest(error) => error.to_string(),
-        Refusal::Media {
-            media,
-            contents,
-            unlisted_references,
-            ..
-        } => format!(
-            "{}: {}; {} package {} the manifest does not list",
-            media.display(),
-            verdict(contents),
-            unlisted_references.len(),
-            plural(unlisted_references.len(), "reference"),
-        ),
-        Refusal::NotCovered { content, paths, .. } => format!(
-            "{} {} the manifest lists {} neither on the media nor in {}",
-            paths.len(),
-            plural(paths.len(), "file"),
-            if paths.len() == 1 { "is" } else { "are" },
-            content.display(),
-        ),
-        Refusal::Content { content, problems } => format!(
-            "{} holds {} {} a manifest cannot vouch for",
-            content.display(),
-            problems.len(),
-            plural(problems.len(), "file"),
-        ),
-        Refusal::Gaps {
-            content,
-            gaps,
-            at_risk,
-        } => format!(
-            "{} lacks {} {} the package references ({} {})",
-            content.display(),
-            gaps.len(),
-            plural(gaps.len(), "file"),
-            at_risk.len(),
-            plural(at_risk.len(), "update"),
-        ),
-        Refusal::TooManyDeletions { planned, max, .. } => format!(
-            "the media is in mirror mode and the copy would delete {planned} content {} the \
-             manifest does not list, more than --max-delete {max}; nothing was deleted and \
-             wsusutil was not run (rerun with a larger --max-delete or with --quarantine DIR)",
-            plural(*planned as usize, "file")
-        ),
-        Refusal::Rejected { .. } => {
-            "the content folder could not be completed; rerun to resume".to_owned()
-        }
-    }
 }
 
 fn hint(subject: Subject, refusal: &Refusal) -> Option<&'static str> {
@@ -177,73 +124,7 @@ fn write_evidence(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
     }
 }
 
-/// A file a refusal concerns, and what is wrong with it.
-#[derive(Serialize)]
-struct Concerned<'a> {
-    path: &'a str,
-    problem: &'static str,
-}
-
-/// The refusal's kind and the files it concerns, for the JSON document.
-fn concerned(refusal: &Refusal) -> (&'static str, Vec<Concerned<'_>>) {
-    fn each<'a>(paths: &'a [String], problem: &'static str) -> Vec<Concerned<'a>> {
-        paths
-            .iter()
-            .map(|path| Concerned { path, problem })
-            .collect()
-    }
-    match refusal {
-        Refusal::Manifest(_) => ("manifest", Vec::new()),
-        Refusal::Media {
-            contents,
-            unlisted_references,
-            ..
-        } => {
-            let mut files = each(&contents.missing, "missing");
-            files.extend(contents.changed.iter().map(|changed| Concerned {
-                path: &changed.path,
-                problem: "changed",
-            }));
-            files.extend(contents.extra.iter().map(|extra| Concerned {
-                path: &extra.path,
-                problem: "extra",
-            }));
-            files.extend(contents.unlisted.iter().map(|(path, _)| Concerned {
-                path,
-                problem: "unreadable",
-            }));
-            files.extend(each(unlisted_references, "not-listed"));
-            ("media", files)
-        }
-        Refusal::NotCovered { paths, .. } => ("not-covered", each(paths, "not-covered")),
-        Refusal::Content { problems, .. } => (
-            "content",
-            problems
-                .iter()
-                .map(|problem| Concerned {
-                    path: problem.path(),
-                    problem: "unvouched",
-                })
-                .collect(),
-        ),
-        Refusal::Gaps { gaps, .. } => ("gaps", each(gaps, "missing")),
-        Refusal::TooManyDeletions { paths, .. } => {
-            ("too-many-deletions", each(paths, "would-delete"))
-        }
-        Refusal::Rejected { rejected } => (
-            "rejected",
-            rejected
-                .iter()
-                .map(|file| Concerned {
-                    path: &file.path,
-                    problem: "not-as-signed",
-                })
-                .collect(),
-        ),
-    }
-}
-
-fn write_refused_document(subject: Subject, refusal: &Refusal, reason: &str) -> io::Result<()> {
+fn write_refused_document(subject: Subject, refusal: &Refusal) -> io::Result<()> {
     #[derive(Serialize)]
     struct Document<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -252,36 +133,21 @@ fn write_refused_document(subject: Subject, refusal: &Refusal, reason: &str) -> 
         folder: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         content: Option<String>,
-        result: &'static str,
-        error: &'a str,
-        refusal: &'static str,
-        files: Vec<Concerned<'a>>,
-        updates_at_risk: &'a [UpdateGap],
+        #[serde(flatten)]
+        report: RefusalReport<'a>,
     }
-    let (kind, files) = concerned(refusal);
-    let at_risk: &[UpdateGap] = match refusal {
-        Refusal::Media { at_risk, .. }
-        | Refusal::NotCovered { at_risk, .. }
-        | Refusal::Gaps { at_risk, .. } => at_risk,
-        _ => &[],
-    };
     let (mut media, mut folder, mut content) = (None, None, None);
     match subject {
         Subject::Media(path) => media = Some(display(path)),
         Subject::Folder(path) => folder = Some(display(path)),
         Subject::Content(path) => content = Some(display(path)),
     }
-    let document = Document {
+    write_document(&Document {
         media,
         folder,
         content,
-        result: "refused",
-        error: reason,
-        refusal: kind,
-        files,
-        updates_at_risk: at_risk,
-    };
-    write_document(&document)
+        report: refusal.report(),
+    })
 }
 
 /// Writes one JSON document, and a line break, on stdout.
@@ -318,7 +184,7 @@ fn write_media_summary(out: &mut impl Write, check: &MediaCheck) -> io::Result<(
 }
 
 /// What an export did (or, in a dry run, would do).
-pub fn write_exported(exported: &Exported, media: &Path, json: bool) -> io::Result<()> {
+pub fn write_exported(exported: &Exported, json: bool) -> io::Result<()> {
     let manifest = &exported.manifest;
     let staged = format!(
         "{}; {} held by the other side",
@@ -326,38 +192,7 @@ pub fn write_exported(exported: &Exported, media: &Path, json: bool) -> io::Resu
         HumanCount(exported.held)
     );
     if json {
-        #[derive(Serialize)]
-        struct Document<'a> {
-            result: &'static str,
-            media: String,
-            sequence: u64,
-            key_id: String,
-            package: String,
-            files_listed: u64,
-            files_carried: u64,
-            gaps: &'a [RelPath],
-            staged: PlanTotals,
-            manifest: Option<String>,
-        }
-        return write_document(&Document {
-            result: if exported.written.is_some() {
-                "exported"
-            } else {
-                "dry-run"
-            },
-            media: display(media),
-            sequence: manifest.sequence,
-            key_id: exported.key_id.to_string(),
-            package: display(&exported.package),
-            files_listed: manifest.totals.files,
-            files_carried: exported.files_carried(),
-            gaps: &manifest.gaps,
-            staged: exported.staged,
-            manifest: exported
-                .written
-                .as_ref()
-                .map(|written| display(&written.manifest)),
-        });
+        return write_document(&exported.report());
     }
     let mut out = super::stdout::lock();
     let Some(written) = &exported.written else {
@@ -389,35 +224,10 @@ pub fn write_exported(exported: &Exported, media: &Path, json: bool) -> io::Resu
 }
 
 /// Media an import would take.
-pub fn write_ready(ready: &Ready, media: &Path, json: bool) -> io::Result<()> {
+pub fn write_ready(ready: &Ready, json: bool) -> io::Result<()> {
     let check = &ready.check;
     if json {
-        #[derive(Serialize)]
-        struct Document<'a> {
-            result: &'static str,
-            media: String,
-            key_id: String,
-            sequence: u64,
-            expires: String,
-            files_intact: u64,
-            bytes_intact: u64,
-            files_not_carried: u64,
-            acknowledged_gaps: &'a [String],
-            import_would_copy: Option<PlanTotals>,
-        }
-        let manifest = &check.verified.manifest;
-        return write_document(&Document {
-            result: "ready",
-            media: display(media),
-            key_id: check.verified.key_id.to_string(),
-            sequence: manifest.sequence,
-            expires: manifest.expires.to_string(),
-            files_intact: check.contents.intact_files,
-            bytes_intact: check.contents.intact_bytes,
-            files_not_carried: check.contents.not_carried,
-            acknowledged_gaps: &check.acknowledged_gaps,
-            import_would_copy: ready.import_would_copy,
-        });
+        return write_document(&ready.report());
     }
     let mut out = super::stdout::lock();
     write_media_summary(&mut out, check)?;
@@ -446,37 +256,10 @@ pub fn write_ready(ready: &Ready, media: &Path, json: bool) -> io::Result<()> {
 }
 
 /// What an import did (or, in a dry run, would do).
-pub fn write_imported(
-    imported: &Imported,
-    media: &Path,
-    reset: bool,
-    json: bool,
-) -> io::Result<()> {
+pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
     let copied = totals_text(&imported.copied);
     if json {
-        #[derive(Serialize)]
-        struct Document {
-            result: &'static str,
-            media: String,
-            key_id: String,
-            sequence: u64,
-            content: PlanTotals,
-            receipt: Option<String>,
-            reset: bool,
-        }
-        return write_document(&Document {
-            result: if imported.receipt.is_some() {
-                "imported"
-            } else {
-                "dry-run"
-            },
-            media: display(media),
-            key_id: imported.key_id().to_string(),
-            sequence: imported.sequence(),
-            content: imported.copied,
-            receipt: imported.receipt.as_deref().map(display),
-            reset: reset && imported.receipt.is_some(),
-        });
+        return write_document(&imported.report());
     }
     let mut out = super::stdout::lock();
     write_media_summary(&mut out, &imported.check)?;
@@ -489,7 +272,7 @@ pub fn write_imported(
     writeln!(
         out,
         "wsusutil import: done{}",
-        if reset { ", reset: done" } else { "" }
+        if imported.reset { ", reset: done" } else { "" }
     )?;
     writeln!(out, "receipt: {}", printable(&display(receipt)))?;
     writeln!(out, "result: imported sequence {}", imported.sequence())?;

@@ -23,7 +23,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let console = Console::bars(args.output.quiet);
     let outcome = transfer::verify(&options, &console)?;
     match &outcome {
-        Outcome::Done(ready) => write_ready(ready, &args.media, args.output.json)?,
+        Outcome::Done(ready) => write_ready(ready, args.output.json)?,
         Outcome::Refused(refusal) => {
             report_refusal(Subject::Media(&args.media), refusal, None, args.output.json)?
         }

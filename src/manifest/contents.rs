@@ -102,6 +102,45 @@ impl ContentsCheck {
     }
 }
 
+/// The verdict in words: `intact: N files, B`, or `3 problems (1 missing, 2 extra)`.
+impl std::fmt::Display for ContentsCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use indicatif::{HumanBytes, HumanCount};
+        if self.is_intact() {
+            let files = if self.intact_files == 1 {
+                "file"
+            } else {
+                "files"
+            };
+            return write!(
+                f,
+                "intact: {} {files}, {}",
+                HumanCount(self.intact_files),
+                HumanBytes(self.intact_bytes)
+            );
+        }
+        let package_problem = usize::from(matches!(
+            self.package,
+            Some(PackageState::Missing { .. } | PackageState::Changed { .. })
+        ));
+        let counts = [
+            (self.missing.len(), "missing"),
+            (self.changed.len(), "changed"),
+            (self.extra.len(), "extra"),
+            (self.unlisted.len(), "unreadable"),
+            (package_problem, "package"),
+        ];
+        let total: usize = counts.iter().map(|(count, _)| count).sum();
+        let parts: Vec<String> = counts
+            .iter()
+            .filter(|(count, _)| *count > 0)
+            .map(|(count, kind)| format!("{count} {kind}"))
+            .collect();
+        let problems = if total == 1 { "problem" } else { "problems" };
+        write!(f, "{total} {problems} ({})", parts.join(", "))
+    }
+}
+
 /// Compares the folder `content` with `manifest`'s entries, and the file at `package` with the
 /// manifest's package entry (`package` is not looked at when the manifest carries none).
 pub fn check(

@@ -66,6 +66,7 @@ pub struct ExportOptions {
 /// What an export did (or, in a dry run, would do).
 #[derive(Debug)]
 pub struct Exported {
+    pub media: PathBuf,
     pub manifest: Manifest,
     pub key_id: KeyId,
     /// The package the manifest describes.
@@ -165,6 +166,7 @@ pub fn export(
 
     let staged = stage_content(options, &media, &manifest, held, events)?;
     let mut exported = Exported {
+        media: options.media.clone(),
         manifest,
         key_id,
         package: package_path,

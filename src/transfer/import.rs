@@ -52,11 +52,14 @@ pub struct ImportOptions {
 /// What an import did (or, in a dry run, would do).
 #[derive(Debug)]
 pub struct Imported {
+    pub media: PathBuf,
     pub check: MediaCheck,
     /// The copy plan's totals.
     pub copied: PlanTotals,
     /// The receipt written beside the content folder; `None` in a dry run.
     pub receipt: Option<PathBuf>,
+    /// `wsusutil reset` ran after the import.
+    pub reset: bool,
 }
 
 impl Imported {
@@ -108,9 +111,11 @@ pub fn import(
     let copied = proceed!(copy_content(options, &media, &check, events)?);
     if options.dry_run {
         return Ok(Outcome::Done(Imported {
+            media: options.media.clone(),
             check,
             copied,
             receipt: None,
+            reset: false,
         }));
     }
     // The content must now hold every listed file: planned again, nothing may be left to do.
@@ -159,9 +164,11 @@ pub fn import(
         receipt: &receipt_path,
     });
     Ok(Outcome::Done(Imported {
+        media: options.media.clone(),
         check,
         copied,
         receipt: Some(receipt_path),
+        reset: options.reset,
     }))
 }
 

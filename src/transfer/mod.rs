@@ -29,6 +29,7 @@ pub mod gate;
 pub mod import;
 pub mod outcome;
 pub mod receipt;
+pub mod report;
 pub mod sequence;
 pub mod verify;
 pub mod wsusutil;

@@ -5,8 +5,11 @@
 //! failed, exit 3). Keeping the two apart in types is what lets every command give the right
 //! exit code and one JSON document for each.
 
+use std::fmt;
 use std::io;
 use std::path::PathBuf;
+
+use serde::Serialize;
 
 use crate::check::UpdateGap;
 use crate::manifest::contents::ContentsCheck;
@@ -76,6 +79,158 @@ pub enum Refusal {
     },
     /// Import: files that were not as signed when copied, so not put in place.
     Rejected { rejected: Vec<Rejected> },
+}
+
+/// The refusal in one sentence.
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let files = |count: usize| if count == 1 { "file" } else { "files" };
+        match self {
+            Refusal::Manifest(error) => write!(f, "{error}"),
+            Refusal::Media {
+                media,
+                contents,
+                unlisted_references,
+                ..
+            } => write!(
+                f,
+                "{}: {contents}; {} package {} the manifest does not list",
+                media.display(),
+                unlisted_references.len(),
+                if unlisted_references.len() == 1 {
+                    "reference"
+                } else {
+                    "references"
+                },
+            ),
+            Refusal::NotCovered { content, paths, .. } => write!(
+                f,
+                "{} {} the manifest lists {} neither on the media nor in {}",
+                paths.len(),
+                files(paths.len()),
+                if paths.len() == 1 { "is" } else { "are" },
+                content.display(),
+            ),
+            Refusal::Content { content, problems } => write!(
+                f,
+                "{} holds {} {} a manifest cannot vouch for",
+                content.display(),
+                problems.len(),
+                files(problems.len()),
+            ),
+            Refusal::Gaps {
+                content,
+                gaps,
+                at_risk,
+            } => write!(
+                f,
+                "{} lacks {} {} the package references ({} {})",
+                content.display(),
+                gaps.len(),
+                files(gaps.len()),
+                at_risk.len(),
+                if at_risk.len() == 1 {
+                    "update"
+                } else {
+                    "updates"
+                },
+            ),
+            Refusal::TooManyDeletions { planned, max, .. } => write!(
+                f,
+                "the media is in mirror mode and the copy would delete {planned} content {} the \
+                 manifest does not list, more than --max-delete {max}; nothing was deleted and \
+                 wsusutil was not run (rerun with a larger --max-delete or with --quarantine DIR)",
+                files(*planned as usize)
+            ),
+            Refusal::Rejected { .. } => {
+                write!(
+                    f,
+                    "the content folder could not be completed; rerun to resume"
+                )
+            }
+        }
+    }
+}
+
+/// A file a refusal concerns, and what is wrong with it.
+#[derive(Debug, Serialize)]
+pub struct Concerned<'a> {
+    pub path: &'a str,
+    pub problem: &'static str,
+}
+
+impl Refusal {
+    /// The kind of refusal, in one word for reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Refusal::Manifest(_) => "manifest",
+            Refusal::Media { .. } => "media",
+            Refusal::NotCovered { .. } => "not-covered",
+            Refusal::Content { .. } => "content",
+            Refusal::Gaps { .. } => "gaps",
+            Refusal::TooManyDeletions { .. } => "too-many-deletions",
+            Refusal::Rejected { .. } => "rejected",
+        }
+    }
+
+    /// The updates that would show "Failed to download" for what the refusal found.
+    pub fn updates_at_risk(&self) -> &[UpdateGap] {
+        match self {
+            Refusal::Media { at_risk, .. }
+            | Refusal::NotCovered { at_risk, .. }
+            | Refusal::Gaps { at_risk, .. } => at_risk,
+            _ => &[],
+        }
+    }
+
+    /// Every file the refusal concerns, with what is wrong with it.
+    pub fn files(&self) -> Vec<Concerned<'_>> {
+        fn each<'a>(paths: &'a [String], problem: &'static str) -> Vec<Concerned<'a>> {
+            paths
+                .iter()
+                .map(|path| Concerned { path, problem })
+                .collect()
+        }
+        match self {
+            Refusal::Manifest(_) => Vec::new(),
+            Refusal::Media {
+                contents,
+                unlisted_references,
+                ..
+            } => {
+                let mut files = each(&contents.missing, "missing");
+                let changed = contents.changed.iter().map(|changed| &changed.path);
+                let extra = contents.extra.iter().map(|extra| &extra.path);
+                let unreadable = contents.unlisted.iter().map(|(path, _)| path);
+                for (paths, problem) in [
+                    (changed.collect::<Vec<_>>(), "changed"),
+                    (extra.collect(), "extra"),
+                    (unreadable.collect(), "unreadable"),
+                ] {
+                    files.extend(paths.into_iter().map(|path| Concerned { path, problem }));
+                }
+                files.extend(each(unlisted_references, "not-listed"));
+                files
+            }
+            Refusal::NotCovered { paths, .. } => each(paths, "not-covered"),
+            Refusal::Content { problems, .. } => problems
+                .iter()
+                .map(|problem| Concerned {
+                    path: problem.path(),
+                    problem: "unvouched",
+                })
+                .collect(),
+            Refusal::Gaps { gaps, .. } => each(gaps, "missing"),
+            Refusal::TooManyDeletions { paths, .. } => each(paths, "would-delete"),
+            Refusal::Rejected { rejected } => rejected
+                .iter()
+                .map(|file| Concerned {
+                    path: &file.path,
+                    problem: "not-as-signed",
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Why a workflow could not run to its end.

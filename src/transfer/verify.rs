@@ -31,6 +31,7 @@ pub struct VerifyMediaOptions {
 /// Media an import would take.
 #[derive(Debug)]
 pub struct Ready {
+    pub media: PathBuf,
     pub check: MediaCheck,
     /// With a content folder: what an import would copy, replace and delete there.
     pub import_would_copy: Option<PlanTotals>,
@@ -73,6 +74,7 @@ pub fn verify(
         }
     };
     Ok(Outcome::Done(Ready {
+        media: options.media.clone(),
         check,
         import_would_copy,
     }))

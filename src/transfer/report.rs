@@ -1,0 +1,144 @@
+//! The data of the transfer commands' reports: what `--json` serialises, so that any other
+//! rendering of the same outcome reads the same structure and the two never disagree.
+
+use serde::Serialize;
+
+use crate::check::UpdateGap;
+use crate::manifest::relpath::RelPath;
+use crate::mirror::PlanTotals;
+
+use super::outcome::Concerned;
+use super::{Exported, Imported, Ready, Refusal};
+
+/// An export's report (`result`: `exported`, or `dry-run`).
+#[derive(Debug, Serialize)]
+pub struct ExportReport<'a> {
+    pub result: &'static str,
+    pub media: String,
+    pub sequence: u64,
+    pub key_id: String,
+    pub package: String,
+    pub files_listed: u64,
+    pub files_carried: u64,
+    pub gaps: &'a [RelPath],
+    pub staged: PlanTotals,
+    /// The manifest written; `None` in a dry run.
+    pub manifest: Option<String>,
+}
+
+impl Exported {
+    pub fn report(&self) -> ExportReport<'_> {
+        let manifest = &self.manifest;
+        ExportReport {
+            result: if self.written.is_some() {
+                "exported"
+            } else {
+                "dry-run"
+            },
+            media: self.media.display().to_string(),
+            sequence: manifest.sequence,
+            key_id: self.key_id.to_string(),
+            package: self.package.display().to_string(),
+            files_listed: manifest.totals.files,
+            files_carried: self.files_carried(),
+            gaps: &manifest.gaps,
+            staged: self.staged,
+            manifest: self
+                .written
+                .as_ref()
+                .map(|written| written.manifest.display().to_string()),
+        }
+    }
+}
+
+/// A verification's report when the media would import (`result`: `ready`).
+#[derive(Debug, Serialize)]
+pub struct ReadyReport<'a> {
+    pub result: &'static str,
+    pub media: String,
+    pub key_id: String,
+    pub sequence: u64,
+    pub expires: String,
+    pub files_intact: u64,
+    pub bytes_intact: u64,
+    pub files_not_carried: u64,
+    pub acknowledged_gaps: &'a [String],
+    pub import_would_copy: Option<PlanTotals>,
+}
+
+impl Ready {
+    pub fn report(&self) -> ReadyReport<'_> {
+        let check = &self.check;
+        let manifest = &check.verified.manifest;
+        ReadyReport {
+            result: "ready",
+            media: self.media.display().to_string(),
+            key_id: check.verified.key_id.to_string(),
+            sequence: manifest.sequence,
+            expires: manifest.expires.to_string(),
+            files_intact: check.contents.intact_files,
+            bytes_intact: check.contents.intact_bytes,
+            files_not_carried: check.contents.not_carried,
+            acknowledged_gaps: &check.acknowledged_gaps,
+            import_would_copy: self.import_would_copy,
+        }
+    }
+}
+
+/// An import's report (`result`: `imported`, or `dry-run`).
+#[derive(Debug, Serialize)]
+pub struct ImportReport {
+    pub result: &'static str,
+    pub media: String,
+    pub key_id: String,
+    pub sequence: u64,
+    pub content: PlanTotals,
+    /// The receipt written; `None` in a dry run.
+    pub receipt: Option<String>,
+    pub reset: bool,
+}
+
+impl Imported {
+    pub fn report(&self) -> ImportReport {
+        ImportReport {
+            result: if self.receipt.is_some() {
+                "imported"
+            } else {
+                "dry-run"
+            },
+            media: self.media.display().to_string(),
+            key_id: self.key_id().to_string(),
+            sequence: self.sequence(),
+            content: self.copied,
+            receipt: self
+                .receipt
+                .as_ref()
+                .map(|receipt| receipt.display().to_string()),
+            reset: self.reset,
+        }
+    }
+}
+
+/// A refusal's report (`result`: `refused`): why, in one sentence, and the evidence.
+#[derive(Debug, Serialize)]
+pub struct RefusalReport<'a> {
+    pub result: &'static str,
+    pub error: String,
+    /// What was refused: `manifest`, `media`, `not-covered`, `content`, `gaps`,
+    /// `too-many-deletions` or `rejected`.
+    pub refusal: &'static str,
+    pub files: Vec<Concerned<'a>>,
+    pub updates_at_risk: &'a [UpdateGap],
+}
+
+impl Refusal {
+    pub fn report(&self) -> RefusalReport<'_> {
+        RefusalReport {
+            result: "refused",
+            error: self.to_string(),
+            refusal: self.kind(),
+            files: self.files(),
+            updates_at_risk: self.updates_at_risk(),
+        }
+    }
+}
