@@ -3,14 +3,13 @@
 
 use std::sync::Mutex;
 
-use indicatif::{HumanCount, ProgressBar};
+use indicatif::ProgressBar;
 use wsus_airgap::progress::{Phase, Phases, Progress};
 use wsus_airgap::transfer::{Events, Outcome, Step, TransferError};
 
-use super::plural;
 use super::printable::printable;
 use super::progress_bar::{Bar, spinner};
-use super::render::{finding_line, totals_text, write_updates_at_risk};
+use super::render::{finding_line, write_updates_at_risk};
 use super::step_log::StepLog;
 
 /// Events shown on the terminal and written to the step log.
@@ -87,109 +86,28 @@ impl Phases for Console {
 impl Events for Console {
     fn step(&self, step: &Step<'_>) {
         match step {
-            Step::ExportStarted {
-                content,
-                media,
-                sequence,
-                key_id,
-                mode,
-                dry_run,
-            } => self.log(&format!(
-                "started: content {}, media {}, sequence {sequence}, key {key_id}, mode {mode}{}",
-                content.display(),
-                media.display(),
-                if *dry_run { ", dry run" } else { "" }
-            )),
             Step::ContentWarning(finding) => {
                 stderr_line!("warning: {}", finding_line(finding));
             }
-            Step::PackageRead { path, updates } => {
-                self.log(&format!("package {}: {updates} updates", path.display()));
-            }
-            Step::GapsAllowed {
-                content,
-                gaps,
-                at_risk,
-            } => {
+            Step::GapsAllowed { at_risk, .. } => {
                 let _ = write_updates_at_risk(&mut std::io::stderr().lock(), at_risk);
-                let message = format!(
-                    "{} lacks {} {} the package references ({} {})",
-                    content.display(),
-                    gaps.len(),
-                    plural(gaps.len(), "file"),
-                    at_risk.len(),
-                    plural(at_risk.len(), "update"),
-                );
-                stderr_line!("warning: {message}; exported with --allow-gaps, listed as gaps");
-                self.log(&format!("gaps allowed: {message}"));
+                stderr_line!("warning: {}", printable(&step.to_string()));
             }
-            Step::Staged {
-                totals,
-                held,
-                dry_run,
-            } => {
-                let staged = format!(
-                    "{}; {} held by the other side",
-                    totals_text(totals),
-                    HumanCount(*held)
-                );
-                let what = if *dry_run { "dry run" } else { "staged" };
-                self.log(&format!("{what}: {staged}"));
+            Step::ReceiptNotOnMedia { .. } => {
+                stderr_line!("warning: {}", printable(&step.to_string()));
             }
-            Step::Signed {
-                sequence,
-                files_listed,
-                files_carried,
-            } => self.log(&format!(
-                "finished: sequence {sequence} signed, {files_listed} files listed, \
-                 {files_carried} carried"
-            )),
-            Step::ImportStarted {
-                media,
-                content,
-                dry_run,
-            } => self.log(&format!(
-                "started: media {}, content {}{}",
-                media.display(),
-                content.display(),
-                if *dry_run { ", dry run" } else { "" }
-            )),
-            Step::Verified {
-                key_id,
-                sequence,
-                files_listed,
-            } => self.log(&format!(
-                "verified: key {key_id}, sequence {sequence}, {files_listed} files listed"
-            )),
-            Step::Copied { totals, dry_run } => {
-                let what = if *dry_run { "dry run" } else { "content" };
-                self.log(&format!("{what}: {}", totals_text(totals)));
-            }
-            Step::WsusutilStarted { program, verb } => {
-                self.log(&format!("running {} {verb}", program.display()));
+            Step::WsusutilStarted { verb, .. } => {
                 *self.spinner.lock().expect("the spinner lock") =
                     Some(spinner(self.quiet, format!("wsusutil {verb}")));
             }
-            Step::WsusutilEnded { verb, succeeded } => {
+            Step::WsusutilEnded { .. } => {
                 if let Some(spinner) = self.spinner.lock().expect("the spinner lock").take() {
                     spinner.finish_and_clear();
                 }
-                if !succeeded {
-                    self.log(&format!("wsusutil {verb} failed"));
-                }
             }
-            Step::ReceiptNotOnMedia { error, kept_at } => {
-                stderr_line!(
-                    "warning: {} (the receipt is also at {})",
-                    printable(&error.to_string()),
-                    kept_at.display()
-                );
-            }
-            Step::Imported { sequence, receipt } => self.log(&format!(
-                "finished: sequence {sequence} imported; receipt {}",
-                receipt.display()
-            )),
+            _ => {}
         }
+        self.log(&step.to_string());
     }
 }
 

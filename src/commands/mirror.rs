@@ -16,7 +16,6 @@ use wsus_airgap::transfer::Refusal;
 
 use super::console::Console;
 use super::printable::{Printable, printable};
-use super::render::totals_text;
 use super::transfer_report::{Subject, report_refusal};
 use super::{Exit, plural};
 use crate::cli::MirrorArgs;
@@ -106,7 +105,7 @@ fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> i
         writeln!(out, "{}", action_line(action))?;
     }
     let totals = &plan.totals;
-    let summary = totals_text(totals);
+    let summary = totals;
     let Some(applied) = applied else {
         writeln!(out, "plan ({} mode): {summary}", plan.mode)?;
         return writeln!(out, "dry run: nothing was changed");

@@ -3,12 +3,11 @@
 
 use std::io::{self, Write};
 
-use indicatif::{HumanBytes, HumanCount};
+use indicatif::HumanCount;
 use wsus_airgap::check::UpdateGap;
 use wsus_airgap::content::{EntryType, Finding, FindingKind};
 use wsus_airgap::manifest::contents::{Changed, ContentsCheck, Found, PackageState};
 use wsus_airgap::manifest::create;
-use wsus_airgap::mirror::PlanTotals;
 use wsus_airgap::transfer::wsusutil::WsusutilError;
 
 use super::display;
@@ -18,21 +17,6 @@ use super::printable::printable;
 pub const EMPTY_PACKAGE_HINT: &str = "wsusutil export is known to write an empty package when \
     the export exceeds the 2 GB limit of the CAB format (fixed by KB2819484 on Windows Server \
     2012 and KB2828185 on WSUS 3.0 SP2): install the fix and export again";
-
-/// `N to copy (B), N to replace (B), N to delete (B), N unchanged (B)`.
-pub fn totals_text(totals: &PlanTotals) -> String {
-    format!(
-        "{} to copy ({}), {} to replace ({}), {} to delete ({}), {} unchanged ({})",
-        HumanCount(totals.copy_files),
-        HumanBytes(totals.copy_bytes),
-        HumanCount(totals.replace_files),
-        HumanBytes(totals.replace_bytes),
-        HumanCount(totals.delete_files),
-        HumanBytes(totals.delete_bytes),
-        HumanCount(totals.unchanged_files),
-        HumanBytes(totals.unchanged_bytes),
-    )
-}
 
 /// `kind: path: detail` for an audit finding.
 pub fn finding_line(finding: &Finding) -> String {

@@ -14,9 +14,7 @@ use wsus_airgap::transfer::{Exported, Imported, Ready, Refusal};
 
 use super::display;
 use super::printable::{Printable, printable};
-use super::render::{
-    package_line, totals_text, unvouched_line, write_problems, write_updates_at_risk,
-};
+use super::render::{package_line, unvouched_line, write_problems, write_updates_at_risk};
 
 /// What a refused report names as the thing refused.
 #[derive(Clone, Copy)]
@@ -188,7 +186,7 @@ pub fn write_exported(exported: &Exported, json: bool) -> io::Result<()> {
     let manifest = &exported.manifest;
     let staged = format!(
         "{}; {} held by the other side",
-        totals_text(&exported.staged),
+        exported.staged,
         HumanCount(exported.held)
     );
     if json {
@@ -257,7 +255,7 @@ pub fn write_ready(ready: &Ready, json: bool) -> io::Result<()> {
 
 /// What an import did (or, in a dry run, would do).
 pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
-    let copied = totals_text(&imported.copied);
+    let copied = imported.copied;
     if json {
         return write_document(&imported.report());
     }

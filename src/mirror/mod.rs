@@ -70,6 +70,25 @@ pub enum MirrorError {
     HeldOpen { path: PathBuf, source: HeldOpen },
 }
 
+/// `N to copy (B), N to replace (B), N to delete (B), N unchanged (B)`.
+impl std::fmt::Display for PlanTotals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use indicatif::{HumanBytes, HumanCount};
+        write!(
+            f,
+            "{} to copy ({}), {} to replace ({}), {} to delete ({}), {} unchanged ({})",
+            HumanCount(self.copy_files),
+            HumanBytes(self.copy_bytes),
+            HumanCount(self.replace_files),
+            HumanBytes(self.replace_bytes),
+            HumanCount(self.delete_files),
+            HumanBytes(self.delete_bytes),
+            HumanCount(self.unchanged_files),
+            HumanBytes(self.unchanged_bytes),
+        )
+    }
+}
+
 /// True for the names of this tool's temporary files (`.wsus-airgap-XXXXXX.tmp`), which an
 /// interrupted run may leave behind and the next run removes.
 pub fn is_temporary_name(name: &str) -> bool {

@@ -2,6 +2,7 @@
 //! happens (for a step log and warnings), wsusutil starting and ending (for a spinner), and
 //! the progress of each counted stage (for progress bars).
 
+use std::fmt;
 use std::path::Path;
 
 use crate::check::UpdateGap;
@@ -80,6 +81,109 @@ pub enum Step<'a> {
         sequence: u64,
         receipt: &'a Path,
     },
+}
+
+/// The step in words, as a step log records it.
+impl fmt::Display for Step<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dry_run = |dry_run: bool| if dry_run { ", dry run" } else { "" };
+        match self {
+            Step::ExportStarted {
+                content,
+                media,
+                sequence,
+                key_id,
+                mode,
+                dry_run: is_dry_run,
+            } => write!(
+                f,
+                "started: content {}, media {}, sequence {sequence}, key {key_id}, mode {mode}{}",
+                content.display(),
+                media.display(),
+                dry_run(*is_dry_run)
+            ),
+            Step::ContentWarning(finding) => {
+                write!(f, "warning: {}: {}", finding.kind.name(), finding.path)
+            }
+            Step::PackageRead { path, updates } => {
+                write!(f, "package {}: {updates} updates", path.display())
+            }
+            Step::GapsAllowed {
+                content,
+                gaps,
+                at_risk,
+            } => write!(
+                f,
+                "{} lacks {} {} the package references ({} {}); exported with --allow-gaps, \
+                 listed as gaps",
+                content.display(),
+                gaps.len(),
+                if gaps.len() == 1 { "file" } else { "files" },
+                at_risk.len(),
+                if at_risk.len() == 1 {
+                    "update"
+                } else {
+                    "updates"
+                },
+            ),
+            Step::Staged {
+                totals,
+                held,
+                dry_run,
+            } => write!(
+                f,
+                "{}: {totals}; {held} held by the other side",
+                if *dry_run { "dry run" } else { "staged" }
+            ),
+            Step::Signed {
+                sequence,
+                files_listed,
+                files_carried,
+            } => write!(
+                f,
+                "finished: sequence {sequence} signed, {files_listed} files listed, \
+                 {files_carried} carried"
+            ),
+            Step::ImportStarted {
+                media,
+                content,
+                dry_run: is_dry_run,
+            } => write!(
+                f,
+                "started: media {}, content {}{}",
+                media.display(),
+                content.display(),
+                dry_run(*is_dry_run)
+            ),
+            Step::Verified {
+                key_id,
+                sequence,
+                files_listed,
+            } => write!(
+                f,
+                "verified: key {key_id}, sequence {sequence}, {files_listed} files listed"
+            ),
+            Step::Copied { totals, dry_run } => {
+                let what = if *dry_run { "dry run" } else { "content" };
+                write!(f, "{what}: {totals}")
+            }
+            Step::WsusutilStarted { program, verb } => {
+                write!(f, "running {} {verb}", program.display())
+            }
+            Step::WsusutilEnded { verb, succeeded } => {
+                let how = if *succeeded { "done" } else { "failed" };
+                write!(f, "wsusutil {verb}: {how}")
+            }
+            Step::ReceiptNotOnMedia { error, kept_at } => {
+                write!(f, "{error} (the receipt is also at {})", kept_at.display())
+            }
+            Step::Imported { sequence, receipt } => write!(
+                f,
+                "finished: sequence {sequence} imported; receipt {}",
+                receipt.display()
+            ),
+        }
+    }
 }
 
 /// Receives a workflow's steps and hands out progress for its stages. Both have empty
