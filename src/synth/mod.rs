@@ -16,6 +16,7 @@ use sha1::{Digest, Sha1};
 
 use crate::content::{Sha1Digest, content_path};
 
+pub mod demo;
 mod export;
 pub mod wsusutil;
 

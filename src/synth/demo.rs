@@ -1,0 +1,207 @@
+//! The demo's two sites: a connected site (content and the package `wsusutil export` would
+//! write), a signing key, an empty disconnected site and a stand-in wsusutil, laid out in one
+//! folder, with the options of each step of the round trip between them.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::{ExportSpec, SiteSpec, generate, write_export};
+use crate::manifest::TransferMode;
+use crate::manifest::create::host_name;
+use crate::manifest::keys::{self, KeyError, KeyId};
+use crate::transfer::{ExportOptions, ImportOptions, PackageSource, VerifyMediaOptions};
+
+/// Why the demo's sites could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("{}: the folder is not empty; the demo only writes into a new or empty folder", path.display())]
+    NotEmpty { path: PathBuf },
+    #[error("{}: cannot {action}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// Where everything of the demo lives.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    pub dir: PathBuf,
+    pub connected: PathBuf,
+    pub content: PathBuf,
+    pub package: PathBuf,
+    pub media: PathBuf,
+    pub disconnected: PathBuf,
+    pub disconnected_content: PathBuf,
+    pub keys: PathBuf,
+    pub secret: PathBuf,
+    pub public: PathBuf,
+    pub state: PathBuf,
+    pub log: PathBuf,
+    pub wsusutil: PathBuf,
+}
+
+/// What [`Demo::prepare`] made.
+#[derive(Debug)]
+pub struct Prepared {
+    pub files: usize,
+    pub bytes: u64,
+    pub updates: usize,
+    pub key_id: KeyId,
+}
+
+/// Small enough to run in seconds, varied enough to look like a real store.
+fn sample() -> SiteSpec {
+    SiteSpec {
+        files: 200,
+        min_size: 1024,
+        max_size: 2 * 1024 * 1024,
+        large_files: 2,
+        large_size: 16 * 1024 * 1024,
+        seed: 2024,
+    }
+}
+
+impl Demo {
+    /// The demo laid out in `requested`, if it is new or empty, or else in a fresh temporary
+    /// folder that is kept so that the operator can look at it.
+    pub fn new(requested: Option<&Path>) -> Result<Self, DemoError> {
+        let dir = demo_folder(requested)?;
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        let connected = dir.join("connected");
+        let disconnected = dir.join("disconnected");
+        let keys = dir.join("keys");
+        Ok(Demo {
+            content: connected.join("WsusContent"),
+            package: connected.join("export.xml.gz"),
+            media: dir.join("media"),
+            disconnected_content: disconnected.join("WsusContent"),
+            secret: keys.join("site.key"),
+            public: keys.join("site.pub"),
+            state: disconnected.join("trust-state.json"),
+            log: dir.join("wsus-airgap.log"),
+            wsusutil: dir
+                .join("tools")
+                .join(format!("wsusutil{}", std::env::consts::EXE_SUFFIX)),
+            connected,
+            disconnected,
+            keys,
+            dir,
+        })
+    }
+
+    /// Generates the connected site and its package, the key, the empty disconnected site,
+    /// and copies `this_program` in as the stand-in wsusutil (started under that name, it acts
+    /// as one).
+    pub fn prepare(&self, this_program: &Path) -> Result<Prepared, DemoError> {
+        let io_error = |path: &Path, action| {
+            let path = path.to_owned();
+            move |source| DemoError::Io {
+                path,
+                action,
+                source,
+            }
+        };
+        let site = generate(&self.content, &sample())
+            .map_err(io_error(&self.content, "generate the sample site"))?;
+        let export_spec = ExportSpec {
+            software_updates: 40,
+            ..ExportSpec::default()
+        };
+        let exported = write_export(&self.package, &site.files, &export_spec)
+            .map_err(io_error(&self.package, "write the sample package"))?;
+        fs::create_dir_all(&self.keys).map_err(io_error(&self.keys, "create"))?;
+        let key = keys::generate(&self.secret, &self.public, false)?;
+        fs::create_dir_all(&self.disconnected_content)
+            .map_err(io_error(&self.disconnected_content, "create"))?;
+        let tools = self.wsusutil.parent().expect("the tools folder");
+        fs::create_dir_all(tools).map_err(io_error(tools, "create"))?;
+        fs::copy(this_program, &self.wsusutil)
+            .map_err(io_error(&self.wsusutil, "copy this program to"))?;
+        Ok(Prepared {
+            files: site.files.len(),
+            bytes: site.files.iter().map(|file| file.size).sum(),
+            updates: exported.updates.len(),
+            key_id: key.id,
+        })
+    }
+
+    pub fn export_options(&self) -> ExportOptions {
+        ExportOptions {
+            content: self.content.clone(),
+            media: self.media.clone(),
+            key: self.secret.clone(),
+            package: PackageSource::Given(self.package.clone()),
+            mode: TransferMode::Incremental,
+            since: None,
+            expires_in_days: 30,
+            sequence: None,
+            allow_gaps: false,
+            dry_run: false,
+            host: host_name(),
+            now: SystemTime::now(),
+            jobs: None,
+        }
+    }
+
+    pub fn verify_options(&self) -> VerifyMediaOptions {
+        VerifyMediaOptions {
+            media: self.media.clone(),
+            trust: self.public.clone(),
+            state: self.state.clone(),
+            content: Some(self.disconnected_content.clone()),
+            now: SystemTime::now(),
+            jobs: None,
+        }
+    }
+
+    pub fn import_options(&self) -> ImportOptions {
+        ImportOptions {
+            media: self.media.clone(),
+            trust: self.public.clone(),
+            content: self.disconnected_content.clone(),
+            wsusutil: self.wsusutil.clone(),
+            reset: false,
+            state: self.state.clone(),
+            dry_run: false,
+            max_delete: None,
+            quarantine: None,
+            now: SystemTime::now(),
+            jobs: None,
+        }
+    }
+}
+
+/// The folder to generate into: the one given, if it is new or empty, or a fresh temporary
+/// folder, kept.
+fn demo_folder(requested: Option<&Path>) -> Result<PathBuf, DemoError> {
+    let Some(dir) = requested else {
+        let temporary = std::env::temp_dir();
+        let dir = tempfile::Builder::new()
+            .prefix("wsus-airgap-demo-")
+            .tempdir_in(&temporary)
+            .map_err(|source| DemoError::Io {
+                path: temporary,
+                action: "create a folder for the demo in",
+                source,
+            })?;
+        return Ok(dir.keep());
+    };
+    match fs::read_dir(dir).map(|mut entries| entries.next().is_some()) {
+        Ok(true) => Err(DemoError::NotEmpty {
+            path: dir.to_owned(),
+        }),
+        Ok(false) => Ok(dir.to_owned()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(dir.to_owned()),
+        Err(source) => Err(DemoError::Io {
+            path: dir.to_owned(),
+            action: "read",
+            source,
+        }),
+    }
+}
