@@ -7,12 +7,11 @@ use std::time::SystemTime;
 
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};
-use serde::Serialize;
-use wsus_airgap::manifest::contents::{self, Changed, ContentsCheck, Extra, PackageState};
+use wsus_airgap::manifest::contents::{self, ContentsCheck};
 use wsus_airgap::manifest::keys::PublicKey;
+use wsus_airgap::manifest::report::VerifyReport;
 use wsus_airgap::manifest::trust::TrustState;
 use wsus_airgap::manifest::verify::{self, Verified, VerifyError, VerifyOptions};
-use wsus_airgap::manifest::{Manifest, ManifestTotals, Source, Timestamp, TransferMode};
 
 use wsus_airgap::transfer::{Media, Refusal};
 
@@ -20,7 +19,7 @@ use super::printable::Printable;
 use super::progress_bar::Bar;
 use super::render::{package_line, write_problems};
 use super::transfer_report::{Subject, report_refusal};
-use super::{Exit, display, plural};
+use super::{Exit, plural};
 use crate::cli::ManifestVerifyArgs;
 
 pub fn run(args: &ManifestVerifyArgs) -> Result<Exit> {
@@ -52,7 +51,9 @@ pub fn run(args: &ManifestVerifyArgs) -> Result<Exit> {
     let check = result?;
     let mut stdout = super::stdout::lock();
     if args.output.json {
-        write_json(args, &verified, &check, &mut stdout)?;
+        let report = VerifyReport::new(&args.folder, &verified, &check, args.state.is_some());
+        serde_json::to_writer_pretty(&mut stdout, &report)?;
+        writeln!(stdout)?;
     } else {
         write_text(args, &verified, &check, &mut Printable(&mut stdout))?;
     }
@@ -143,95 +144,4 @@ fn sequence_line(args: &ManifestVerifyArgs, verified: &Verified) -> String {
             previous.sequence, previous.accepted
         ),
     }
-}
-
-fn write_json(
-    args: &ManifestVerifyArgs,
-    verified: &Verified,
-    check: &ContentsCheck,
-    out: &mut impl Write,
-) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct Allowed {
-        expired: bool,
-        rollback: bool,
-    }
-    #[derive(Serialize)]
-    struct Sequence {
-        value: u64,
-        previous: Option<u64>,
-        checked: bool,
-    }
-    #[derive(Serialize)]
-    struct Described<'a> {
-        sequence: u64,
-        created: Timestamp,
-        expires: Timestamp,
-        mode: TransferMode,
-        source: &'a Source,
-        totals: ManifestTotals,
-    }
-    #[derive(Serialize)]
-    struct Document<'a> {
-        folder: String,
-        result: &'static str,
-        key_id: String,
-        trusted_comment: &'a str,
-        manifest: Described<'a>,
-        allowed: Allowed,
-        sequence: Sequence,
-        package: &'a Option<PackageState>,
-        missing: &'a [String],
-        changed: &'a [Changed],
-        extra: &'a [Extra],
-        unreadable: Vec<Unreadable<'a>>,
-        intact_files: u64,
-        intact_bytes: u64,
-    }
-    #[derive(Serialize)]
-    struct Unreadable<'a> {
-        path: &'a str,
-        error: &'a str,
-    }
-    let manifest: &Manifest = &verified.manifest;
-    let document = Document {
-        folder: display(&args.folder),
-        result: if check.is_intact() {
-            "intact"
-        } else {
-            "problems"
-        },
-        key_id: verified.key_id.to_string(),
-        trusted_comment: &verified.trusted_comment,
-        manifest: Described {
-            sequence: manifest.sequence,
-            created: manifest.created,
-            expires: manifest.expires,
-            mode: manifest.mode,
-            source: &manifest.source,
-            totals: manifest.totals,
-        },
-        allowed: Allowed {
-            expired: verified.expired,
-            rollback: verified.rollback,
-        },
-        sequence: Sequence {
-            value: manifest.sequence,
-            previous: verified.previous.map(|previous| previous.sequence),
-            checked: args.state.is_some(),
-        },
-        package: &check.package,
-        missing: &check.missing,
-        changed: &check.changed,
-        extra: &check.extra,
-        unreadable: check
-            .unlisted
-            .iter()
-            .map(|(path, error)| Unreadable { path, error })
-            .collect(),
-        intact_files: check.intact_files,
-        intact_bytes: check.intact_bytes,
-    };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
 }

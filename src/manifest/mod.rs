@@ -12,6 +12,7 @@ pub mod contents;
 pub mod create;
 pub mod keys;
 pub mod relpath;
+pub mod report;
 pub mod signature;
 pub mod trust;
 pub mod verify;
