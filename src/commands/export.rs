@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use anyhow::Result;
 use wsus_airgap::manifest::create::host_name;
+use wsus_airgap::mirror;
 use wsus_airgap::transfer::{self, ExportOptions, Outcome, PackageSource, wsusutil};
 
 use super::console::Console;
@@ -31,6 +32,7 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
         dry_run: args.dry_run,
         host: host_name(),
         now: SystemTime::now(),
+        cache_folder: mirror::default_cache_folder(),
         jobs: args.jobs,
     };
     let console = Console::new(

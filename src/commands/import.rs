@@ -3,6 +3,7 @@
 use std::time::SystemTime;
 
 use anyhow::Result;
+use wsus_airgap::mirror;
 use wsus_airgap::transfer::{self, ImportOptions, Outcome, default_state_path, wsusutil};
 
 use super::console::Console;
@@ -26,6 +27,7 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         max_delete: args.max_delete,
         quarantine: args.quarantine.clone(),
         now: SystemTime::now(),
+        cache_folder: mirror::default_cache_folder(),
         jobs: args.jobs,
     };
     let console = Console::new(

@@ -65,6 +65,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         &listing,
         &options,
         (!args.dry_run).then_some(&apply_options),
+        mirror::default_cache_folder().as_deref(),
         &Console::bars(args.output.quiet),
     )?;
 

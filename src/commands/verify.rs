@@ -4,6 +4,7 @@
 use std::time::SystemTime;
 
 use anyhow::Result;
+use wsus_airgap::mirror;
 use wsus_airgap::transfer::{self, Outcome, VerifyMediaOptions, default_state_path};
 
 use super::console::Console;
@@ -18,6 +19,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
         state: args.state.clone().unwrap_or_else(default_state_path),
         content: args.content.clone(),
         now: SystemTime::now(),
+        cache_folder: mirror::default_cache_folder(),
         jobs: args.jobs,
     };
     let console = Console::bars(args.output.quiet);

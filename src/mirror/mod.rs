@@ -20,7 +20,7 @@ use std::path::{Component, Path, PathBuf};
 pub use apply::{Applied, ApplyOptions, Deletions, Rejected, apply};
 pub use cache::HashCache;
 pub use plan::{Action, ActionKind, Caches, Listing, Plan, PlanOptions, PlanTotals, Side, plan};
-pub use session::plan_and_apply;
+pub use session::{default_cache_folder, plan_and_apply};
 
 use crate::content::FolderError;
 use crate::manifest::relpath::RelPathError;

@@ -13,15 +13,17 @@ use crate::progress::{Phase, Phases};
 const CACHE_DIR_ENV: &str = "WSUS_AIRGAP_CACHE_DIR";
 
 /// Plans a copy from `source` to `destination` and, given `apply_options`, carries it out,
-/// with both sides' hash caches (saved afterwards).
+/// with both sides' hash caches kept in `cache_folder` (none: everything is hashed).
 pub fn plan_and_apply(
     source: &Path,
     destination: &Path,
     listing: &Listing,
     options: &PlanOptions,
     apply_options: Option<&ApplyOptions>,
+    cache_folder: Option<&Path>,
     phases: &dyn Phases,
 ) -> Result<(Plan, Option<Applied>), MirrorError> {
+    let cache_file = |root: &Path| cache_folder.and_then(|folder| cache_file(folder, root));
     let cache_files = [cache_file(source), cache_file(destination)];
     let load_cache = |side: Side| {
         let file = match side {
@@ -57,10 +59,10 @@ pub fn plan_and_apply(
     Ok((plan, applied))
 }
 
-/// Where the hash cache of the tree at `root` lives: one file per tree, named by a hash of
-/// its absolute path, under the user's cache folder. `None` when there is no such folder.
-fn cache_file(root: &Path) -> Option<PathBuf> {
-    let folder = std::env::var_os(CACHE_DIR_ENV)
+/// The user's folder for hash caches: `WSUS_AIRGAP_CACHE_DIR`, else `%LOCALAPPDATA%\wsus-airgap\cache`
+/// on Windows and `$XDG_CACHE_HOME/wsus-airgap` (or `~/.cache/wsus-airgap`) elsewhere.
+pub fn default_cache_folder() -> Option<PathBuf> {
+    std::env::var_os(CACHE_DIR_ENV)
         .map(PathBuf::from)
         .or_else(|| {
             if cfg!(windows) {
@@ -74,7 +76,12 @@ fn cache_file(root: &Path) -> Option<PathBuf> {
                     })
                     .map(|cache| cache.join("wsus-airgap"))
             }
-        })?;
+        })
+}
+
+/// The hash cache of the tree at `root` in `folder`: one file per tree, named by a hash of its
+/// absolute path.
+fn cache_file(folder: &Path, root: &Path) -> Option<PathBuf> {
     let absolute = std::path::absolute(root).ok()?;
     let key = blake3::hash(absolute.to_string_lossy().as_bytes()).to_hex();
     Some(folder.join(format!("hashes-{}.bin", &key[..16])))

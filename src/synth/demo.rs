@@ -145,6 +145,7 @@ impl Demo {
             dry_run: false,
             host: host_name(),
             now: SystemTime::now(),
+            cache_folder: crate::mirror::default_cache_folder(),
             jobs: None,
         }
     }
@@ -156,6 +157,7 @@ impl Demo {
             state: self.state.clone(),
             content: Some(self.disconnected_content.clone()),
             now: SystemTime::now(),
+            cache_folder: crate::mirror::default_cache_folder(),
             jobs: None,
         }
     }
@@ -172,6 +174,7 @@ impl Demo {
             max_delete: None,
             quarantine: None,
             now: SystemTime::now(),
+            cache_folder: crate::mirror::default_cache_folder(),
             jobs: None,
         }
     }

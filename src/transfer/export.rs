@@ -60,6 +60,8 @@ pub struct ExportOptions {
     /// This machine's name, for the manifest.
     pub host: String,
     pub now: SystemTime,
+    /// Where hash caches are kept between runs; none: everything is hashed.
+    pub cache_folder: Option<PathBuf>,
     pub jobs: Option<NonZeroUsize>,
 }
 
@@ -305,6 +307,7 @@ fn stage_content(
         &Listing::Manifest(carried),
         &plan_options,
         (!options.dry_run).then_some(&apply_options),
+        options.cache_folder.as_deref(),
         events,
     )?;
     if let Some(mut applied) = applied {

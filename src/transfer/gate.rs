@@ -153,6 +153,7 @@ pub(super) fn plan_copy(
     content: &Path,
     brakes: &ApplyOptions,
     apply: bool,
+    cache_folder: Option<&Path>,
     jobs: Option<NonZeroUsize>,
     phases: &dyn Phases,
 ) -> Result<Outcome<(Plan, Option<Applied>)>, TransferError> {
@@ -170,6 +171,7 @@ pub(super) fn plan_copy(
         &listing,
         &options,
         apply.then_some(brakes),
+        cache_folder,
         phases,
     ) {
         Ok(planned) => Ok(Outcome::Done(planned)),

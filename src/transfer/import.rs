@@ -46,6 +46,8 @@ pub struct ImportOptions {
     /// Mirror-mode media: move unlisted content files here instead of deleting them.
     pub quarantine: Option<PathBuf>,
     pub now: SystemTime,
+    /// Where hash caches are kept between runs; none: everything is hashed.
+    pub cache_folder: Option<PathBuf>,
     pub jobs: Option<NonZeroUsize>,
 }
 
@@ -125,6 +127,7 @@ pub fn import(
         &options.content,
         &brakes(options),
         false,
+        options.cache_folder.as_deref(),
         options.jobs,
         events,
     )?)
@@ -193,6 +196,7 @@ fn copy_content(
         &options.content,
         &brakes(options),
         !options.dry_run,
+        options.cache_folder.as_deref(),
         options.jobs,
         events,
     )?);
@@ -303,6 +307,11 @@ fn prepare_to_record(
     if receipt_folder.exists() {
         atomic_file::check_writable(receipt_folder)
             .map_err(|error| unrecordable(TransferError::io(receipt_folder, "write", error)))?;
+    }
+    // A folder (or a link) where the receipt goes could not be replaced by it.
+    if std::fs::symlink_metadata(receipt).is_ok_and(|metadata| !metadata.is_file()) {
+        let error = std::io::Error::from(std::io::ErrorKind::IsADirectory);
+        return Err(unrecordable(TransferError::io(receipt, "write", error)));
     }
     Ok((lock, state))
 }

@@ -25,6 +25,8 @@ pub struct VerifyMediaOptions {
     /// The receiving WsusContent folder, to prove the media covers what it lacks.
     pub content: Option<PathBuf>,
     pub now: SystemTime,
+    /// Where hash caches are kept between runs; none: everything is hashed.
+    pub cache_folder: Option<PathBuf>,
     pub jobs: Option<NonZeroUsize>,
 }
 
@@ -65,6 +67,7 @@ pub fn verify(
                 content,
                 &brakes,
                 false,
+                options.cache_folder.as_deref(),
                 options.jobs,
                 events,
             )? {
