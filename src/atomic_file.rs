@@ -4,7 +4,9 @@
 //! cross file systems), are flushed to disk, and the temporary file is renamed over the
 //! destination; then the folder itself is flushed so the rename survives a power cut. Windows
 //! may refuse to flush a folder; that is treated as done, as the rename is already durable
-//! through NTFS's journal.
+//! through NTFS's journal. Every temporary file of the tool is made and recognised here
+//! ([`temporary_file_builder`], [`is_temporary_name`]), so that a run can remove what an
+//! interrupted one left behind.
 //!
 //! A file only its owner may read is made so from the start: mode 0600 on Unix, a DACL for the
 //! owner alone on Windows (see `owner_only`). A read-only file in the way is replaced
@@ -33,21 +35,19 @@ pub enum Existing {
 
 /// Writes `bytes` to `path` atomically.
 pub fn write(path: &Path, bytes: &[u8], access: Access, existing: Existing) -> io::Result<()> {
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".wsus-airgap-").suffix(".tmp");
+    let folder = folder_of(path);
+    let builder = temporary_file_builder();
     #[cfg(unix)]
-    {
+    let builder = {
         use std::os::unix::fs::PermissionsExt;
         let mode = match access {
             Access::OwnerOnly => 0o600,
             Access::Shared => 0o644,
         };
+        let mut builder = builder;
         builder.permissions(std::fs::Permissions::from_mode(mode));
-    }
+        builder
+    };
     #[cfg(windows)]
     let mut temporary = match access {
         Access::OwnerOnly => builder.make_in(folder, crate::owner_only::create_new)?,
@@ -70,16 +70,40 @@ pub fn write(path: &Path, bytes: &[u8], access: Access, existing: Existing) -> i
     Ok(())
 }
 
+/// The folder a file at `path` is in: `.` for a bare file name.
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
 /// Proves that [`write`] could put a file in `folder` now, before work that must be recorded
 /// there afterwards: creates the folder if needed, then a temporary file in it, removed at
 /// once.
 pub fn check_writable(folder: &Path) -> io::Result<()> {
     std::fs::create_dir_all(folder)?;
-    let probe = tempfile::Builder::new()
-        .prefix(".wsus-airgap-")
-        .suffix(".tmp")
-        .tempfile_in(folder)?;
+    let probe = temporary_file_builder().tempfile_in(folder)?;
     probe.close()
+}
+
+/// The start of every temporary file name this tool gives.
+const TEMPORARY_PREFIX: &str = ".wsus-airgap-";
+/// The end of every temporary file name this tool gives.
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// A builder of this tool's temporary files, named `.wsus-airgap-XXXXXX.tmp`: hidden on Unix,
+/// and recognised by [`is_temporary_name`] when an interrupted run leaves one behind.
+pub fn temporary_file_builder() -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMPORARY_PREFIX).suffix(TEMPORARY_SUFFIX);
+    builder
+}
+
+/// True for the names [`temporary_file_builder`] gives, which an interrupted run may leave
+/// behind and the next run removes.
+pub fn is_temporary_name(name: &str) -> bool {
+    name.starts_with(TEMPORARY_PREFIX) && name.ends_with(TEMPORARY_SUFFIX)
 }
 
 /// Clears the read-only attribute of the file at `path`, if it has one, so that it can be
@@ -147,6 +171,17 @@ pub fn sync_file_system(path: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn temporary_files_are_recognised_by_their_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let temporary = temporary_file_builder().tempfile_in(dir.path()).unwrap();
+        let name = temporary.path().file_name().unwrap().to_str().unwrap();
+        assert!(is_temporary_name(name), "{name}");
+        assert!(is_temporary_name(".wsus-airgap-Ab12Cd.tmp"));
+        assert!(!is_temporary_name("wsus-airgap-Ab12Cd.tmp"));
+        assert!(!is_temporary_name(".wsus-airgap-Ab12Cd.cab"));
+    }
 
     #[test]
     fn check_writable_creates_the_folder_and_leaves_nothing_in_it() {

@@ -296,9 +296,7 @@ fn copy_package(given: &std::path::Path, media: &Media) -> Result<PathBuf> {
         let failed =
             |what: &str, path: &std::path::Path| format!("{}: cannot {what}", path.display());
         let mut input = fs::File::open(given).with_context(|| failed("read", given))?;
-        let mut temporary = tempfile::Builder::new()
-            .prefix(".wsus-airgap-")
-            .suffix(".tmp")
+        let mut temporary = wsus_airgap::atomic_file::temporary_file_builder()
             .tempfile_in(&media.root)
             .with_context(|| failed("write into", &media.root))?;
         io::copy(&mut input, temporary.as_file_mut()).with_context(|| failed("copy", given))?;

@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::MirrorError;
 use super::cache::HashCache;
 use super::plan::{Action, ActionKind, Caches, Plan};
-use crate::atomic_file::{make_replaceable, sync_file_system, sync_folder};
+use crate::atomic_file::{make_replaceable, sync_file_system, sync_folder, temporary_file_builder};
 use crate::content::hash::{read_chunks, with_read_buffer};
 use crate::manifest::Blake3Digest;
 use crate::progress::Progress;
@@ -567,9 +567,7 @@ fn stage_file(
     let source_modified = metadata.modified().map_err(source_error)?;
     let folder = target.parent().unwrap_or(Path::new("."));
     // Dropped (and so deleted) on every path that does not rename it into place.
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".wsus-airgap-")
-        .suffix(".tmp")
+    let mut temporary = temporary_file_builder()
         .tempfile_in(folder)
         .map_err(target_error)?;
     let mut hasher = blake3::Hasher::new();

@@ -68,12 +68,6 @@ pub enum MirrorError {
     HeldOpen { path: PathBuf, source: HeldOpen },
 }
 
-/// True for the names of this tool's temporary files (`.wsus-airgap-XXXXXX.tmp`), which an
-/// interrupted run may leave behind and the next run removes.
-pub fn is_temporary_name(name: &str) -> bool {
-    name.starts_with(".wsus-airgap-") && name.ends_with(".tmp")
-}
-
 /// Refuses a source and destination (or quarantine) inside one another: a mirror run between
 /// them would copy or delete its own output.
 fn check_roots(
@@ -163,12 +157,5 @@ mod tests {
         assert!(check_roots(&source, &dotted, None).is_err());
         let quarantine = sibling.join("quarantine");
         assert!(check_roots(&source, &sibling, Some(&quarantine)).is_err());
-    }
-
-    #[test]
-    fn only_this_tools_temporary_names_count_as_temporary() {
-        assert!(is_temporary_name(".wsus-airgap-Ab12Cd.tmp"));
-        assert!(!is_temporary_name("wsus-airgap-Ab12Cd.tmp"));
-        assert!(!is_temporary_name(".wsus-airgap-Ab12Cd.cab"));
     }
 }

@@ -18,8 +18,9 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use super::MirrorError;
 use super::cache::HashCache;
-use super::{MirrorError, is_temporary_name};
+use crate::atomic_file::is_temporary_name;
 use crate::content::hash::hash_blake3;
 use crate::content::tree::{self, EntryType};
 use crate::manifest::relpath::RelPathError;
