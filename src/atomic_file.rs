@@ -1,4 +1,5 @@
-//! Writing a small file so that a crash leaves either the old file or the new one, never half.
+//! Writing or copying a file so that a crash leaves either the old file or the new one, never
+//! half.
 //!
 //! The bytes go to a temporary file in the destination's own folder (so the rename cannot
 //! cross file systems), are flushed to disk, and the temporary file is renamed over the
@@ -12,8 +13,9 @@
 //! owner alone on Windows (see `owner_only`). A read-only file in the way is replaced
 //! all the same ([`make_replaceable`]).
 
+use std::fs::{self, File};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Who may read the written file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,68 @@ pub fn write(path: &Path, bytes: &[u8], access: Access, existing: Existing) -> i
             .persist_noclobber(path)
             .map_err(|error| error.error)?,
     };
+    sync_folder(folder);
+    Ok(())
+}
+
+/// Why [`copy`] failed: what it could not do, and to which file.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    /// No temporary file could be made in the target's folder.
+    #[error("{}: cannot write into: {source}", path.display())]
+    Folder { path: PathBuf, source: io::Error },
+    /// Reading the source or writing the temporary file failed midway.
+    #[error("{}: cannot copy: {source}", path.display())]
+    Copy { path: PathBuf, source: io::Error },
+    /// The read-only attribute of the target could not be cleared.
+    #[error("{}: cannot make writable: {source}", path.display())]
+    MakeReplaceable { path: PathBuf, source: io::Error },
+    /// The copy could not be flushed to disk or renamed over the target.
+    #[error("{}: cannot write: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// Copies the file at `source` to `target` atomically, as [`write`] writes: into a temporary
+/// file in the target's folder, flushed to disk, then renamed over the target, read-only or
+/// not. A source that is the target already is left alone. The copy has the temporary file's
+/// permissions (on Unix, mode 0600), not the source's.
+pub fn copy(source: &Path, target: &Path) -> Result<(), CopyError> {
+    let same = fs::canonicalize(source)
+        .ok()
+        .zip(fs::canonicalize(target).ok())
+        .is_some_and(|(source, target)| source == target);
+    if same {
+        return Ok(());
+    }
+    let mut input = File::open(source).map_err(|error| CopyError::Read {
+        path: source.to_owned(),
+        source: error,
+    })?;
+    let folder = folder_of(target);
+    let mut temporary = temporary_file_builder()
+        .tempfile_in(folder)
+        .map_err(|error| CopyError::Folder {
+            path: folder.to_owned(),
+            source: error,
+        })?;
+    io::copy(&mut input, temporary.as_file_mut()).map_err(|error| CopyError::Copy {
+        path: source.to_owned(),
+        source: error,
+    })?;
+    let write_error = |error| CopyError::Write {
+        path: target.to_owned(),
+        source: error,
+    };
+    temporary.as_file().sync_all().map_err(write_error)?;
+    make_replaceable(target).map_err(|error| CopyError::MakeReplaceable {
+        path: target.to_owned(),
+        source: error,
+    })?;
+    temporary
+        .persist(target)
+        .map_err(|error| write_error(error.error))?;
     sync_folder(folder);
     Ok(())
 }
@@ -209,6 +273,47 @@ mod tests {
             .map(|entry| entry.unwrap().file_name())
             .collect();
         assert_eq!(names, ["state.json"]);
+    }
+
+    #[test]
+    fn copies_over_a_file_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("given.xml.gz");
+        fs::write(&source, b"package").unwrap();
+        let media = dir.path().join("media");
+        fs::create_dir(&media).unwrap();
+        let target = media.join("export.xml.gz");
+        fs::write(&target, b"an older package").unwrap();
+        copy(&source, &target).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"package");
+        assert_eq!(fs::read_dir(&media).unwrap().count(), 1);
+        // A file copied onto itself stays as it is.
+        copy(&target, &target).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"package");
+        assert_eq!(fs::read_dir(&media).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_failed_copy_names_the_file_and_what_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let target = dir.path().join("target");
+        let error = copy(&missing, &target).unwrap_err();
+        assert!(matches!(&error, CopyError::Read { path, .. } if *path == missing));
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("{}: cannot read: ", missing.display())),
+            "{error}"
+        );
+        let source = dir.path().join("source");
+        fs::write(&source, b"x").unwrap();
+        let nowhere = dir.path().join("no folder").join("target");
+        let error = copy(&source, &nowhere).unwrap_err();
+        assert!(
+            matches!(&error, CopyError::Folder { path, .. } if path == nowhere.parent().unwrap())
+        );
+        assert!(!target.exists());
     }
 
     #[cfg(unix)]

@@ -288,28 +288,7 @@ fn copy_package(given: &std::path::Path, media: &Media) -> Result<PathBuf> {
         .file_name()
         .with_context(|| format!("{}: not a file name", given.display()))?;
     let target = media.root.join(name);
-    let same = fs::canonicalize(given)
-        .ok()
-        .zip(fs::canonicalize(&target).ok())
-        .is_some_and(|(a, b)| a == b);
-    if !same {
-        let failed =
-            |what: &str, path: &std::path::Path| format!("{}: cannot {what}", path.display());
-        let mut input = fs::File::open(given).with_context(|| failed("read", given))?;
-        let mut temporary = wsus_airgap::atomic_file::temporary_file_builder()
-            .tempfile_in(&media.root)
-            .with_context(|| failed("write into", &media.root))?;
-        io::copy(&mut input, temporary.as_file_mut()).with_context(|| failed("copy", given))?;
-        temporary
-            .as_file()
-            .sync_all()
-            .with_context(|| failed("write", &target))?;
-        make_replaceable(&target).with_context(|| failed("make writable", &target))?;
-        temporary
-            .persist(&target)
-            .map_err(|error| error.error)
-            .with_context(|| failed("write", &target))?;
-    }
+    wsus_airgap::atomic_file::copy(given, &target)?;
     Ok(target)
 }
 
