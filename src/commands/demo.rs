@@ -33,11 +33,11 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
     let dir = demo_folder(args.dir.as_deref())?;
     let dir = std::path::absolute(&dir).unwrap_or(dir);
     let connected = dir.join("connected");
-    let content = connected.join("WsusContent");
+    let content = connected.join(wsus_airgap::content::FOLDER_NAME);
     let package = connected.join("export.xml.gz");
     let media = dir.join("media");
     let disconnected = dir.join("disconnected");
-    let disconnected_content = disconnected.join("WsusContent");
+    let disconnected_content = disconnected.join(wsus_airgap::content::FOLDER_NAME);
     let keys_folder = dir.join("keys");
     let (secret, public) = (keys_folder.join("site.key"), keys_folder.join("site.pub"));
     let state = disconnected.join("trust-state.json");
@@ -190,7 +190,7 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
     writeln!(
         stdout,
         "demo: next, change a byte of a file under {} and run the verify command again: it refuses",
-        media.join("WsusContent").display()
+        media.join(wsus_airgap::content::FOLDER_NAME).display()
     )?;
     Ok(Exit::Success)
 }

@@ -19,9 +19,6 @@ use super::progress_bar::Bar;
 use super::{Exit, RefusedAt, display, plural, report_refused};
 use crate::cli::ManifestVerifyArgs;
 
-/// The content folder's name in a transfer folder.
-const CONTENT_FOLDER: &str = "WsusContent";
-
 pub fn run(args: &ManifestVerifyArgs) -> Result<Exit> {
     let trusted = PublicKey::read(&args.trust)?;
     let state = args.state.as_deref().map(TrustState::load).transpose()?;
@@ -39,7 +36,7 @@ pub fn run(args: &ManifestVerifyArgs) -> Result<Exit> {
     let content = args
         .content
         .clone()
-        .unwrap_or_else(|| args.folder.join(CONTENT_FOLDER));
+        .unwrap_or_else(|| args.folder.join(wsus_airgap::content::FOLDER_NAME));
     let package = match (&args.package, &verified.manifest.package) {
         (Some(path), _) => path.clone(),
         (None, Some(entry)) => entry.name.under(&args.folder),
