@@ -21,7 +21,7 @@ pub use cache::HashCache;
 pub use plan::{Action, ActionKind, Caches, Listing, Plan, PlanOptions, PlanTotals, Side, plan};
 
 use crate::content::FolderError;
-use crate::manifest::relpath::RelPathError;
+use crate::relpath::RelPathError;
 use crate::retry::HeldOpen;
 
 /// Why a mirror run could not be planned or stopped.

@@ -23,10 +23,9 @@ use super::cache::HashCache;
 use crate::atomic_file::is_temporary_name;
 use crate::content::hash::hash_blake3;
 use crate::content::tree::{self, EntryType};
-use crate::manifest::relpath::RelPathError;
-use crate::manifest::relpath::fold_case;
-use crate::manifest::{Blake3Digest, FileEntry, RelPath, TransferMode};
+use crate::manifest::{Blake3Digest, FileEntry, TransferMode};
 use crate::progress::Progress;
+use crate::relpath::{RelPath, RelPathError, fold_case};
 
 /// Where the source listing comes from.
 #[derive(Debug, Clone)]

@@ -79,7 +79,7 @@ pub fn check_media(
             manifest.gaps.iter().map(|gap| gap.folded()).collect();
         let listed = manifest.entries.iter().map(|entry| entry.path.as_str());
         for path in check::unlisted_references(package, listed) {
-            if gaps.contains(&crate::manifest::relpath::fold_case(&path)) {
+            if gaps.contains(&crate::relpath::fold_case(&path)) {
                 acknowledged_gaps.push(path);
             } else {
                 unlisted_references.push(path);
