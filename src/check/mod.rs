@@ -24,6 +24,7 @@ use crate::content::audit::judge;
 use crate::content::layout::classify;
 use crate::content::{Audit, ContentName, Entry, FindingKind, Placement, Severity, Sha1Digest};
 use crate::package::{Container, FileRef, Package, Update};
+use crate::relpath::fold_case;
 
 /// What was found for one needed file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -277,10 +278,10 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
             let misplaced_at = match &file.state {
                 FileState::Missing {
                     misplaced_at: Some(at),
-                } => Some(at.to_ascii_uppercase()),
+                } => Some(fold_case(at)),
                 _ => None,
             };
-            std::iter::once(file.path.to_ascii_uppercase()).chain(misplaced_at)
+            std::iter::once(fold_case(&file.path)).chain(misplaced_at)
         })
         .collect();
     let totals = CheckTotals {
@@ -299,7 +300,7 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
             .findings
             .iter()
             .filter(|f| f.kind.severity() == Severity::Error)
-            .filter(|f| !needed_paths.contains(&f.path.to_ascii_uppercase()))
+            .filter(|f| !needed_paths.contains(&fold_case(&f.path)))
             .count(),
     };
     Check {
@@ -315,18 +316,18 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
 }
 
 /// Content paths the package's updates reference that are not among `listed` (compared
-/// ignoring case), sorted: what a transfer listing only `listed` would leave out.
+/// ignoring case, as NTFS does: [`fold_case`]), sorted: what a transfer listing only `listed` would leave out.
 pub fn unlisted_references<'a>(
     package: &Package,
     listed: impl IntoIterator<Item = &'a str>,
 ) -> Vec<String> {
-    let listed: BTreeSet<String> = listed.into_iter().map(str::to_ascii_uppercase).collect();
+    let listed: BTreeSet<String> = listed.into_iter().map(fold_case).collect();
     let unlisted: BTreeSet<String> = package
         .updates
         .iter()
         .flat_map(|update| &update.files)
         .map(FileRef::content_path)
-        .filter(|path| !listed.contains(&path.to_ascii_uppercase()))
+        .filter(|path| !listed.contains(&fold_case(path)))
         .collect();
     unlisted.into_iter().collect()
 }
@@ -335,10 +336,7 @@ pub fn unlisted_references<'a>(
 /// bundles too, each with the absent files it needs: the updates that would show "Failed to
 /// download" if those files never arrived. Sorted as [`Check::failing`] is.
 pub fn updates_needing(package: &Package, absent: &[String]) -> Vec<UpdateGap> {
-    let absent: BTreeSet<String> = absent
-        .iter()
-        .map(|path| path.to_ascii_uppercase())
-        .collect();
+    let absent: BTreeSet<String> = absent.iter().map(|path| fold_case(path)).collect();
     let latest = latest_revisions(package);
     let mut gaps: Vec<UpdateGap> = latest
         .iter()
@@ -346,7 +344,7 @@ pub fn updates_needing(package: &Package, absent: &[String]) -> Vec<UpdateGap> {
             let files: Vec<String> = files_needed(id, &latest)
                 .files
                 .into_keys()
-                .filter(|path| absent.contains(&path.to_ascii_uppercase()))
+                .filter(|path| absent.contains(&fold_case(path)))
                 .collect();
             (!files.is_empty()).then(|| UpdateGap {
                 id: update.id.clone(),
@@ -430,13 +428,14 @@ fn files_needed<'a>(id: &str, latest: &BTreeMap<&str, &'a Update>) -> Needed<'a>
     needed
 }
 
-/// The audited content, looked up the way WSUS looks (case-insensitively, as on NTFS).
+/// The audited content, looked up the way WSUS looks (case-insensitively, as on NTFS:
+/// [`fold_case`]).
 struct ContentIndex<'a> {
     /// In-place content files by the SHA-1 in their name, with their parsed name.
     in_place: BTreeMap<Sha1Digest, Vec<(ContentName, &'a Entry)>>,
     /// Content-shaped files outside their folder, by the SHA-1 in their name.
     misplaced: BTreeMap<Sha1Digest, &'a str>,
-    /// Entries that could not be read, by upper-case path.
+    /// Entries that could not be read, by path folded as NTFS compares names.
     unreadable: BTreeMap<String, &'a str>,
 }
 
@@ -461,7 +460,7 @@ impl<'a> ContentIndex<'a> {
             .iter()
             .filter_map(|finding| match &finding.kind {
                 FindingKind::Unreadable { error } => {
-                    Some((finding.path.to_ascii_uppercase(), error.as_str()))
+                    Some((fold_case(&finding.path), error.as_str()))
                 }
                 _ => None,
             })
@@ -479,7 +478,7 @@ impl<'a> ContentIndex<'a> {
         let name_known = !reference.name.is_empty();
         let found = self.in_place.get(&reference.sha1).and_then(|entries| {
             entries.iter().find(|(name, _)| {
-                !name_known || name.extension.eq_ignore_ascii_case(reference.extension())
+                !name_known || fold_case(&name.extension) == fold_case(reference.extension())
             })
         });
         if let Some((name, entry)) = found {
@@ -498,7 +497,7 @@ impl<'a> ContentIndex<'a> {
                 Some(_) => corrupt,
             };
         }
-        if let Some(error) = self.unreadable.get(&path.to_ascii_uppercase()) {
+        if let Some(error) = self.unreadable.get(&fold_case(path)) {
             return FileState::Unreadable {
                 error: (*error).to_owned(),
             };
@@ -519,6 +518,7 @@ mod tests {
     use super::*;
     use crate::content::{FileDigests, Totals};
     use crate::package::{Container, Export};
+    use crate::relpath::RelPath;
 
     fn sha1(byte: u8) -> Sha1Digest {
         Sha1Digest([byte; 20])
@@ -639,6 +639,29 @@ mod tests {
         let check = compare(&package, &audit, None);
         let states: Vec<&str> = check.files.iter().map(|f| f.state.name()).collect();
         assert_eq!(states, ["missing", "corrupt"]);
+    }
+
+    #[test]
+    fn names_differing_in_case_beyond_ascii_are_one_file_as_in_the_mirror() {
+        let mut referenced = file(8);
+        referenced.name = "update.café".into();
+        let package = package(vec![Update {
+            files: vec![referenced.clone()],
+            ..update("a", 1, &[], &[])
+        }]);
+        let path = referenced.content_path();
+        let other_spelling = path.replace("café", "CAFÉ");
+        // The mirror takes the two spellings for one file on NTFS...
+        let folded = |path: &str| RelPath::new(path).unwrap().folded();
+        assert_eq!(folded(&path), folded(&other_spelling));
+        // ...and so does the check, wherever it compares names.
+        assert!(unlisted_references(&package, [other_spelling.as_str()]).is_empty());
+        let needing = updates_needing(&package, std::slice::from_ref(&other_spelling));
+        assert_eq!(needing[0].files, [path]);
+        let mut audit = audit_holding(&[8]);
+        audit.inventory[0].path = other_spelling;
+        let check = compare(&package, &audit, None);
+        assert_eq!(check.files[0].state, FileState::Present);
     }
 
     #[test]
