@@ -18,7 +18,9 @@ use std::path::{Component, Path, PathBuf};
 
 pub use apply::{Applied, ApplyOptions, Deletions, Rejected, apply};
 pub use cache::HashCache;
-pub use plan::{Action, ActionKind, Caches, Listing, Plan, PlanOptions, PlanTotals, Side, plan};
+pub use plan::{
+    Action, ActionKind, ActionPath, Caches, Listing, Plan, PlanOptions, PlanTotals, Side, plan,
+};
 
 use crate::content::FolderError;
 use crate::relpath::RelPathError;
