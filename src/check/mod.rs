@@ -170,7 +170,58 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
         .keys()
         .map(|&id| (id, files_needed(id, &latest)))
         .collect();
+    let files = check_needed_files(&needs, &content);
+    let gaps = gaps_by_update(&needs, &files);
+    let reported = reported_gaps(&gaps, &latest, approved);
+    let (failing, not_approved) = split_by_approval(reported, &latest, approved);
+    let approved_not_in_package = approved
+        .map(|a| {
+            a.ids
+                .iter()
+                .filter(|id| !latest.contains_key(id.as_str()))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let orphans = find_orphans(package, &content);
+    let files: Vec<FileCheck> = files.into_values().collect();
+    let count = |name: &str| files.iter().filter(|f| f.state.name() == name).count();
+    let totals = CheckTotals {
+        updates: latest.len(),
+        updates_needing_content: needs.values().filter(|n| !n.files.is_empty()).count(),
+        files: files.len(),
+        bytes: files.iter().filter_map(|f| f.size).sum(),
+        present: count("present"),
+        missing: count("missing"),
+        corrupt: count("corrupt"),
+        unreadable: count("unreadable"),
+        esd_mismatch: count("esd-mismatch"),
+        orphans: orphans.len(),
+        orphan_bytes: orphans.iter().map(|o| o.size).sum(),
+        other_content_problems: other_content_problems(audit, &files),
+    };
+    Check {
+        metadata: package.container != Container::GzipXml,
+        approved_list: approved.is_some(),
+        failing,
+        not_approved,
+        approved_not_in_package,
+        files,
+        orphans,
+        totals,
+    }
+}
 
+/// True when the approved list, if there is one, approves the update `id`.
+fn is_approved(approved: Option<&Approved>, id: &str) -> bool {
+    approved.is_some_and(|a| a.ids.contains(id))
+}
+
+/// Every file some update needs, by content path, with what the content folder holds for it.
+fn check_needed_files(
+    needs: &BTreeMap<&str, Needed>,
+    content: &ContentIndex,
+) -> BTreeMap<String, FileCheck> {
     let mut files: BTreeMap<String, FileCheck> = BTreeMap::new();
     for (path, reference) in needs.values().flat_map(|needed| needed.files.iter()) {
         files.entry(path.clone()).or_insert_with(|| FileCheck {
@@ -181,15 +232,17 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
             state: content.state_of(path, reference),
         });
     }
+    files
+}
 
-    let bundled: BTreeSet<&str> = latest
-        .values()
-        .flat_map(|update| update.bundled.iter().map(String::as_str))
-        .collect();
-    let is_approved = |id: &str| approved.is_some_and(|a| a.ids.contains(id));
-    // A gap is a needed file not served intact, or a bundled update the package lacks (its
-    // content cannot be known, so it counts against the bundle).
-    let gaps: BTreeMap<&str, BTreeSet<Gap>> = needs
+/// The gaps of every update that has any. A gap is a needed file not served intact, or a
+/// bundled update the package lacks (its content cannot be known, so it counts against the
+/// bundle).
+fn gaps_by_update<'a>(
+    needs: &BTreeMap<&'a str, Needed>,
+    files: &BTreeMap<String, FileCheck>,
+) -> BTreeMap<&'a str, BTreeSet<Gap>> {
+    needs
         .iter()
         .map(|(&id, needed)| {
             let files = needed
@@ -201,21 +254,42 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
             (id, files.chain(updates).collect::<BTreeSet<Gap>>())
         })
         .filter(|(_, gaps)| !gaps.is_empty())
+        .collect()
+}
+
+/// The updates through which `gaps` are reported. Bundled updates are reported through their
+/// bundle, unless approved by name. A gap no reported update covers (bundles that bundle each
+/// other) is reported through every update that has it, so that no gap ever goes unreported.
+fn reported_gaps<'a, 'g>(
+    gaps: &'g BTreeMap<&'a str, BTreeSet<Gap>>,
+    latest: &BTreeMap<&str, &Update>,
+    approved: Option<&Approved>,
+) -> BTreeMap<&'a str, &'g BTreeSet<Gap>> {
+    let bundled: BTreeSet<&str> = latest
+        .values()
+        .flat_map(|update| update.bundled.iter().map(String::as_str))
         .collect();
-    // Bundled updates are reported through their bundle, unless approved by name. A gap no
-    // reported update covers (bundles that bundle each other) is reported through every
-    // update that has it, so that no gap ever goes unreported.
     let mut reported: BTreeMap<&str, &BTreeSet<Gap>> = gaps
         .iter()
-        .filter(|(id, _)| !bundled.contains(**id) || is_approved(id))
+        .filter(|(id, _)| !bundled.contains(**id) || is_approved(approved, id))
         .map(|(&id, gaps)| (id, gaps))
         .collect();
     let covered: BTreeSet<&Gap> = reported.values().copied().flatten().collect();
-    for (&id, gaps) in &gaps {
+    for (&id, gaps) in gaps {
         if gaps.iter().any(|gap| !covered.contains(gap)) {
             reported.entry(id).or_insert(gaps);
         }
     }
+    reported
+}
+
+/// The reported updates with their gaps, as failing and (with an approved list, for updates
+/// it does not approve) not approved, each in report order.
+fn split_by_approval(
+    reported: BTreeMap<&str, &BTreeSet<Gap>>,
+    latest: &BTreeMap<&str, &Update>,
+    approved: Option<&Approved>,
+) -> (Vec<UpdateGap>, Vec<UpdateGap>) {
     let (mut failing, mut not_approved) = (Vec::new(), Vec::new());
     for (id, gaps) in reported {
         let update = latest[id];
@@ -233,7 +307,7 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
                 Gap::Update(id) => gap.absent_updates.push(id.clone()),
             }
         }
-        if approved.is_none() || is_approved(id) {
+        if approved.is_none() || is_approved(approved, id) {
             failing.push(gap);
         } else {
             not_approved.push(gap);
@@ -241,17 +315,11 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
     }
     failing.sort_by(report_order);
     not_approved.sort_by(report_order);
+    (failing, not_approved)
+}
 
-    let approved_not_in_package = approved
-        .map(|a| {
-            a.ids
-                .iter()
-                .filter(|id| !latest.contains_key(id.as_str()))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-
+/// In-place content files whose SHA-1 no update of the package references, sorted by path.
+fn find_orphans(package: &Package, content: &ContentIndex) -> Vec<Orphan> {
     let referenced: BTreeSet<Sha1Digest> = package
         .updates
         .iter()
@@ -268,10 +336,12 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
         })
         .collect();
     orphans.sort_by(|a, b| a.path.cmp(&b.path));
+    orphans
+}
 
-    let files: Vec<FileCheck> = files.into_values().collect();
-    let count = |name: &str| files.iter().filter(|f| f.state.name() == name).count();
-    // Problems at needed paths, or with misplaced copies of needed files, are reported above.
+/// Audit errors about anything but the needed `files`: problems at needed paths, or with
+/// misplaced copies of needed files, are reported with the files themselves.
+fn other_content_problems(audit: &Audit, files: &[FileCheck]) -> usize {
     let needed_paths: BTreeSet<String> = files
         .iter()
         .flat_map(|file| {
@@ -284,35 +354,12 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
             std::iter::once(fold_case(&file.path)).chain(misplaced_at)
         })
         .collect();
-    let totals = CheckTotals {
-        updates: latest.len(),
-        updates_needing_content: needs.values().filter(|n| !n.files.is_empty()).count(),
-        files: files.len(),
-        bytes: files.iter().filter_map(|f| f.size).sum(),
-        present: count("present"),
-        missing: count("missing"),
-        corrupt: count("corrupt"),
-        unreadable: count("unreadable"),
-        esd_mismatch: count("esd-mismatch"),
-        orphans: orphans.len(),
-        orphan_bytes: orphans.iter().map(|o| o.size).sum(),
-        other_content_problems: audit
-            .findings
-            .iter()
-            .filter(|f| f.kind.severity() == Severity::Error)
-            .filter(|f| !needed_paths.contains(&fold_case(&f.path)))
-            .count(),
-    };
-    Check {
-        metadata: package.container != Container::GzipXml,
-        approved_list: approved.is_some(),
-        failing,
-        not_approved,
-        approved_not_in_package,
-        files,
-        orphans,
-        totals,
-    }
+    audit
+        .findings
+        .iter()
+        .filter(|f| f.kind.severity() == Severity::Error)
+        .filter(|f| !needed_paths.contains(&fold_case(&f.path)))
+        .count()
 }
 
 /// Content paths the package's updates reference that are not among `listed` (compared
