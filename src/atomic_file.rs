@@ -91,7 +91,7 @@ pub enum CopyError {
     Write { path: PathBuf, source: io::Error },
 }
 
-/// Copies the file at `source` to `target` atomically, as [`write`] writes: into a temporary
+/// Copies the file at `source` to `target` atomically, as [`write()`] writes: into a temporary
 /// file in the target's folder, flushed to disk, then renamed over the target, read-only or
 /// not. A source that is the target already is left alone. The copy has the temporary file's
 /// permissions (on Unix, mode 0600), not the source's.
@@ -142,7 +142,7 @@ fn folder_of(path: &Path) -> &Path {
     }
 }
 
-/// Proves that [`write`] could put a file in `folder` now, before work that must be recorded
+/// Proves that [`write()`] could put a file in `folder` now, before work that must be recorded
 /// there afterwards: creates the folder if needed, then a temporary file in it, removed at
 /// once.
 pub fn check_writable(folder: &Path) -> io::Result<()> {
