@@ -14,9 +14,10 @@ use wsus_airgap::content::content_path;
 use wsus_airgap::manifest::keys::{self, PublicKey, SecretKey};
 use wsus_airgap::manifest::verify::{self, VerifyOptions};
 use wsus_airgap::manifest::{
-    Blake3Digest, FORMAT_VERSION, FileEntry, Manifest, ManifestTotals, RelPath, Source, Timestamp,
+    Blake3Digest, FORMAT_VERSION, FileEntry, Manifest, ManifestTotals, Source, Timestamp,
     TransferMode, create,
 };
+use wsus_airgap::relpath::RelPath;
 
 #[derive(Parser)]
 struct Cli {

@@ -1,17 +1,21 @@
-//! Writing a small file so that a crash leaves either the old file or the new one, never half.
+//! Writing or copying a file so that a crash leaves either the old file or the new one, never
+//! half.
 //!
 //! The bytes go to a temporary file in the destination's own folder (so the rename cannot
 //! cross file systems), are flushed to disk, and the temporary file is renamed over the
 //! destination; then the folder itself is flushed so the rename survives a power cut. Windows
 //! may refuse to flush a folder; that is treated as done, as the rename is already durable
-//! through NTFS's journal.
+//! through NTFS's journal. Every temporary file of the tool is made and recognised here
+//! ([`temporary_file_builder`], [`is_temporary_name`]), so that a run can remove what an
+//! interrupted one left behind.
 //!
 //! A file only its owner may read is made so from the start: mode 0600 on Unix, a DACL for the
 //! owner alone on Windows (see `owner_only`). A read-only file in the way is replaced
 //! all the same ([`make_replaceable`]).
 
+use std::fs::{self, File};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Who may read the written file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,21 +37,19 @@ pub enum Existing {
 
 /// Writes `bytes` to `path` atomically.
 pub fn write(path: &Path, bytes: &[u8], access: Access, existing: Existing) -> io::Result<()> {
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".wsus-airgap-").suffix(".tmp");
+    let folder = folder_of(path);
+    let builder = temporary_file_builder();
     #[cfg(unix)]
-    {
+    let builder = {
         use std::os::unix::fs::PermissionsExt;
         let mode = match access {
             Access::OwnerOnly => 0o600,
             Access::Shared => 0o644,
         };
+        let mut builder = builder;
         builder.permissions(std::fs::Permissions::from_mode(mode));
-    }
+        builder
+    };
     #[cfg(windows)]
     let mut temporary = match access {
         Access::OwnerOnly => builder.make_in(folder, crate::owner_only::create_new)?,
@@ -70,36 +72,102 @@ pub fn write(path: &Path, bytes: &[u8], access: Access, existing: Existing) -> i
     Ok(())
 }
 
-/// Copies the file at `from` to `to` atomically: into a temporary file beside `to`, flushed,
-/// then renamed over it (a read-only `to` is replaced).
-pub fn copy(from: &Path, to: &Path) -> io::Result<()> {
-    let folder = match to.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
+/// Why [`copy`] failed: what it could not do, and to which file.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    /// No temporary file could be made in the target's folder.
+    #[error("{}: cannot write into: {source}", path.display())]
+    Folder { path: PathBuf, source: io::Error },
+    /// Reading the source or writing the temporary file failed midway.
+    #[error("{}: cannot copy: {source}", path.display())]
+    Copy { path: PathBuf, source: io::Error },
+    /// The read-only attribute of the target could not be cleared.
+    #[error("{}: cannot make writable: {source}", path.display())]
+    MakeReplaceable { path: PathBuf, source: io::Error },
+    /// The copy could not be flushed to disk or renamed over the target.
+    #[error("{}: cannot write: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// Copies the file at `source` to `target` atomically, as [`write()`] writes: into a temporary
+/// file in the target's folder, flushed to disk, then renamed over the target, read-only or
+/// not. A source that is the target already is left alone. The copy has the temporary file's
+/// permissions (on Unix, mode 0600), not the source's.
+pub fn copy(source: &Path, target: &Path) -> Result<(), CopyError> {
+    let same = fs::canonicalize(source)
+        .ok()
+        .zip(fs::canonicalize(target).ok())
+        .is_some_and(|(source, target)| source == target);
+    if same {
+        return Ok(());
+    }
+    let mut input = File::open(source).map_err(|error| CopyError::Read {
+        path: source.to_owned(),
+        source: error,
+    })?;
+    let folder = folder_of(target);
+    let mut temporary = temporary_file_builder()
+        .tempfile_in(folder)
+        .map_err(|error| CopyError::Folder {
+            path: folder.to_owned(),
+            source: error,
+        })?;
+    io::copy(&mut input, temporary.as_file_mut()).map_err(|error| CopyError::Copy {
+        path: source.to_owned(),
+        source: error,
+    })?;
+    let write_error = |error| CopyError::Write {
+        path: target.to_owned(),
+        source: error,
     };
-    let mut input = std::fs::File::open(from)?;
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".wsus-airgap-")
-        .suffix(".tmp")
-        .tempfile_in(folder)?;
-    io::copy(&mut input, temporary.as_file_mut())?;
-    temporary.as_file().sync_all()?;
-    make_replaceable(to)?;
-    temporary.persist(to).map_err(|error| error.error)?;
+    temporary.as_file().sync_all().map_err(write_error)?;
+    make_replaceable(target).map_err(|error| CopyError::MakeReplaceable {
+        path: target.to_owned(),
+        source: error,
+    })?;
+    temporary
+        .persist(target)
+        .map_err(|error| write_error(error.error))?;
     sync_folder(folder);
     Ok(())
 }
 
-/// Proves that [`write`] could put a file in `folder` now, before work that must be recorded
+/// The folder a file at `path` is in: `.` for a bare file name.
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// Proves that [`write()`] could put a file in `folder` now, before work that must be recorded
 /// there afterwards: creates the folder if needed, then a temporary file in it, removed at
 /// once.
 pub fn check_writable(folder: &Path) -> io::Result<()> {
     std::fs::create_dir_all(folder)?;
-    let probe = tempfile::Builder::new()
-        .prefix(".wsus-airgap-")
-        .suffix(".tmp")
-        .tempfile_in(folder)?;
+    let probe = temporary_file_builder().tempfile_in(folder)?;
     probe.close()
+}
+
+/// The start of every temporary file name this tool gives.
+const TEMPORARY_PREFIX: &str = ".wsus-airgap-";
+/// The end of every temporary file name this tool gives.
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// A builder of this tool's temporary files, named `.wsus-airgap-XXXXXX.tmp`: hidden on Unix,
+/// and recognised by [`is_temporary_name`] when an interrupted run leaves one behind.
+pub fn temporary_file_builder() -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMPORARY_PREFIX).suffix(TEMPORARY_SUFFIX);
+    builder
+}
+
+/// True for the names [`temporary_file_builder`] gives, which an interrupted run may leave
+/// behind and the next run removes.
+pub fn is_temporary_name(name: &str) -> bool {
+    name.starts_with(TEMPORARY_PREFIX) && name.ends_with(TEMPORARY_SUFFIX)
 }
 
 /// Clears the read-only attribute of the file at `path`, if it has one, so that it can be
@@ -169,6 +237,17 @@ mod tests {
     use std::fs;
 
     #[test]
+    fn temporary_files_are_recognised_by_their_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let temporary = temporary_file_builder().tempfile_in(dir.path()).unwrap();
+        let name = temporary.path().file_name().unwrap().to_str().unwrap();
+        assert!(is_temporary_name(name), "{name}");
+        assert!(is_temporary_name(".wsus-airgap-Ab12Cd.tmp"));
+        assert!(!is_temporary_name("wsus-airgap-Ab12Cd.tmp"));
+        assert!(!is_temporary_name(".wsus-airgap-Ab12Cd.cab"));
+    }
+
+    #[test]
     fn check_writable_creates_the_folder_and_leaves_nothing_in_it() {
         let dir = tempfile::tempdir().unwrap();
         let folder = dir.path().join("a/b");
@@ -194,6 +273,47 @@ mod tests {
             .map(|entry| entry.unwrap().file_name())
             .collect();
         assert_eq!(names, ["state.json"]);
+    }
+
+    #[test]
+    fn copies_over_a_file_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("given.xml.gz");
+        fs::write(&source, b"package").unwrap();
+        let media = dir.path().join("media");
+        fs::create_dir(&media).unwrap();
+        let target = media.join("export.xml.gz");
+        fs::write(&target, b"an older package").unwrap();
+        copy(&source, &target).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"package");
+        assert_eq!(fs::read_dir(&media).unwrap().count(), 1);
+        // A file copied onto itself stays as it is.
+        copy(&target, &target).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"package");
+        assert_eq!(fs::read_dir(&media).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_failed_copy_names_the_file_and_what_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let target = dir.path().join("target");
+        let error = copy(&missing, &target).unwrap_err();
+        assert!(matches!(&error, CopyError::Read { path, .. } if *path == missing));
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("{}: cannot read: ", missing.display())),
+            "{error}"
+        );
+        let source = dir.path().join("source");
+        fs::write(&source, b"x").unwrap();
+        let nowhere = dir.path().join("no folder").join("target");
+        let error = copy(&source, &nowhere).unwrap_err();
+        assert!(
+            matches!(&error, CopyError::Folder { path, .. } if path == nowhere.parent().unwrap())
+        );
+        assert!(!target.exists());
     }
 
     #[cfg(unix)]

@@ -537,7 +537,7 @@ fn duplicates_case_collisions_and_inconsistencies_reject_the_manifest() {
     let b = original.entries[1].clone();
     let renamed = |entry: &wsus_airgap::manifest::FileEntry, path: &str| {
         let mut entry = entry.clone();
-        entry.path = wsus_airgap::manifest::RelPath::new(path).unwrap();
+        entry.path = wsus_airgap::relpath::RelPath::new(path).unwrap();
         entry
     };
     let cases: Vec<(Vec<_>, String)> = vec![

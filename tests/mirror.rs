@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use support::{Run, run_command, snapshot};
+use wsus_airgap::atomic_file::is_temporary_name;
 use wsus_airgap::synth::SplitMix64;
 
 /// A source and a destination folder side by side, and a private hash cache folder.
@@ -64,6 +65,12 @@ fn write(root: &Path, relative: &str, bytes: &[u8], old: bool) {
         file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000))
             .unwrap();
     }
+}
+
+/// True for a path (as [`snapshot`] names it) whose file name is one of the tool's temporary
+/// files.
+fn is_temporary(path: &str) -> bool {
+    is_temporary_name(path.rsplit('/').next().unwrap_or(path))
 }
 
 fn random_bytes(random: &mut SplitMix64, size: usize) -> Vec<u8> {
@@ -271,13 +278,13 @@ fn an_interrupted_copy_converges_on_the_next_run_and_leaves_no_temporary_file() 
     let partial = snapshot(&sides.destination());
     for (path, value) in &partial {
         if let Some(bytes) = value
-            && !path.contains(".wsus-airgap-")
+            && !is_temporary(path)
         {
             assert_eq!(Some(bytes), source_before[path].as_ref(), "{path}");
         }
     }
     assert!(
-        partial.keys().any(|p| p.contains(".wsus-airgap-")),
+        partial.keys().any(|p| is_temporary(p)),
         "a temporary file was left"
     );
 
@@ -285,7 +292,7 @@ fn an_interrupted_copy_converges_on_the_next_run_and_leaves_no_temporary_file() 
     assert_eq!(rerun.code, 0, "{}", rerun.stderr);
     assert!(rerun.stdout.lines().any(|l| l.starts_with("- temporary ")));
     let after = snapshot(&sides.destination());
-    assert!(!after.keys().any(|p| p.contains(".wsus-airgap-")));
+    assert!(!after.keys().any(|p| is_temporary(p)));
     assert!(after == source_before, "the destination converged");
     assert!(
         snapshot(&source) == source_before,
@@ -590,7 +597,7 @@ fn from_a_manifest_a_file_that_differs_is_never_put_in_place_and_nothing_is_dele
     );
     let leftovers: Vec<_> = snapshot(&sides.destination())
         .into_keys()
-        .filter(|p| p.contains(".wsus-airgap-"))
+        .filter(|p| is_temporary(p))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 

@@ -15,6 +15,7 @@ use serde_json::Value;
 use support::{
     Run, file_names_below, has_line, last_line, run_command, snapshot, stand_in_wsusutil,
 };
+use wsus_airgap::atomic_file::is_temporary_name;
 use wsus_airgap::synth::{self, Site, SiteSpec};
 
 /// Both sides of the air gap in one temporary folder: the connected server's content
@@ -715,10 +716,7 @@ fn an_interrupted_import_changes_no_state_and_a_rerun_completes_it() {
     trip.assert_content_equal();
     let leftovers: Vec<String> = file_names_below(&trip.disconnected())
         .into_iter()
-        .filter(|path| {
-            let name = path.rsplit('/').next().unwrap();
-            name.starts_with(".wsus-airgap-") && name.ends_with(".tmp")
-        })
+        .filter(|path| is_temporary_name(path.rsplit('/').next().unwrap()))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert_eq!(trip.accepted_sequence(), Some(1));

@@ -24,6 +24,7 @@ use crate::content::audit::judge;
 use crate::content::layout::classify;
 use crate::content::{Audit, ContentName, Entry, FindingKind, Placement, Severity, Sha1Digest};
 use crate::package::{Container, FileRef, Package, Update};
+use crate::relpath::fold_case;
 
 /// What was found for one needed file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -169,7 +170,58 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
         .keys()
         .map(|&id| (id, files_needed(id, &latest)))
         .collect();
+    let files = check_needed_files(&needs, &content);
+    let gaps = gaps_by_update(&needs, &files);
+    let reported = reported_gaps(&gaps, &latest, approved);
+    let (failing, not_approved) = split_by_approval(reported, &latest, approved);
+    let approved_not_in_package = approved
+        .map(|a| {
+            a.ids
+                .iter()
+                .filter(|id| !latest.contains_key(id.as_str()))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let orphans = find_orphans(package, &content);
+    let files: Vec<FileCheck> = files.into_values().collect();
+    let count = |name: &str| files.iter().filter(|f| f.state.name() == name).count();
+    let totals = CheckTotals {
+        updates: latest.len(),
+        updates_needing_content: needs.values().filter(|n| !n.files.is_empty()).count(),
+        files: files.len(),
+        bytes: files.iter().filter_map(|f| f.size).sum(),
+        present: count("present"),
+        missing: count("missing"),
+        corrupt: count("corrupt"),
+        unreadable: count("unreadable"),
+        esd_mismatch: count("esd-mismatch"),
+        orphans: orphans.len(),
+        orphan_bytes: orphans.iter().map(|o| o.size).sum(),
+        other_content_problems: other_content_problems(audit, &files),
+    };
+    Check {
+        metadata: package.container != Container::GzipXml,
+        approved_list: approved.is_some(),
+        failing,
+        not_approved,
+        approved_not_in_package,
+        files,
+        orphans,
+        totals,
+    }
+}
 
+/// True when the approved list, if there is one, approves the update `id`.
+fn is_approved(approved: Option<&Approved>, id: &str) -> bool {
+    approved.is_some_and(|a| a.ids.contains(id))
+}
+
+/// Every file some update needs, by content path, with what the content folder holds for it.
+fn check_needed_files(
+    needs: &BTreeMap<&str, Needed>,
+    content: &ContentIndex,
+) -> BTreeMap<String, FileCheck> {
     let mut files: BTreeMap<String, FileCheck> = BTreeMap::new();
     for (path, reference) in needs.values().flat_map(|needed| needed.files.iter()) {
         files.entry(path.clone()).or_insert_with(|| FileCheck {
@@ -180,15 +232,17 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
             state: content.state_of(path, reference),
         });
     }
+    files
+}
 
-    let bundled: BTreeSet<&str> = latest
-        .values()
-        .flat_map(|update| update.bundled.iter().map(String::as_str))
-        .collect();
-    let is_approved = |id: &str| approved.is_some_and(|a| a.ids.contains(id));
-    // A gap is a needed file not served intact, or a bundled update the package lacks (its
-    // content cannot be known, so it counts against the bundle).
-    let gaps: BTreeMap<&str, BTreeSet<Gap>> = needs
+/// The gaps of every update that has any. A gap is a needed file not served intact, or a
+/// bundled update the package lacks (its content cannot be known, so it counts against the
+/// bundle).
+fn gaps_by_update<'a>(
+    needs: &BTreeMap<&'a str, Needed>,
+    files: &BTreeMap<String, FileCheck>,
+) -> BTreeMap<&'a str, BTreeSet<Gap>> {
+    needs
         .iter()
         .map(|(&id, needed)| {
             let files = needed
@@ -200,21 +254,42 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
             (id, files.chain(updates).collect::<BTreeSet<Gap>>())
         })
         .filter(|(_, gaps)| !gaps.is_empty())
+        .collect()
+}
+
+/// The updates through which `gaps` are reported. Bundled updates are reported through their
+/// bundle, unless approved by name. A gap no reported update covers (bundles that bundle each
+/// other) is reported through every update that has it, so that no gap ever goes unreported.
+fn reported_gaps<'a, 'g>(
+    gaps: &'g BTreeMap<&'a str, BTreeSet<Gap>>,
+    latest: &BTreeMap<&str, &Update>,
+    approved: Option<&Approved>,
+) -> BTreeMap<&'a str, &'g BTreeSet<Gap>> {
+    let bundled: BTreeSet<&str> = latest
+        .values()
+        .flat_map(|update| update.bundled.iter().map(String::as_str))
         .collect();
-    // Bundled updates are reported through their bundle, unless approved by name. A gap no
-    // reported update covers (bundles that bundle each other) is reported through every
-    // update that has it, so that no gap ever goes unreported.
     let mut reported: BTreeMap<&str, &BTreeSet<Gap>> = gaps
         .iter()
-        .filter(|(id, _)| !bundled.contains(**id) || is_approved(id))
+        .filter(|(id, _)| !bundled.contains(**id) || is_approved(approved, id))
         .map(|(&id, gaps)| (id, gaps))
         .collect();
     let covered: BTreeSet<&Gap> = reported.values().copied().flatten().collect();
-    for (&id, gaps) in &gaps {
+    for (&id, gaps) in gaps {
         if gaps.iter().any(|gap| !covered.contains(gap)) {
             reported.entry(id).or_insert(gaps);
         }
     }
+    reported
+}
+
+/// The reported updates with their gaps, as failing and (with an approved list, for updates
+/// it does not approve) not approved, each in report order.
+fn split_by_approval(
+    reported: BTreeMap<&str, &BTreeSet<Gap>>,
+    latest: &BTreeMap<&str, &Update>,
+    approved: Option<&Approved>,
+) -> (Vec<UpdateGap>, Vec<UpdateGap>) {
     let (mut failing, mut not_approved) = (Vec::new(), Vec::new());
     for (id, gaps) in reported {
         let update = latest[id];
@@ -232,7 +307,7 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
                 Gap::Update(id) => gap.absent_updates.push(id.clone()),
             }
         }
-        if approved.is_none() || is_approved(id) {
+        if approved.is_none() || is_approved(approved, id) {
             failing.push(gap);
         } else {
             not_approved.push(gap);
@@ -240,17 +315,11 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
     }
     failing.sort_by(report_order);
     not_approved.sort_by(report_order);
+    (failing, not_approved)
+}
 
-    let approved_not_in_package = approved
-        .map(|a| {
-            a.ids
-                .iter()
-                .filter(|id| !latest.contains_key(id.as_str()))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-
+/// In-place content files whose SHA-1 no update of the package references, sorted by path.
+fn find_orphans(package: &Package, content: &ContentIndex) -> Vec<Orphan> {
     let referenced: BTreeSet<Sha1Digest> = package
         .updates
         .iter()
@@ -267,66 +336,45 @@ pub fn compare(package: &Package, audit: &Audit, approved: Option<&Approved>) ->
         })
         .collect();
     orphans.sort_by(|a, b| a.path.cmp(&b.path));
+    orphans
+}
 
-    let files: Vec<FileCheck> = files.into_values().collect();
-    let count = |name: &str| files.iter().filter(|f| f.state.name() == name).count();
-    // Problems at needed paths, or with misplaced copies of needed files, are reported above.
+/// Audit errors about anything but the needed `files`: problems at needed paths, or with
+/// misplaced copies of needed files, are reported with the files themselves.
+fn other_content_problems(audit: &Audit, files: &[FileCheck]) -> usize {
     let needed_paths: BTreeSet<String> = files
         .iter()
         .flat_map(|file| {
             let misplaced_at = match &file.state {
                 FileState::Missing {
                     misplaced_at: Some(at),
-                } => Some(at.to_ascii_uppercase()),
+                } => Some(fold_case(at)),
                 _ => None,
             };
-            std::iter::once(file.path.to_ascii_uppercase()).chain(misplaced_at)
+            std::iter::once(fold_case(&file.path)).chain(misplaced_at)
         })
         .collect();
-    let totals = CheckTotals {
-        updates: latest.len(),
-        updates_needing_content: needs.values().filter(|n| !n.files.is_empty()).count(),
-        files: files.len(),
-        bytes: files.iter().filter_map(|f| f.size).sum(),
-        present: count("present"),
-        missing: count("missing"),
-        corrupt: count("corrupt"),
-        unreadable: count("unreadable"),
-        esd_mismatch: count("esd-mismatch"),
-        orphans: orphans.len(),
-        orphan_bytes: orphans.iter().map(|o| o.size).sum(),
-        other_content_problems: audit
-            .findings
-            .iter()
-            .filter(|f| f.kind.severity() == Severity::Error)
-            .filter(|f| !needed_paths.contains(&f.path.to_ascii_uppercase()))
-            .count(),
-    };
-    Check {
-        metadata: package.container != Container::GzipXml,
-        approved_list: approved.is_some(),
-        failing,
-        not_approved,
-        approved_not_in_package,
-        files,
-        orphans,
-        totals,
-    }
+    audit
+        .findings
+        .iter()
+        .filter(|f| f.kind.severity() == Severity::Error)
+        .filter(|f| !needed_paths.contains(&fold_case(&f.path)))
+        .count()
 }
 
 /// Content paths the package's updates reference that are not among `listed` (compared
-/// ignoring case), sorted: what a transfer listing only `listed` would leave out.
+/// ignoring case, as NTFS does: [`fold_case`]), sorted: what a transfer listing only `listed` would leave out.
 pub fn unlisted_references<'a>(
     package: &Package,
     listed: impl IntoIterator<Item = &'a str>,
 ) -> Vec<String> {
-    let listed: BTreeSet<String> = listed.into_iter().map(str::to_ascii_uppercase).collect();
+    let listed: BTreeSet<String> = listed.into_iter().map(fold_case).collect();
     let unlisted: BTreeSet<String> = package
         .updates
         .iter()
         .flat_map(|update| &update.files)
         .map(FileRef::content_path)
-        .filter(|path| !listed.contains(&path.to_ascii_uppercase()))
+        .filter(|path| !listed.contains(&fold_case(path)))
         .collect();
     unlisted.into_iter().collect()
 }
@@ -335,10 +383,7 @@ pub fn unlisted_references<'a>(
 /// bundles too, each with the absent files it needs: the updates that would show "Failed to
 /// download" if those files never arrived. Sorted as [`Check::failing`] is.
 pub fn updates_needing(package: &Package, absent: &[String]) -> Vec<UpdateGap> {
-    let absent: BTreeSet<String> = absent
-        .iter()
-        .map(|path| path.to_ascii_uppercase())
-        .collect();
+    let absent: BTreeSet<String> = absent.iter().map(|path| fold_case(path)).collect();
     let latest = latest_revisions(package);
     let mut gaps: Vec<UpdateGap> = latest
         .iter()
@@ -346,7 +391,7 @@ pub fn updates_needing(package: &Package, absent: &[String]) -> Vec<UpdateGap> {
             let files: Vec<String> = files_needed(id, &latest)
                 .files
                 .into_keys()
-                .filter(|path| absent.contains(&path.to_ascii_uppercase()))
+                .filter(|path| absent.contains(&fold_case(path)))
                 .collect();
             (!files.is_empty()).then(|| UpdateGap {
                 id: update.id.clone(),
@@ -430,13 +475,14 @@ fn files_needed<'a>(id: &str, latest: &BTreeMap<&str, &'a Update>) -> Needed<'a>
     needed
 }
 
-/// The audited content, looked up the way WSUS looks (case-insensitively, as on NTFS).
+/// The audited content, looked up the way WSUS looks (case-insensitively, as on NTFS:
+/// [`fold_case`]).
 struct ContentIndex<'a> {
     /// In-place content files by the SHA-1 in their name, with their parsed name.
     in_place: BTreeMap<Sha1Digest, Vec<(ContentName, &'a Entry)>>,
     /// Content-shaped files outside their folder, by the SHA-1 in their name.
     misplaced: BTreeMap<Sha1Digest, &'a str>,
-    /// Entries that could not be read, by upper-case path.
+    /// Entries that could not be read, by path folded as NTFS compares names.
     unreadable: BTreeMap<String, &'a str>,
 }
 
@@ -461,7 +507,7 @@ impl<'a> ContentIndex<'a> {
             .iter()
             .filter_map(|finding| match &finding.kind {
                 FindingKind::Unreadable { error } => {
-                    Some((finding.path.to_ascii_uppercase(), error.as_str()))
+                    Some((fold_case(&finding.path), error.as_str()))
                 }
                 _ => None,
             })
@@ -479,7 +525,7 @@ impl<'a> ContentIndex<'a> {
         let name_known = !reference.name.is_empty();
         let found = self.in_place.get(&reference.sha1).and_then(|entries| {
             entries.iter().find(|(name, _)| {
-                !name_known || name.extension.eq_ignore_ascii_case(reference.extension())
+                !name_known || fold_case(&name.extension) == fold_case(reference.extension())
             })
         });
         if let Some((name, entry)) = found {
@@ -498,7 +544,7 @@ impl<'a> ContentIndex<'a> {
                 Some(_) => corrupt,
             };
         }
-        if let Some(error) = self.unreadable.get(&path.to_ascii_uppercase()) {
+        if let Some(error) = self.unreadable.get(&fold_case(path)) {
             return FileState::Unreadable {
                 error: (*error).to_owned(),
             };
@@ -519,6 +565,7 @@ mod tests {
     use super::*;
     use crate::content::{FileDigests, Totals};
     use crate::package::{Container, Export};
+    use crate::relpath::RelPath;
 
     fn sha1(byte: u8) -> Sha1Digest {
         Sha1Digest([byte; 20])
@@ -639,6 +686,29 @@ mod tests {
         let check = compare(&package, &audit, None);
         let states: Vec<&str> = check.files.iter().map(|f| f.state.name()).collect();
         assert_eq!(states, ["missing", "corrupt"]);
+    }
+
+    #[test]
+    fn names_differing_in_case_beyond_ascii_are_one_file_as_in_the_mirror() {
+        let mut referenced = file(8);
+        referenced.name = "update.café".into();
+        let package = package(vec![Update {
+            files: vec![referenced.clone()],
+            ..update("a", 1, &[], &[])
+        }]);
+        let path = referenced.content_path();
+        let other_spelling = path.replace("café", "CAFÉ");
+        // The mirror takes the two spellings for one file on NTFS...
+        let folded = |path: &str| RelPath::new(path).unwrap().folded();
+        assert_eq!(folded(&path), folded(&other_spelling));
+        // ...and so does the check, wherever it compares names.
+        assert!(unlisted_references(&package, [other_spelling.as_str()]).is_empty());
+        let needing = updates_needing(&package, std::slice::from_ref(&other_spelling));
+        assert_eq!(needing[0].files, [path]);
+        let mut audit = audit_holding(&[8]);
+        audit.inventory[0].path = other_spelling;
+        let check = compare(&package, &audit, None);
+        assert_eq!(check.files[0].state, FileState::Present);
     }
 
     #[test]

@@ -126,7 +126,7 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
     writeln!(
         stdout,
         "demo: next, change a byte of a file under {} and run the verify command again: it refuses",
-        demo.media.join("WsusContent").display()
+        demo.media.join(wsus_airgap::content::FOLDER_NAME).display()
     )?;
     Ok(Exit::Success)
 }

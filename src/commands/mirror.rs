@@ -151,7 +151,7 @@ fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> i
 
 /// `+ copy 00/A.cab (1,234 bytes)` and the like: the same line in the plan and in the run.
 fn action_line(action: &Action) -> String {
-    let path = printable(&action.path);
+    let path = printable(action.path.as_str());
     let size = || format!("({} bytes)", HumanCount(action.size));
     match action.kind {
         ActionKind::RemoveTemporary => format!("- temporary {path} {}", size()),

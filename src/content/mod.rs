@@ -10,3 +10,7 @@ pub use audit::{Audit, AuditOptions, Entry, Finding, FindingKind, Severity, Tota
 pub use hash::{FileDigests, hash_blake3, hash_file};
 pub use layout::{ContentName, Placement, Sha1Digest, content_path};
 pub use tree::{EntryType, FolderError};
+
+/// The name WSUS gives its content folder (`D:\WSUS\WsusContent`), and the name of the
+/// content folder on transfer media.
+pub const FOLDER_NAME: &str = "WsusContent";

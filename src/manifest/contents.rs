@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::relpath::fold_case;
 use super::{Blake3Digest, FileEntry, Manifest};
 use crate::content::hash::{READ_CHUNK, hash_blake3};
 use crate::content::tree::{self, EntryType, FolderError};
 use crate::progress::{NoProgress, Progress};
+use crate::relpath::fold_case;
 
 /// What a file on disk holds instead of what the manifest says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

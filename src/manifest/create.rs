@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::keys::SecretKey;
-use super::relpath::{RelPath, RelPathError};
 use super::signature;
 use super::verify::check_consistency;
 use super::{
@@ -31,6 +30,7 @@ use crate::content::tree::{self, EntryType, FolderError, TreeEntry};
 use crate::content::{Finding, FindingKind, Severity};
 use crate::package::{self, Package, PackageError};
 use crate::progress::{NoProgress, Progress};
+use crate::relpath::{RelPath, RelPathError};
 
 /// What to put in a new manifest.
 #[derive(Debug, Clone)]

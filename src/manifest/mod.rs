@@ -11,7 +11,6 @@
 pub mod contents;
 pub mod create;
 pub mod keys;
-pub mod relpath;
 pub mod report;
 pub mod signature;
 pub mod trust;
@@ -24,7 +23,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::content::Sha1Digest;
 use crate::package::Container;
-pub use relpath::RelPath;
+use crate::relpath::RelPath;
 
 /// The only manifest format this version reads and writes.
 pub const FORMAT_VERSION: u32 = 1;

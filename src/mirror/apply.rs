@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::MirrorError;
 use super::cache::HashCache;
 use super::plan::{Action, ActionKind, Caches, Plan};
-use crate::atomic_file::{make_replaceable, sync_file_system, sync_folder};
+use crate::atomic_file::{make_replaceable, sync_file_system, sync_folder, temporary_file_builder};
 use crate::content::hash::{read_chunks, with_read_buffer};
 use crate::manifest::Blake3Digest;
 use crate::progress::Progress;
@@ -176,7 +176,7 @@ struct Run<'a> {
 impl Run<'_> {
     fn step(&mut self, action: &Action) -> Result<(), MirrorError> {
         let destination = &self.plan.destination;
-        let target = under(destination, &action.path);
+        let target = action.path.under(destination);
         match action.kind {
             ActionKind::RemoveTemporary => {
                 remove_entry(&target).map_err(|source| MirrorError::Io {
@@ -186,7 +186,7 @@ impl Run<'_> {
                 self.touch(&target);
             }
             ActionKind::CreateFolder => {
-                real_folders(destination, &action.path, true)?;
+                real_folders(destination, action.path.as_str(), true)?;
                 self.touch(&target);
             }
             ActionKind::Copy | ActionKind::Replace => unreachable!("copies run in copy_all"),
@@ -261,7 +261,7 @@ impl Run<'_> {
             } => {
                 record(
                     &mut self.caches.destination,
-                    &action.path,
+                    action.path.as_str(),
                     size,
                     written_modified,
                     blake3,
@@ -269,13 +269,13 @@ impl Run<'_> {
                 if !self.plan.from_manifest {
                     record(
                         &mut self.caches.source,
-                        &action.path,
+                        action.path.as_str(),
                         size,
                         Some(source_modified),
                         blake3,
                     );
                 }
-                self.touch(&under(&self.plan.destination, &action.path));
+                self.touch(&action.path.under(&self.plan.destination));
                 self.applied.done.push(action.clone());
             }
         }
@@ -283,13 +283,9 @@ impl Run<'_> {
 
     fn delete(&mut self, action: &Action, quarantine: Option<&Path>) -> Result<(), MirrorError> {
         let destination = &self.plan.destination;
-        let target = under(destination, &action.path);
+        let target = action.path.under(destination);
         // The folders on the way must still be real folders: never delete through a link.
-        let parent = action
-            .path
-            .rsplit_once('/')
-            .map_or("", |(parent, _)| parent);
-        real_folders(destination, parent, false)?;
+        real_folders(destination, action.path.parent(), false)?;
         let io_error = |source| MirrorError::Io {
             path: target.clone(),
             source,
@@ -303,7 +299,7 @@ impl Run<'_> {
             }
             ActionKind::Quarantine => {
                 let quarantine = quarantine.expect("a quarantine plan has a quarantine folder");
-                let moved = under(quarantine, &action.path);
+                let moved = action.path.under(quarantine);
                 if let Some(folder) = moved.parent() {
                     fs::create_dir_all(folder).map_err(|source| MirrorError::Io {
                         path: folder.to_owned(),
@@ -318,7 +314,7 @@ impl Run<'_> {
             ActionKind::DeleteFolder => fs::remove_dir(&target).map_err(io_error)?,
             _ => unreachable!("only deletions are carried out last"),
         }
-        self.caches.destination.forget(&action.path);
+        self.caches.destination.forget(action.path.as_str());
         self.touch(&target);
         self.applied.done.push(action.clone());
         Ok(())
@@ -377,13 +373,13 @@ fn put_in_place(plan: &Plan, action: &Action, staged: Staged) -> Result<Placed, 
     {
         // Dropping the temporary file deletes it.
         return Ok(Placed::Rejected(Rejected {
-            path: action.path.clone(),
+            path: action.path.to_string(),
             expected,
             found: staged.blake3,
             size: staged.size,
         }));
     }
-    let target = under(&plan.destination, &action.path);
+    let target = action.path.under(&plan.destination);
     if action.kind == ActionKind::Replace {
         make_replaceable(&target).map_err(|source| MirrorError::Io {
             path: target.clone(),
@@ -488,13 +484,9 @@ fn stage_action(
     buffer: &mut [u8],
     progress: &dyn Progress,
 ) -> Result<Staged, MirrorError> {
-    let parent = action
-        .path
-        .rsplit_once('/')
-        .map_or("", |(parent, _)| parent);
-    real_folders(&plan.destination, parent, true)?;
-    let source = under(&plan.source, &action.path);
-    let target = under(&plan.destination, &action.path);
+    real_folders(&plan.destination, action.path.parent(), true)?;
+    let source = action.path.under(&plan.source);
+    let target = action.path.under(&plan.destination);
     while_held_open(|| stage_file(&source, &target, buffer, progress))
 }
 
@@ -567,9 +559,7 @@ fn stage_file(
     let source_modified = metadata.modified().map_err(source_error)?;
     let folder = target.parent().unwrap_or(Path::new("."));
     // Dropped (and so deleted) on every path that does not rename it into place.
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".wsus-airgap-")
-        .suffix(".tmp")
+    let mut temporary = temporary_file_builder()
         .tempfile_in(folder)
         .map_err(target_error)?;
     let mut hasher = blake3::Hasher::new();
@@ -592,13 +582,6 @@ fn stage_file(
         blake3: Blake3Digest(hasher.finalize()),
         source_modified,
     })
-}
-
-/// `relative` (with `/`) below `root`.
-fn under(root: &Path, relative: &str) -> PathBuf {
-    let mut path = root.to_owned();
-    path.extend(relative.split('/').filter(|part| !part.is_empty()));
-    path
 }
 
 /// Makes sure `relative` below `root` is a chain of real folders, refusing a link or a file
@@ -672,11 +655,13 @@ fn move_entry(from: &Path, to: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mirror::ActionPath;
+    use crate::relpath::RelPath;
 
     fn copy(size: u64) -> Action {
         Action {
             kind: ActionKind::Copy,
-            path: "a".into(),
+            path: ActionPath::Source(RelPath::new("a").unwrap()),
             size,
             expected: None,
         }

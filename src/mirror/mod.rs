@@ -19,11 +19,13 @@ use std::path::{Component, Path, PathBuf};
 
 pub use apply::{Applied, ApplyOptions, Deletions, Rejected, apply};
 pub use cache::HashCache;
-pub use plan::{Action, ActionKind, Caches, Listing, Plan, PlanOptions, PlanTotals, Side, plan};
+pub use plan::{
+    Action, ActionKind, ActionPath, Caches, Listing, Plan, PlanOptions, PlanTotals, Side, plan,
+};
 pub use session::{default_cache_folder, plan_and_apply};
 
 use crate::content::FolderError;
-use crate::manifest::relpath::RelPathError;
+use crate::relpath::RelPathError;
 use crate::retry::HeldOpen;
 
 /// Why a mirror run could not be planned or stopped.
@@ -87,12 +89,6 @@ impl std::fmt::Display for PlanTotals {
             HumanBytes(self.unchanged_bytes),
         )
     }
-}
-
-/// True for the names of this tool's temporary files (`.wsus-airgap-XXXXXX.tmp`), which an
-/// interrupted run may leave behind and the next run removes.
-pub fn is_temporary_name(name: &str) -> bool {
-    name.starts_with(".wsus-airgap-") && name.ends_with(".tmp")
 }
 
 /// Refuses a source and destination (or quarantine) inside one another: a mirror run between
@@ -184,12 +180,5 @@ mod tests {
         assert!(check_roots(&source, &dotted, None).is_err());
         let quarantine = sibling.join("quarantine");
         assert!(check_roots(&source, &sibling, Some(&quarantine)).is_err());
-    }
-
-    #[test]
-    fn only_this_tools_temporary_names_count_as_temporary() {
-        assert!(is_temporary_name(".wsus-airgap-Ab12Cd.tmp"));
-        assert!(!is_temporary_name("wsus-airgap-Ab12Cd.tmp"));
-        assert!(!is_temporary_name(".wsus-airgap-Ab12Cd.cab"));
     }
 }

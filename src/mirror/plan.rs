@@ -9,6 +9,7 @@
 //! apply carries out exactly its actions.
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fs;
@@ -18,14 +19,14 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use super::MirrorError;
 use super::cache::HashCache;
-use super::{MirrorError, is_temporary_name};
+use crate::atomic_file::is_temporary_name;
 use crate::content::hash::hash_blake3;
 use crate::content::tree::{self, EntryType};
-use crate::manifest::relpath::RelPathError;
-use crate::manifest::relpath::fold_case;
-use crate::manifest::{Blake3Digest, FileEntry, RelPath, TransferMode};
+use crate::manifest::{Blake3Digest, FileEntry, TransferMode};
 use crate::progress::Progress;
+use crate::relpath::{RelPath, RelPathError, fold_case};
 
 /// Where the source listing comes from.
 #[derive(Debug, Clone)]
@@ -70,12 +71,58 @@ pub enum ActionKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Action {
     pub kind: ActionKind,
-    /// Relative to the destination, `/` separators.
-    pub path: String,
+    pub path: ActionPath,
     pub size: u64,
     /// For copies from a manifest: the BLAKE3 the copied bytes must have.
     #[serde(skip)]
     pub expected: Option<Blake3Digest>,
+}
+
+/// What an action acts on, relative to the destination (`/` separators); written as the
+/// bare path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ActionPath {
+    /// A file or folder of the source listing, its name safe on every platform: where copies
+    /// and new folders go.
+    Source(RelPath),
+    /// An entry the destination holds, named as listed there: what removals act on. Nothing
+    /// is written under such a name, so it was never checked.
+    Destination(String),
+}
+
+impl ActionPath {
+    pub fn as_str(&self) -> &str {
+        match self {
+            ActionPath::Source(path) => path.as_str(),
+            ActionPath::Destination(path) => path,
+        }
+    }
+
+    /// The folder it is in, relative to the destination: `""` at the top.
+    pub fn parent(&self) -> &str {
+        self.as_str()
+            .rsplit_once('/')
+            .map_or("", |(parent, _)| parent)
+    }
+
+    /// The path below `root`, with the platform's separators.
+    pub fn under(&self, root: &Path) -> PathBuf {
+        match self {
+            ActionPath::Source(path) => path.under(root),
+            ActionPath::Destination(path) => {
+                let mut under = root.to_owned();
+                under.extend(path.split('/').filter(|part| !part.is_empty()));
+                under
+            }
+        }
+    }
+}
+
+impl fmt::Display for ActionPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Counts and bytes by kind of action.
@@ -130,6 +177,12 @@ struct SourceFile {
     available: bool,
 }
 
+/// The source as listed: files sorted by path, and the folders they need.
+struct SourceSide {
+    files: Vec<SourceFile>,
+    folders: BTreeSet<RelPath>,
+}
+
 /// A destination entry that is not a folder.
 struct DestinationEntry {
     relative: String,
@@ -147,6 +200,38 @@ struct DestinationSide {
     /// Temporary files an interrupted run left behind, with their sizes.
     temporaries: Vec<(String, u64)>,
     folders: HashSet<String>,
+}
+
+/// A source file, the destination's file of that name, and what the plan learns of both.
+struct FilePair<'a> {
+    file: &'a SourceFile,
+    /// The destination's file of this name, perhaps spelt in another case; none if it lacks one.
+    existing: Option<&'a DestinationEntry>,
+    /// Copy or replace, when the sizes decide alone; `None` while the hashes must decide.
+    by_size: Option<ActionKind>,
+    source_hash: Option<Blake3Digest>,
+    destination_hash: Option<Blake3Digest>,
+}
+
+impl FilePair<'_> {
+    /// What the file needs once both hashes are known: nothing when they are equal.
+    fn needs(&self) -> Option<ActionKind> {
+        match self.by_size {
+            Some(kind) => Some(kind),
+            None if self.destination_hash == self.source_hash => None,
+            None => Some(ActionKind::Replace),
+        }
+    }
+}
+
+/// One side of a pair of equal size, to be hashed because no cache knew its hash.
+struct HashJob {
+    side: Side,
+    /// Its position among the pairs.
+    pair: usize,
+    path: PathBuf,
+    size: u64,
+    modified: Option<SystemTime>,
 }
 
 /// Which side of a run a file or cache is on.
@@ -169,17 +254,80 @@ pub fn plan(
 ) -> Result<(Plan, Caches), MirrorError> {
     super::check_roots(source, destination, options.quarantine.as_deref())?;
     let from_manifest = matches!(listing, Listing::Manifest(_));
-    // Both sides are listed at once, each looking up its own cache: on separate disks (or a
-    // cold cache) each waits on its own device, and on one disk each keeps a CPU busy.
+    let (source_side, destination_side, mut caches) =
+        list_sides(source, destination, listing, options.full, load_cache)?;
+    let SourceSide { files, folders } = source_side;
+    let DestinationSide {
+        entries: destination_entries,
+        temporaries,
+        folders: destination_folders,
+    } = destination_side;
+    let mut actions: Vec<Action> = temporaries
+        .into_iter()
+        .map(|(path, size)| {
+            let path = ActionPath::Destination(path);
+            action(ActionKind::RemoveTemporary, path, size)
+        })
+        .collect();
+
+    check_folders_free(destination, &folders, &destination_entries)?;
+    let (mut pairs, mut unmatched) = pair_by_name(
+        destination,
+        &files,
+        &destination_entries,
+        &destination_folders,
+    )?;
+    match_other_spellings(destination, &mut pairs, &mut unmatched);
+    let to_hash = decide_by_size(&mut pairs, source, destination);
+    hash_equal_sizes(to_hash, &mut pairs, &mut caches, options.jobs, progress)?;
+    let mut totals = PlanTotals::default();
+    let copies = file_actions(&pairs, source, from_manifest, &mut totals)?;
+
+    actions.extend(new_folders(&folders, destination, &destination_folders));
+    actions.extend(copies);
+    if options.mode == TransferMode::Mirror {
+        actions.extend(extras(
+            &files,
+            &folders,
+            &unmatched,
+            &destination_folders,
+            options.quarantine.is_some(),
+        ));
+    }
+    add_up(&actions, &mut totals);
+    // Freeing a hundred thousand names takes longer than deciding about them; the process has
+    // better things to do meanwhile.
+    drop((pairs, unmatched));
+    std::thread::spawn(move || drop((files, folders, destination_entries, destination_folders)));
+    let plan = Plan {
+        source: source.to_owned(),
+        destination: destination.to_owned(),
+        mode: options.mode,
+        from_manifest,
+        actions,
+        totals,
+    };
+    Ok((plan, caches))
+}
+
+/// Lists both sides at once, each looking up its own hash cache: on separate disks (or a
+/// cold cache) each waits on its own device, and on one disk each keeps a CPU busy.
+fn list_sides(
+    source: &Path,
+    destination: &Path,
+    listing: &Listing,
+    full: bool,
+    load_cache: impl Fn(Side) -> HashCache + Sync,
+) -> Result<(SourceSide, DestinationSide, Caches), MirrorError> {
     let (source_side, destination_side) = std::thread::scope(|scope| {
         let destination_side = scope.spawn(|| {
             let cache = load_cache(Side::Destination);
-            list_destination(destination, &cache, options.full).map(|side| (side, cache))
+            list_destination(destination, &cache, full).map(|side| (side, cache))
         });
         let source_side = match listing {
             Listing::Scan => {
                 let cache = load_cache(Side::Source);
-                scan_source(source, &cache, options.full).map(|side| (side, cache))
+                scan_source(source, &cache, full).map(|side| (side, cache))
             }
             // The manifest gives every hash; a source cache would add nothing.
             Listing::Manifest(entries) => {
@@ -189,39 +337,44 @@ pub fn plan(
         let destination_side = destination_side.join().expect("listing does not panic");
         (source_side, destination_side)
     });
-    let ((files, folders), source_cache) = source_side?;
+    let (source_side, source_cache) = source_side?;
     let (destination_side, destination_cache) = destination_side?;
-    let mut caches = Caches {
+    let caches = Caches {
         source: source_cache,
         destination: destination_cache,
     };
-    let DestinationSide {
-        entries: destination_entries,
-        temporaries,
-        folders: destination_folders,
-    } = destination_side;
-    let mut actions: Vec<Action> = temporaries
-        .into_iter()
-        .map(|(path, size)| action(ActionKind::RemoveTemporary, path, size))
-        .collect();
-    let find = |path: &str| {
-        destination_entries
-            .binary_search_by(|entry| entry.relative.as_str().cmp(path))
-            .ok()
-            .map(|position| &destination_entries[position])
-    };
+    Ok((source_side, destination_side, caches))
+}
 
-    // Nothing may stand where the source needs a folder, and no folder where it needs a file.
-    for folder in &folders {
-        if let Some(entry) = find(folder.as_str()) {
-            return Err(in_the_way(destination, entry, "a folder"));
+/// Refuses a destination entry other than a folder where the source needs a folder.
+fn check_folders_free(
+    destination: &Path,
+    folders: &BTreeSet<RelPath>,
+    entries: &[DestinationEntry],
+) -> Result<(), MirrorError> {
+    for folder in folders {
+        if let Ok(position) =
+            entries.binary_search_by(|entry| entry.relative.as_str().cmp(folder.as_str()))
+        {
+            return Err(in_the_way(destination, &entries[position], "a folder"));
         }
     }
-    // Both lists are sorted by path: walk them side by side.
-    let mut matched: Vec<Option<&DestinationEntry>> = Vec::with_capacity(files.len());
+    Ok(())
+}
+
+/// Pairs each source file with the destination file of the same name, walking both sorted
+/// lists side by side; also gives the destination entries no source file has. Refuses
+/// anything but a regular file, or a folder, where the source needs a file.
+fn pair_by_name<'a>(
+    destination: &Path,
+    files: &'a [SourceFile],
+    entries: &'a [DestinationEntry],
+    destination_folders: &HashSet<String>,
+) -> Result<(Vec<FilePair<'a>>, Vec<&'a DestinationEntry>), MirrorError> {
+    let mut pairs = Vec::with_capacity(files.len());
     let mut unmatched: Vec<&DestinationEntry> = Vec::new();
-    let mut rest = destination_entries.iter().peekable();
-    for file in &files {
+    let mut rest = entries.iter().peekable();
+    for file in files {
         let path = file.path.as_str();
         while let Some(entry) = rest.next_if(|entry| entry.relative.as_str() < path) {
             unmatched.push(entry);
@@ -239,86 +392,114 @@ pub fn plan(
                 needed: "a file",
             });
         }
-        matched.push(existing);
+        pairs.push(FilePair {
+            file,
+            existing,
+            by_size: None,
+            source_hash: file.blake3,
+            destination_hash: None,
+        });
     }
     unmatched.extend(rest);
-    match_other_spellings(destination, &files, &mut matched, &mut unmatched);
+    Ok((pairs, unmatched))
+}
 
-    // Decide copy, replace or keep; files of equal size are hashed unless a cache knew them.
-    let mut to_hash: Vec<(Side, usize, PathBuf, u64, Option<SystemTime>)> = Vec::new();
-    let mut decisions: Vec<Option<ActionKind>> = Vec::with_capacity(files.len());
-    let mut destination_hashes: Vec<Option<Blake3Digest>> = vec![None; files.len()];
-    let mut source_hashes: Vec<Option<Blake3Digest>> = files.iter().map(|f| f.blake3).collect();
-    for (index, (file, existing)) in files.iter().zip(&matched).enumerate() {
-        let Some(existing) = existing else {
-            decisions.push(Some(ActionKind::Copy));
+/// Decides copy or replace where the sizes tell, takes the destination's cached hash where
+/// they are equal, and gives the sides of equal size whose hash is still unknown.
+fn decide_by_size(pairs: &mut [FilePair], source: &Path, destination: &Path) -> Vec<HashJob> {
+    let mut to_hash = Vec::new();
+    for (index, pair) in pairs.iter_mut().enumerate() {
+        let file = pair.file;
+        let Some(existing) = pair.existing else {
+            pair.by_size = Some(ActionKind::Copy);
             continue;
         };
         if existing.size != file.size {
-            decisions.push(Some(ActionKind::Replace));
+            pair.by_size = Some(ActionKind::Replace);
             continue;
         }
-        decisions.push(None);
-        destination_hashes[index] = existing.cached;
-        if existing.cached.is_none() {
-            let path = file.path.under(destination);
-            to_hash.push((Side::Destination, index, path, file.size, existing.modified));
+        pair.destination_hash = existing.cached;
+        let job = |side, root: &Path, modified| HashJob {
+            side,
+            pair: index,
+            path: file.path.under(root),
+            size: file.size,
+            modified,
+        };
+        if pair.destination_hash.is_none() {
+            to_hash.push(job(Side::Destination, destination, existing.modified));
         }
-        if source_hashes[index].is_none() {
-            let path = file.path.under(source);
-            to_hash.push((Side::Source, index, path, file.size, file.modified));
+        if pair.source_hash.is_none() {
+            to_hash.push(job(Side::Source, source, file.modified));
         }
     }
+    to_hash
+}
+
+/// Hashes the files of `to_hash` in parallel, filling in the pairs' hashes and recording
+/// each in its side's cache.
+fn hash_equal_sizes(
+    to_hash: Vec<HashJob>,
+    pairs: &mut [FilePair],
+    caches: &mut Caches,
+    jobs: Option<NonZeroUsize>,
+    progress: &dyn Progress,
+) -> Result<(), MirrorError> {
     let hashed = tree::hash_in_parallel(
         to_hash,
-        |(_, _, _, size, _)| *size,
-        options.jobs,
+        |job| job.size,
+        jobs,
         progress,
-        |(_, _, path, _, _), buffer| hash_blake3(path, buffer, progress),
+        |job, buffer| hash_blake3(&job.path, buffer, progress),
     )?;
-    for ((side, index, path, _, modified), result) in hashed {
+    for (job, result) in hashed {
         let (size, hash) = result.map_err(|source| MirrorError::Io {
-            path: path.clone(),
+            path: job.path.clone(),
             source,
         })?;
         let hash = Blake3Digest(hash);
-        let (cache, slot, relative) = match side {
-            Side::Source => (
-                &mut caches.source,
-                &mut source_hashes[index],
-                files[index].path.as_str(),
-            ),
+        let pair = &mut pairs[job.pair];
+        let source_path = pair.file.path.as_str();
+        let (cache, slot, relative) = match job.side {
+            Side::Source => (&mut caches.source, &mut pair.source_hash, source_path),
             Side::Destination => (
                 &mut caches.destination,
-                &mut destination_hashes[index],
+                &mut pair.destination_hash,
                 // The destination may spell the name in another case.
-                matched[index].map_or(files[index].path.as_str(), |entry| &entry.relative),
+                pair.existing.map_or(source_path, |entry| &entry.relative),
             ),
         };
-        if let Some(modified) = modified {
+        if let Some(modified) = job.modified {
             cache.record(relative, size, modified, hash);
         }
         *slot = Some(hash);
     }
+    Ok(())
+}
 
-    let mut totals = PlanTotals::default();
+/// The copies and replacements the pairs need, counting the unchanged files in `totals`.
+/// Refuses them all when the source lacks a listed file that needs copying.
+fn file_actions(
+    pairs: &[FilePair],
+    source: &Path,
+    from_manifest: bool,
+    totals: &mut PlanTotals,
+) -> Result<Vec<Action>, MirrorError> {
     let mut missing = Vec::new();
     let mut copies = Vec::new();
-    for (index, file) in files.iter().enumerate() {
-        let kind = match decisions[index] {
-            Some(kind) => kind,
-            None if destination_hashes[index] == source_hashes[index] => {
-                totals.unchanged_files += 1;
-                totals.unchanged_bytes += file.size;
-                continue;
-            }
-            None => ActionKind::Replace,
+    for pair in pairs {
+        let file = pair.file;
+        let Some(kind) = pair.needs() else {
+            totals.unchanged_files += 1;
+            totals.unchanged_bytes += file.size;
+            continue;
         };
         if !file.available {
             missing.push(file.path.to_string());
             continue;
         }
-        let mut step = action(kind, file.path.to_string(), file.size);
+        let path = ActionPath::Source(file.path.clone());
+        let mut step = action(kind, path, file.size);
         step.expected = file.blake3.filter(|_| from_manifest);
         copies.push(step);
     }
@@ -328,25 +509,32 @@ pub fn plan(
             paths: missing,
         });
     }
+    Ok(copies)
+}
 
-    for folder in &folders {
-        // A folder the listing spells in another case is there already on NTFS and FAT.
-        let there = || fs::symlink_metadata(folder.under(destination)).is_ok_and(|m| m.is_dir());
-        if !destination_folders.contains(folder.as_str()) && !there() {
-            actions.push(action(ActionKind::CreateFolder, folder.to_string(), 0));
-        }
-    }
-    actions.extend(copies);
-    if options.mode == TransferMode::Mirror {
-        actions.extend(extras(
-            &files,
-            &folders,
-            &unmatched,
-            &destination_folders,
-            options.quarantine.is_some(),
-        ));
-    }
-    for step in &actions {
+/// The source's folders the destination lacks, parents first.
+fn new_folders<'a>(
+    folders: &'a BTreeSet<RelPath>,
+    destination: &'a Path,
+    destination_folders: &'a HashSet<String>,
+) -> impl Iterator<Item = Action> + 'a {
+    folders
+        .iter()
+        .filter(|folder| {
+            // A folder the listing spells in another case is there already on NTFS and FAT.
+            let there =
+                || fs::symlink_metadata(folder.under(destination)).is_ok_and(|m| m.is_dir());
+            !destination_folders.contains(folder.as_str()) && !there()
+        })
+        .map(|folder| {
+            let path = ActionPath::Source(folder.clone());
+            action(ActionKind::CreateFolder, path, 0)
+        })
+}
+
+/// Adds each action's file and bytes to `totals`.
+fn add_up(actions: &[Action], totals: &mut PlanTotals) {
+    for step in actions {
         let (files, bytes) = match step.kind {
             ActionKind::Copy => (&mut totals.copy_files, &mut totals.copy_bytes),
             ActionKind::Replace => (&mut totals.replace_files, &mut totals.replace_bytes),
@@ -369,19 +557,6 @@ pub fn plan(
         *files += 1;
         *bytes += step.size;
     }
-    // Freeing a hundred thousand names takes longer than deciding about them; the process has
-    // better things to do meanwhile.
-    drop((matched, unmatched));
-    std::thread::spawn(move || drop((files, folders, destination_entries, destination_folders)));
-    let plan = Plan {
-        source: source.to_owned(),
-        destination: destination.to_owned(),
-        mode: options.mode,
-        from_manifest,
-        actions,
-        totals,
-    };
-    Ok((plan, caches))
 }
 
 /// Pairs source files the destination lacks with destination files spelt the same but for
@@ -391,11 +566,10 @@ pub fn plan(
 /// Windows would leave the old spelling and plan the same copy again on every run.
 fn match_other_spellings<'a>(
     destination: &Path,
-    files: &[SourceFile],
-    matched: &mut [Option<&'a DestinationEntry>],
+    pairs: &mut [FilePair<'a>],
     unmatched: &mut Vec<&'a DestinationEntry>,
 ) {
-    if unmatched.is_empty() || matched.iter().all(Option::is_some) {
+    if unmatched.is_empty() || pairs.iter().all(|pair| pair.existing.is_some()) {
         return;
     }
     let mut by_folded: HashMap<String, usize> = unmatched
@@ -405,15 +579,15 @@ fn match_other_spellings<'a>(
         .map(|(position, entry)| (fold_case(&entry.relative), position))
         .collect();
     let mut taken = vec![false; unmatched.len()];
-    for (file, slot) in files.iter().zip(matched.iter_mut()) {
-        if slot.is_some() {
+    for pair in pairs.iter_mut() {
+        if pair.existing.is_some() {
             continue;
         }
-        let Some(position) = by_folded.remove(&file.path.folded()) else {
+        let Some(position) = by_folded.remove(&pair.file.path.folded()) else {
             continue;
         };
-        if regular_file(&file.path.under(destination)).is_some() {
-            *slot = Some(unmatched[position]);
+        if regular_file(&pair.file.path.under(destination)).is_some() {
+            pair.existing = Some(unmatched[position]);
             taken[position] = true;
         }
     }
@@ -456,7 +630,7 @@ fn extras(
         } else {
             0
         };
-        deleted.push(action(kind, path.clone(), size));
+        deleted.push(action(kind, ActionPath::Destination(path.clone()), size));
     }
     // A folder spelt in another case is the source's own folder on NTFS and FAT.
     let source_folders: HashSet<String> = folders.iter().map(RelPath::folded).collect();
@@ -467,11 +641,10 @@ fn extras(
         })
         .collect();
     empty_folders.sort_by(|a, b| b.cmp(a));
-    deleted.extend(
-        empty_folders
-            .into_iter()
-            .map(|folder| action(ActionKind::DeleteFolder, folder.clone(), 0)),
-    );
+    deleted.extend(empty_folders.into_iter().map(|folder| {
+        let path = ActionPath::Destination(folder.clone());
+        action(ActionKind::DeleteFolder, path, 0)
+    }));
     deleted
 }
 
@@ -481,7 +654,7 @@ fn mark_ancestors(path: &str, kept_below: &mut HashSet<String>) {
     }
 }
 
-fn action(kind: ActionKind, path: String, size: u64) -> Action {
+fn action(kind: ActionKind, path: ActionPath, size: u64) -> Action {
     Action {
         kind,
         path,
@@ -559,11 +732,7 @@ fn cached(
 }
 
 /// The source folder's files and folders, all with safe names, none a link.
-fn scan_source(
-    source: &Path,
-    cache: &HashCache,
-    full: bool,
-) -> Result<(Vec<SourceFile>, BTreeSet<RelPath>), MirrorError> {
+fn scan_source(source: &Path, cache: &HashCache, full: bool) -> Result<SourceSide, MirrorError> {
     let tree = tree::list(source)?;
     if let Some((path, error)) = tree.unreadable.first() {
         return Err(MirrorError::Unlistable {
@@ -606,12 +775,12 @@ fn scan_source(
         .iter()
         .map(|folder| safe(folder))
         .collect::<Result<_, _>>()?;
-    Ok((files, folders))
+    Ok(SourceSide { files, folders })
 }
 
 /// The manifest's files, each marked available when the source folder holds a regular file
 /// of the listed size at its path, and the folders their paths need.
-fn manifest_source(source: &Path, entries: &[FileEntry]) -> (Vec<SourceFile>, BTreeSet<RelPath>) {
+fn manifest_source(source: &Path, entries: &[FileEntry]) -> SourceSide {
     let mut folders = BTreeSet::new();
     let files = entries
         .iter()
@@ -630,11 +799,49 @@ fn manifest_source(source: &Path, entries: &[FileEntry]) -> (Vec<SourceFile>, BT
             }
         })
         .collect();
-    (files, folders)
+    SourceSide { files, folders }
 }
 
 fn regular_file(path: &Path) -> Option<fs::Metadata> {
     fs::symlink_metadata(path)
         .ok()
         .filter(fs::Metadata::is_file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_action_is_written_with_its_path_as_text_whichever_side_named_it() {
+        let copy = Action {
+            expected: Some(Blake3Digest(blake3::hash(b"x"))),
+            ..action(
+                ActionKind::Copy,
+                ActionPath::Source(RelPath::new("00/A.cab").unwrap()),
+                1,
+            )
+        };
+        let delete = action(
+            ActionKind::Delete,
+            ActionPath::Destination("00/b.cab".into()),
+            2,
+        );
+        assert_eq!(
+            serde_json::to_string(&[copy, delete]).unwrap(),
+            r#"[{"kind":"copy","path":"00/A.cab","size":1},{"kind":"delete","path":"00/b.cab","size":2}]"#
+        );
+    }
+
+    #[test]
+    fn action_paths_join_below_a_root_and_know_their_folder() {
+        let root = Path::new("root");
+        let copy = ActionPath::Source(RelPath::new("00/A.cab").unwrap());
+        assert_eq!(copy.under(root), root.join("00").join("A.cab"));
+        assert_eq!(copy.parent(), "00");
+        let listed = ActionPath::Destination("loose.txt".into());
+        assert_eq!(listed.under(root), root.join("loose.txt"));
+        assert_eq!(listed.parent(), "");
+        assert_eq!(listed.to_string(), "loose.txt");
+    }
 }

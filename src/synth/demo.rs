@@ -77,10 +77,10 @@ impl Demo {
         let disconnected = dir.join("disconnected");
         let keys = dir.join("keys");
         Ok(Demo {
-            content: connected.join("WsusContent"),
+            content: connected.join(crate::content::FOLDER_NAME),
             package: connected.join("export.xml.gz"),
             media: dir.join("media"),
-            disconnected_content: disconnected.join("WsusContent"),
+            disconnected_content: disconnected.join(crate::content::FOLDER_NAME),
             secret: keys.join("site.key"),
             public: keys.join("site.pub"),
             state: disconnected.join("trust-state.json"),

@@ -466,7 +466,7 @@ mod tests {
             max_size: 1000,
             ..SiteSpec::default()
         };
-        let site = generate(&dir.path().join("WsusContent"), &spec).unwrap();
+        let site = generate(&dir.path().join(crate::content::FOLDER_NAME), &spec).unwrap();
         let export_spec = ExportSpec {
             missing_files: 2,
             unreferenced_files: 3,

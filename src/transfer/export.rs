@@ -16,10 +16,10 @@ use crate::atomic_file::{self, Access, Existing, make_replaceable};
 use crate::check;
 use crate::manifest::create::{self, CreateError, CreateOptions, Written};
 use crate::manifest::keys::{KeyId, SecretKey};
-use crate::manifest::relpath::RelPath;
 use crate::manifest::{Manifest, SIGNATURE_FILE, TransferMode};
 use crate::mirror::{self, ApplyOptions, Listing, PlanOptions, PlanTotals};
 use crate::progress::Phase;
+use crate::relpath::RelPath;
 use crate::run_lock::RunLock;
 
 use super::events::{Events, Step};
@@ -336,14 +336,7 @@ fn copy_package(given: &Path, media: &Media) -> Result<PathBuf, TransferError> {
         )
     })?;
     let target = media.root.join(name);
-    let same = fs::canonicalize(given)
-        .ok()
-        .zip(fs::canonicalize(&target).ok())
-        .is_some_and(|(a, b)| a == b);
-    if !same {
-        atomic_file::copy(given, &target)
-            .map_err(|error| TransferError::io(&target, "copy the package to", error))?;
-    }
+    atomic_file::copy(given, &target)?;
     Ok(target)
 }
 

@@ -85,7 +85,7 @@ pub fn check_media(
             manifest.gaps.iter().map(|gap| gap.folded()).collect();
         let listed = manifest.entries.iter().map(|entry| entry.path.as_str());
         for path in check::unlisted_references(package, listed) {
-            if gaps.contains(&crate::manifest::relpath::fold_case(&path)) {
+            if gaps.contains(&crate::relpath::fold_case(&path)) {
                 acknowledged_gaps.push(path);
             } else {
                 unlisted_references.push(path);
@@ -145,24 +145,32 @@ pub(super) fn pass(
     }))
 }
 
-/// Plans (and given `apply`, carries out under its brakes) the copy of the media's content
-/// into the receiving `content` folder. Listed files that neither side holds are a refusal.
+/// The copy of the media's content into the receiving content folder.
+pub(super) struct Copy<'a> {
+    pub content: &'a Path,
+    /// The brakes the copy is planned (and carried out) under.
+    pub brakes: ApplyOptions,
+    /// Carry it out; else plan only.
+    pub apply: bool,
+    pub cache_folder: Option<&'a Path>,
+    pub jobs: Option<NonZeroUsize>,
+}
+
+/// Plans (and given brakes, carries out) the `copy` of the media's content. Listed files that
+/// neither side holds are a refusal.
 pub(super) fn plan_copy(
     media: &Media,
     media_check: &MediaCheck,
-    content: &Path,
-    brakes: &ApplyOptions,
-    apply: bool,
-    cache_folder: Option<&Path>,
-    jobs: Option<NonZeroUsize>,
+    copy: &Copy,
     phases: &dyn Phases,
 ) -> Result<Outcome<(Plan, Option<Applied>)>, TransferError> {
     let manifest = &media_check.verified.manifest;
+    let content = copy.content;
     let options = PlanOptions {
         mode: manifest.mode,
         full: false,
-        quarantine: brakes.quarantine.clone(),
-        jobs,
+        quarantine: copy.brakes.quarantine.clone(),
+        jobs: copy.jobs,
     };
     let listing = Listing::Manifest(manifest.entries.clone());
     match mirror::plan_and_apply(
@@ -170,8 +178,8 @@ pub(super) fn plan_copy(
         content,
         &listing,
         &options,
-        apply.then_some(brakes),
-        cache_folder,
+        copy.apply.then_some(&copy.brakes),
+        copy.cache_folder,
         phases,
     ) {
         Ok(planned) => Ok(Outcome::Done(planned)),

@@ -15,7 +15,7 @@ use crate::mirror::{ActionKind, ApplyOptions, Deletions, Plan, PlanTotals};
 use crate::run_lock::RunLock;
 
 use super::events::{Events, Step};
-use super::gate::{self, MediaCheck};
+use super::gate::{self, Copy, MediaCheck};
 use super::outcome::{Outcome, Refusal, TransferError};
 use super::receipt::Receipt;
 use super::{Media, wsusutil};
@@ -124,12 +124,8 @@ pub fn import(
     let recheck = proceed!(gate::plan_copy(
         &media,
         &check,
-        &options.content,
-        &brakes(options),
-        false,
-        options.cache_folder.as_deref(),
-        options.jobs,
-        events,
+        &copy_of(options, false),
+        events
     )?)
     .0
     .totals;
@@ -175,10 +171,17 @@ pub fn import(
     }))
 }
 
-fn brakes(options: &ImportOptions) -> ApplyOptions {
-    ApplyOptions {
-        max_delete: options.max_delete,
-        quarantine: options.quarantine.clone(),
+/// The copy into the content folder: carried out under the options' brakes if `apply`.
+fn copy_of(options: &ImportOptions, apply: bool) -> Copy<'_> {
+    Copy {
+        content: &options.content,
+        brakes: ApplyOptions {
+            max_delete: options.max_delete,
+            quarantine: options.quarantine.clone(),
+        },
+        apply,
+        cache_folder: options.cache_folder.as_deref(),
+        jobs: options.jobs,
     }
 }
 
@@ -190,16 +193,8 @@ fn copy_content(
     check: &MediaCheck,
     events: &dyn Events,
 ) -> Result<Outcome<PlanTotals>, TransferError> {
-    let (plan, applied) = proceed!(gate::plan_copy(
-        media,
-        check,
-        &options.content,
-        &brakes(options),
-        !options.dry_run,
-        options.cache_folder.as_deref(),
-        options.jobs,
-        events,
-    )?);
+    let copy = copy_of(options, !options.dry_run);
+    let (plan, applied) = proceed!(gate::plan_copy(media, check, &copy, events)?);
     if let Some(mut applied) = applied {
         if let Some(error) = applied.stopped.take() {
             return Err(error.into());

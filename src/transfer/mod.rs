@@ -50,7 +50,7 @@ pub struct Media {
 
 impl Media {
     /// The content folder on the media.
-    pub const CONTENT_FOLDER: &'static str = "WsusContent";
+    pub const CONTENT_FOLDER: &'static str = crate::content::FOLDER_NAME;
     /// The package name `export` gives a package made by `wsusutil export`.
     pub const PACKAGE: &'static str = "export.xml.gz";
     /// The log `wsusutil export` writes.

@@ -11,15 +11,16 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::atomic_file::CopyError;
 use crate::check::UpdateGap;
 use crate::manifest::contents::ContentsCheck;
 use crate::manifest::create::{self, CreateError};
 use crate::manifest::keys::KeyError;
-use crate::manifest::relpath::RelPathError;
 use crate::manifest::trust::TrustStateError;
 use crate::manifest::verify::VerifyError;
 use crate::mirror::{MirrorError, Rejected};
 use crate::package::PackageError;
+use crate::relpath::RelPathError;
 use crate::run_lock::RunLockError;
 
 use super::gate::GateError;
@@ -256,6 +257,8 @@ pub enum TransferError {
     Mirror(#[from] MirrorError),
     #[error(transparent)]
     Wsusutil(#[from] WsusutilError),
+    #[error(transparent)]
+    Copy(#[from] CopyError),
     #[error("{}: cannot {action}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -293,6 +296,7 @@ impl TransferError {
             TransferError::Gate(error) => error,
             TransferError::Mirror(error) => error,
             TransferError::Wsusutil(error) => error,
+            TransferError::Copy(error) => error,
             TransferError::Unrecordable(error) => error.cause(),
             other => other,
         }

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic_file::{self, Access, Existing};
 use crate::capped_read::{CappedError, read_capped};
-use crate::manifest::relpath::fold_case;
-use crate::manifest::{Blake3Digest, FileEntry, RelPath, Timestamp};
+use crate::manifest::{Blake3Digest, FileEntry, Timestamp};
+use crate::relpath::{RelPath, fold_case};
 
 /// The only receipt format this version reads and writes.
 pub const FORMAT_VERSION: u32 = 1;

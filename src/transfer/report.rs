@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::check::UpdateGap;
-use crate::manifest::relpath::RelPath;
 use crate::mirror::PlanTotals;
+use crate::relpath::RelPath;
 
 use super::outcome::Concerned;
 use super::{Exported, Imported, Ready, Refusal};

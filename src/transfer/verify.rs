@@ -11,7 +11,7 @@ use crate::mirror::{ApplyOptions, PlanTotals};
 
 use super::Media;
 use super::events::Events;
-use super::gate::{self, MediaCheck};
+use super::gate::{self, Copy, MediaCheck};
 use super::outcome::{Outcome, TransferError};
 
 /// What to verify.
@@ -60,17 +60,14 @@ pub fn verify(
     let import_would_copy = match &options.content {
         None => None,
         Some(content) => {
-            let brakes = ApplyOptions::default();
-            match gate::plan_copy(
-                &media,
-                &check,
+            let copy = Copy {
                 content,
-                &brakes,
-                false,
-                options.cache_folder.as_deref(),
-                options.jobs,
-                events,
-            )? {
+                brakes: ApplyOptions::default(),
+                apply: false,
+                cache_folder: options.cache_folder.as_deref(),
+                jobs: options.jobs,
+            };
+            match gate::plan_copy(&media, &check, &copy, events)? {
                 Outcome::Done((plan, _)) => Some(plan.totals),
                 Outcome::Refused(refusal) => return Ok(Outcome::Refused(refusal)),
             }

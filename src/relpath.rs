@@ -5,6 +5,8 @@
 //! media meets: NTFS and FAT on Windows. A name Windows would treat as a device, strip of a
 //! trailing dot, or read as a drive or an alternate data stream is refused, so that the same
 //! manifest means the same files on every machine and can never reach outside the folder.
+//! [`fold_case`] is the one rule for when two names are the same file there: the manifest,
+//! the mirror, the completeness check and the transfer gate all ask it.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
