@@ -193,9 +193,3 @@ pub trait Events: Phases {
         let _ = step;
     }
 }
-
-/// Events that go nowhere.
-pub struct Silent;
-
-impl Phases for Silent {}
-impl Events for Silent {}

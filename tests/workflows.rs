@@ -1,0 +1,361 @@
+//! The ordering rules of the transfer workflows, tested through the library: each workflow
+//! runs with a sink that records every step together with what the disk held at that moment,
+//! and imports run the stand-in wsusutil (this crate's binary under that name).
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use support::{TestExport, snapshot, stand_in_wsusutil};
+use wsus_airgap::manifest::keys;
+use wsus_airgap::manifest::verify::VerifyError;
+use wsus_airgap::manifest::{MANIFEST_FILE, SIGNATURE_FILE, TransferMode};
+use wsus_airgap::progress::Phases;
+use wsus_airgap::synth::ExportSpec;
+use wsus_airgap::transfer::{
+    self, Events, ExportOptions, ImportOptions, Outcome, PackageSource, Refusal, Step,
+    TransferError,
+};
+
+/// A connected site with its package, a key, media to write, and an empty disconnected site.
+struct Sites {
+    dir: tempfile::TempDir,
+    connected: TestExport,
+}
+
+impl Sites {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let connected = TestExport::new(&support::small_spec(), &ExportSpec::default());
+        fs::create_dir_all(dir.path().join("disconnected/WsusContent")).unwrap();
+        keys::generate(
+            &dir.path().join("site.key"),
+            &dir.path().join("site.pub"),
+            false,
+        )
+        .unwrap();
+        Sites { dir, connected }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn media(&self) -> PathBuf {
+        self.path("media")
+    }
+
+    fn sequence_file(&self) -> PathBuf {
+        self.path("site.key.sequence")
+    }
+
+    fn content(&self) -> PathBuf {
+        self.path("disconnected/WsusContent")
+    }
+
+    fn receipt(&self) -> PathBuf {
+        self.path("disconnected/wsus-airgap-receipt.json")
+    }
+
+    fn import_log(&self) -> PathBuf {
+        self.path("disconnected/wsusutil-import.log")
+    }
+
+    fn state(&self) -> PathBuf {
+        self.path("trust-state.json")
+    }
+
+    fn export_options(&self) -> ExportOptions {
+        ExportOptions {
+            content: self.connected.site.root().to_owned(),
+            media: self.media(),
+            key: self.path("site.key"),
+            package: PackageSource::Given(self.connected.package.clone()),
+            mode: TransferMode::Incremental,
+            since: None,
+            expires_in_days: 30,
+            sequence: None,
+            allow_gaps: false,
+            dry_run: false,
+            host: "connected".to_owned(),
+            now: SystemTime::now(),
+            cache_folder: None,
+            jobs: None,
+        }
+    }
+
+    fn import_options(&self) -> ImportOptions {
+        ImportOptions {
+            media: self.media(),
+            trust: self.path("site.pub"),
+            content: self.content(),
+            wsusutil: stand_in_wsusutil().to_owned(),
+            reset: false,
+            state: self.state(),
+            dry_run: false,
+            max_delete: None,
+            quarantine: None,
+            now: SystemTime::now(),
+            cache_folder: None,
+            jobs: None,
+        }
+    }
+
+    /// Exports to the media, which must succeed.
+    fn exported(self) -> Self {
+        let outcome = transfer::export(&self.export_options(), &Recorder::new(String::new));
+        assert!(matches!(outcome, Ok(Outcome::Done(_))), "{outcome:?}");
+        self
+    }
+
+    /// What nothing but a successful import may change: the content folder, the receipt,
+    /// wsusutil's log, and the sequences the trust state accepted.
+    fn disconnected_side(&self) -> Vec<Option<Vec<u8>>> {
+        let mut all: Vec<_> = snapshot(&self.content()).into_values().collect();
+        for file in [self.receipt(), self.import_log()] {
+            all.push(fs::read(file).ok());
+        }
+        all.push(
+            self.accepted()
+                .map(|sequence| sequence.to_string().into_bytes()),
+        );
+        all
+    }
+
+    /// The last sequence the trust state accepted from the key.
+    fn accepted(&self) -> Option<u64> {
+        let text = fs::read_to_string(self.state()).ok()?;
+        let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+        state["keys"].as_object()?.values().next()?["sequence"].as_u64()
+    }
+}
+
+/// Records each step by the name of its kind, followed by what `observe` saw when it came.
+struct Recorder<F> {
+    steps: Mutex<Vec<String>>,
+    observe: F,
+}
+
+impl<F: Fn() -> String + Sync> Recorder<F> {
+    fn new(observe: F) -> Self {
+        Recorder {
+            steps: Mutex::new(Vec::new()),
+            observe,
+        }
+    }
+
+    fn steps(&self) -> Vec<String> {
+        self.steps.lock().unwrap().clone()
+    }
+}
+
+impl<F: Fn() -> String + Sync> Phases for Recorder<F> {}
+
+impl<F: Fn() -> String + Sync> Events for Recorder<F> {
+    fn step(&self, step: &Step<'_>) {
+        let debug = format!("{step:?}");
+        let name = debug
+            .split(|c: char| !c.is_alphanumeric())
+            .next()
+            .unwrap()
+            .to_owned();
+        let observed = (self.observe)();
+        let line = if observed.is_empty() {
+            name
+        } else {
+            format!("{name}: {observed}")
+        };
+        self.steps.lock().unwrap().push(line);
+    }
+}
+
+fn exists(path: &Path) -> &'static str {
+    if path.exists() { "yes" } else { "no" }
+}
+
+#[test]
+fn export_removes_an_old_signature_first_signs_last_and_records_the_sequence_after_signing() {
+    let sites = Sites::new();
+    let media = sites.media();
+    fs::create_dir_all(&media).unwrap();
+    fs::write(media.join(SIGNATURE_FILE), "an earlier signature").unwrap();
+    let recorder = Recorder::new(|| {
+        format!(
+            "manifest {}, signature {}, sequence {}",
+            exists(&media.join(MANIFEST_FILE)),
+            exists(&media.join(SIGNATURE_FILE)),
+            fs::read_to_string(sites.sequence_file()).unwrap_or_else(|_| "none\n".into())
+        )
+    });
+
+    let outcome = transfer::export(&sites.export_options(), &recorder).unwrap();
+
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    assert_eq!(
+        recorder.steps(),
+        [
+            "ExportStarted: manifest no, signature yes, sequence none\n",
+            "PackageRead: manifest no, signature no, sequence none\n",
+            "Staged: manifest no, signature no, sequence none\n",
+            "Signed: manifest yes, signature yes, sequence 1\n",
+        ]
+    );
+}
+
+#[test]
+fn an_export_that_cannot_write_its_manifest_signs_nothing_and_records_no_sequence() {
+    let sites = Sites::new();
+    fs::create_dir_all(sites.media().join(MANIFEST_FILE)).unwrap();
+    let recorder = Recorder::new(String::new);
+
+    let result = transfer::export(&sites.export_options(), &recorder);
+
+    assert!(
+        matches!(result, Err(TransferError::Create(_))),
+        "{result:?}"
+    );
+    assert!(!sites.media().join(SIGNATURE_FILE).exists());
+    assert!(!sites.sequence_file().exists());
+    assert!(!recorder.steps().contains(&"Signed".to_owned()));
+}
+
+#[test]
+fn import_runs_wsusutil_after_the_copy_and_records_only_after_wsusutil() {
+    let sites = Sites::new().exported();
+    let recorder = Recorder::new(|| {
+        format!(
+            "content files {}, wsusutil log {}, accepted {:?}, receipt {}",
+            snapshot(&sites.content()).len(),
+            exists(&sites.import_log()),
+            sites.accepted(),
+            exists(&sites.receipt()),
+        )
+    });
+
+    let outcome = transfer::import(&sites.import_options(), &recorder).unwrap();
+
+    let Outcome::Done(imported) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let files = snapshot(&sites.content()).len();
+    assert!(files > 0);
+    assert_eq!(
+        recorder.steps(),
+        [
+            "ImportStarted: content files 0, wsusutil log no, accepted None, receipt no".to_owned(),
+            "Verified: content files 0, wsusutil log no, accepted None, receipt no".to_owned(),
+            format!("Copied: content files {files}, wsusutil log no, accepted None, receipt no"),
+            format!(
+                "WsusutilStarted: content files {files}, wsusutil log no, accepted None, receipt no"
+            ),
+            format!(
+                "WsusutilEnded: content files {files}, wsusutil log yes, accepted None, receipt no"
+            ),
+            format!(
+                "Imported: content files {files}, wsusutil log yes, accepted Some(1), receipt yes"
+            ),
+        ]
+    );
+    assert_eq!(imported.receipt.as_deref(), Some(sites.receipt().as_path()));
+    assert_eq!(sites.accepted(), Some(1));
+}
+
+#[test]
+fn an_import_that_could_not_be_recorded_never_runs_wsusutil() {
+    let sites = Sites::new().exported();
+    // A trust state whose folder is a file.
+    fs::write(sites.path("not-a-folder"), "").unwrap();
+    let unwritable_state = ImportOptions {
+        state: sites.path("not-a-folder/trust-state.json"),
+        ..sites.import_options()
+    };
+    assert_not_started(&sites, &unwritable_state);
+    // A receipt that would have to replace a folder.
+    fs::create_dir_all(sites.receipt()).unwrap();
+    assert_not_started(&sites, &sites.import_options());
+}
+
+/// Asserts that an import with `options` stops as unrecordable before it changes anything.
+fn assert_not_started(sites: &Sites, options: &ImportOptions) {
+    let before = sites.disconnected_side();
+    let recorder = Recorder::new(String::new);
+
+    let result = transfer::import(options, &recorder);
+
+    assert!(
+        matches!(result, Err(TransferError::Unrecordable(_))),
+        "{result:?}"
+    );
+    assert_eq!(recorder.steps(), ["ImportStarted"]);
+    assert_eq!(sites.disconnected_side(), before);
+}
+
+#[test]
+fn a_refused_import_changes_nothing() {
+    let sites = Sites::new().exported();
+    let victim = sites.connected.site.site.files[0].path.clone();
+    let on_media = sites.media().join("WsusContent").join(&victim);
+    let original = fs::read(&on_media).unwrap();
+    let mut tampered = original.clone();
+    tampered[0] ^= 1;
+    fs::write(&on_media, &tampered).unwrap();
+    let before = sites.disconnected_side();
+    let recorder = Recorder::new(String::new);
+
+    let outcome = transfer::import(&sites.import_options(), &recorder).unwrap();
+
+    let Outcome::Refused(Refusal::Media { contents, .. }) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(contents.changed.len(), 1);
+    assert_eq!(contents.changed[0].path, victim);
+    assert_eq!(recorder.steps(), ["ImportStarted"]);
+    assert_eq!(sites.disconnected_side(), before);
+
+    // Repaired, it imports; the same media again is refused as replayed, changing nothing.
+    fs::write(&on_media, &original).unwrap();
+    let outcome = transfer::import(&sites.import_options(), &Recorder::new(String::new));
+    assert!(matches!(outcome, Ok(Outcome::Done(_))), "{outcome:?}");
+    let before = sites.disconnected_side();
+    let outcome = transfer::import(&sites.import_options(), &Recorder::new(String::new)).unwrap();
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Refused(Refusal::Manifest(VerifyError::Replayed { .. }))
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(sites.disconnected_side(), before);
+}
+
+#[test]
+fn a_failed_wsusutil_leaves_the_trust_state_and_the_receipt_as_they_were() {
+    let sites = Sites::new().exported();
+    let options = ImportOptions {
+        wsusutil: sites.path("no-such-wsusutil"),
+        ..sites.import_options()
+    };
+    let recorder = Recorder::new(String::new);
+
+    let result = transfer::import(&options, &recorder);
+
+    assert!(
+        matches!(result, Err(TransferError::Wsusutil(_))),
+        "{result:?}"
+    );
+    assert_eq!(
+        recorder.steps(),
+        [
+            "ImportStarted",
+            "Verified",
+            "Copied",
+            "WsusutilStarted",
+            "WsusutilEnded"
+        ]
+    );
+    assert!(!sites.receipt().exists());
+    assert_eq!(sites.accepted(), None);
+}
