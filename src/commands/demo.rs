@@ -100,7 +100,13 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
     let outcome = console.logged(outcome, "the trust state is unchanged")?;
     write_imported(&done("import", &demo.media, outcome)?, false)?;
 
-    writeln!(stdout, "\ndemo: done. Files worth opening:")?;
+    write_files_worth_opening(&mut stdout, &demo)?;
+    Ok(Exit::Success)
+}
+
+/// Where to look after the demo, and what to try next.
+fn write_files_worth_opening(out: &mut impl Write, demo: &Demo) -> std::io::Result<()> {
+    writeln!(out, "\ndemo: done. Files worth opening:")?;
     for (path, what) in [
         (
             demo.media.join("README.txt"),
@@ -121,14 +127,14 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
         (demo.state.clone(), "the last sequence imported per key"),
         (demo.log.clone(), "the step log of both sides"),
     ] {
-        writeln!(stdout, "  {}  {what}", path.display())?;
+        writeln!(out, "  {}  {what}", path.display())?;
     }
     writeln!(
-        stdout,
+        out,
         "demo: next, change a byte of a file under {} and run the verify command again: it refuses",
         demo.media.join(wsus_airgap::content::FOLDER_NAME).display()
     )?;
-    Ok(Exit::Success)
+    Ok(())
 }
 
 /// What a step did; a refusal is reported as the command would report it, and ends the demo.

@@ -18,6 +18,7 @@ use crate::manifest::create::{self, CreateError, CreateOptions, Written};
 use crate::manifest::keys::{KeyId, SecretKey};
 use crate::manifest::{Manifest, SIGNATURE_FILE, TransferMode};
 use crate::mirror::{self, ApplyOptions, Listing, PlanOptions, PlanTotals};
+use crate::package::Package;
 use crate::progress::Phase;
 use crate::relpath::RelPath;
 use crate::run_lock::RunLock;
@@ -130,38 +131,14 @@ pub fn export(
     }
     let package_path = place_package(options, &media, events)?;
 
-    let mut created = match build_manifest(options, &package_path, sequence, events)? {
-        Outcome::Done(created) => created,
-        Outcome::Refused(refusal) => return Ok(Outcome::Refused(refusal)),
-    };
+    let mut created = proceed!(build_manifest(options, &package_path, sequence, events)?);
     let package = created.package.take().expect("a package was given");
     events.step(&Step::PackageRead {
         path: &package_path,
         updates: package.updates.len(),
     });
     let mut manifest = created.manifest;
-    let listed = manifest.entries.iter().map(|entry| entry.path.as_str());
-    let gaps = check::unlisted_references(&package, listed);
-    if !gaps.is_empty() {
-        let at_risk = check::updates_needing(&package, &gaps);
-        if !options.allow_gaps {
-            return Ok(Outcome::Refused(Refusal::Gaps {
-                content: options.content.clone(),
-                gaps,
-                at_risk,
-            }));
-        }
-        events.step(&Step::GapsAllowed {
-            content: &options.content,
-            gaps: &gaps,
-            at_risk: &at_risk,
-        });
-        manifest.gaps = gaps
-            .iter()
-            .map(|path| RelPath::new(path))
-            .collect::<Result<_, _>>()
-            .map_err(TransferError::UnsafeReference)?;
-    }
+    manifest.gaps = proceed!(references_covered(options, &package, &manifest, events)?);
     let held = receipt
         .as_ref()
         .map_or(0, |receipt| receipt.mark_held(&mut manifest.entries));
@@ -180,11 +157,55 @@ pub fn export(
         return Ok(Outcome::Done(exported));
     }
 
-    // The note for the carrier, then the manifest and, last, its signature.
+    exported.written = Some(sign(&exported.manifest, &secret, &media)?);
+    if sequence > last {
+        sequence::record(&sequence_file, sequence)?;
+    }
     let manifest = &exported.manifest;
-    let readme = readme_text(
+    events.step(&Step::Signed {
         sequence,
-        &key_id.to_string(),
+        files_listed: manifest.totals.files,
+        files_carried: exported.files_carried(),
+    });
+    Ok(Outcome::Done(exported))
+}
+
+/// Proves that the content holds every file the package references; the files it lacks are
+/// a refusal, or with `allow_gaps` the manifest's gaps.
+fn references_covered(
+    options: &ExportOptions,
+    package: &Package,
+    manifest: &Manifest,
+    events: &dyn Events,
+) -> Result<Outcome<Vec<RelPath>>, TransferError> {
+    let listed = manifest.entries.iter().map(|entry| entry.path.as_str());
+    let gaps = check::unlisted_references(package, listed);
+    if gaps.is_empty() {
+        return Ok(Outcome::Done(Vec::new()));
+    }
+    let at_risk = check::updates_needing(package, &gaps);
+    if !options.allow_gaps {
+        return Ok(Outcome::Refused(Refusal::Gaps {
+            content: options.content.clone(),
+            gaps,
+            at_risk,
+        }));
+    }
+    events.step(&Step::GapsAllowed {
+        content: &options.content,
+        gaps: &gaps,
+        at_risk: &at_risk,
+    });
+    let gaps = gaps.iter().map(|path| RelPath::new(path));
+    let gaps = gaps.collect::<Result<_, _>>();
+    Ok(Outcome::Done(gaps.map_err(TransferError::UnsafeReference)?))
+}
+
+/// Writes the note for the carrier, then the manifest and, last, its signature.
+fn sign(manifest: &Manifest, secret: &SecretKey, media: &Media) -> Result<Written, TransferError> {
+    let readme = readme_text(
+        manifest.sequence,
+        &secret.public().id.to_string(),
         &manifest.source.host,
         &manifest.expires.to_string(),
         manifest.totals.files,
@@ -197,16 +218,7 @@ pub fn export(
         Existing::Replace,
     )
     .map_err(|error| TransferError::io(&readme_path, "write", error))?;
-    exported.written = Some(create::sign_and_write(manifest, &secret, &media.root)?);
-    if sequence > last {
-        sequence::record(&sequence_file, sequence)?;
-    }
-    events.step(&Step::Signed {
-        sequence,
-        files_listed: manifest.totals.files,
-        files_carried: exported.files_carried(),
-    });
-    Ok(Outcome::Done(exported))
+    Ok(create::sign_and_write(manifest, secret, &media.root)?)
 }
 
 /// The package on the media: `wsusutil export` run into it, or the given package copied
