@@ -81,6 +81,38 @@ pub struct FileCheck {
     pub state: FileState,
 }
 
+/// `state: path (name, N bytes)`, and what was found where it says more.
+impl std::fmt::Display for FileCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use indicatif::HumanCount;
+        let size = self.size.map_or(String::new(), |size| {
+            format!(", {} bytes", HumanCount(size))
+        });
+        write!(
+            f,
+            "{}: {} ({}{size})",
+            self.state.name(),
+            self.path,
+            self.name
+        )?;
+        match &self.state {
+            FileState::Missing {
+                misplaced_at: Some(at),
+            } => write!(f, ": a copy sits at {at}, outside the folder WSUS looks in"),
+            FileState::Corrupt {
+                actual_sha1,
+                actual_size,
+            } => write!(
+                f,
+                ": found SHA-1 {actual_sha1}, {} bytes",
+                HumanCount(*actual_size)
+            ),
+            FileState::Unreadable { error } => write!(f, ": {error}"),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// An update some of whose needed files are not served intact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UpdateGap {

@@ -8,9 +8,8 @@ use indicatif::{HumanBytes, HumanCount};
 use serde::Serialize;
 use wsus_airgap::content::{Audit, AuditOptions, Finding, Severity, Totals};
 
-use super::printable::Printable;
+use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
-use super::render::finding_line;
 use super::{Exit, plural};
 use crate::cli::AuditArgs;
 
@@ -41,7 +40,7 @@ fn exit_for(audit: &Audit) -> Exit {
 /// One line per finding, `kind: path: detail`, then totals and the verdict.
 pub fn write_text(audit: &Audit, out: &mut impl Write) -> io::Result<()> {
     for finding in &audit.findings {
-        writeln!(out, "{}", finding_line(finding))?;
+        writeln!(out, "{}", printable(&finding.to_string()))?;
     }
     let totals = &audit.totals;
     writeln!(

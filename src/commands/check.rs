@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};
 use serde::Serialize;
-use wsus_airgap::check::{self, Check, FileCheck, FileState, UpdateGap};
+use wsus_airgap::check::{self, Check, FileState, UpdateGap};
 use wsus_airgap::content::{self, AuditOptions};
 use wsus_airgap::package;
 
@@ -123,7 +123,7 @@ fn write_gaps(check: &Check, gaps: &[UpdateGap], out: &mut impl Write) -> io::Re
         writeln!(out, "  {}", update_heading(gap))?;
         for path in &gap.files {
             if let Some(file) = check.file(path) {
-                writeln!(out, "    {}", file_line(file))?;
+                writeln!(out, "    {}", file)?;
             }
         }
         for id in &gap.absent_updates {
@@ -134,27 +134,6 @@ fn write_gaps(check: &Check, gaps: &[UpdateGap], out: &mut impl Write) -> io::Re
         }
     }
     Ok(())
-}
-
-fn file_line(file: &FileCheck) -> String {
-    let size = file.size.map_or(String::new(), |size| {
-        format!(", {} bytes", HumanCount(size))
-    });
-    let what = format!("{}: {} ({}{size})", file.state.name(), file.path, file.name);
-    match &file.state {
-        FileState::Missing {
-            misplaced_at: Some(at),
-        } => format!("{what}: a copy sits at {at}, outside the folder WSUS looks in"),
-        FileState::Corrupt {
-            actual_sha1,
-            actual_size,
-        } => format!(
-            "{what}: found SHA-1 {actual_sha1}, {} bytes",
-            HumanCount(*actual_size)
-        ),
-        FileState::Unreadable { error } => format!("{what}: {error}"),
-        _ => what,
-    }
 }
 
 fn write_summary(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Result<()> {

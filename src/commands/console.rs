@@ -9,7 +9,7 @@ use wsus_airgap::transfer::{Events, Outcome, Step, TransferError};
 
 use super::printable::printable;
 use super::progress_bar::{Bar, spinner};
-use super::render::{finding_line, write_updates_at_risk};
+use super::render::write_updates_at_risk;
 use super::step_log::StepLog;
 
 /// Events shown on the terminal and written to the step log.
@@ -87,7 +87,7 @@ impl Events for Console {
     fn step(&self, step: &Step<'_>) {
         match step {
             Step::ContentWarning(finding) => {
-                stderr_line!("warning: {}", finding_line(finding));
+                stderr_line!("warning: {}", printable(&finding.to_string()));
             }
             Step::GapsAllowed { at_risk, .. } => {
                 let _ = write_updates_at_risk(&mut std::io::stderr().lock(), at_risk);

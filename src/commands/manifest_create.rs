@@ -11,8 +11,8 @@ use wsus_airgap::manifest::keys::SecretKey;
 use wsus_airgap::manifest::trusted_comment;
 use wsus_airgap::transfer::Refusal;
 
+use super::printable::printable;
 use super::progress_bar::Bar;
-use super::render::finding_line;
 use super::transfer_report::{Subject, report_refusal};
 use super::{Exit, plural};
 use crate::cli::ManifestCreateArgs;
@@ -44,7 +44,7 @@ pub fn run(args: &ManifestCreateArgs) -> Result<Exit> {
         Err(error) => return Err(error.into()),
     };
     for warning in &created.warnings {
-        stderr_line!("warning: {}", finding_line(warning));
+        stderr_line!("warning: {}", printable(&warning.to_string()));
     }
     let manifest = &created.manifest;
     let written = create::sign_and_write(manifest, &secret, &args.out)?;

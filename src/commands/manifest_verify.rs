@@ -15,9 +15,9 @@ use wsus_airgap::manifest::verify::{self, Verified, VerifyError, VerifyOptions};
 
 use wsus_airgap::transfer::{Media, Refusal};
 
-use super::printable::Printable;
+use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
-use super::render::{package_line, write_problems};
+use super::render::write_problems;
 use super::transfer_report::{Subject, report_refusal};
 use super::{Exit, plural};
 use crate::cli::ManifestVerifyArgs;
@@ -125,7 +125,7 @@ fn write_text(
     }
     writeln!(out, "sequence: {}", sequence_line(args, verified))?;
     if let Some(package) = &check.package {
-        writeln!(out, "package: {}", package_line(package))?;
+        writeln!(out, "package: {}", printable(&package.to_string()))?;
     }
     write_problems(check, out)?;
     writeln!(out, "result: {check}")

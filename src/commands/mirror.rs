@@ -4,13 +4,12 @@ use std::io::{self, Write};
 use std::time::SystemTime;
 
 use anyhow::Result;
-use indicatif::HumanCount;
 use serde::Serialize;
 use wsus_airgap::manifest::TransferMode;
 use wsus_airgap::manifest::keys::PublicKey;
 use wsus_airgap::manifest::verify::{self, VerifyOptions};
 use wsus_airgap::mirror::{
-    self, Action, ActionKind, Applied, ApplyOptions, Deletions, Listing, Plan, PlanOptions,
+    self, Action, Applied, ApplyOptions, Deletions, Listing, Plan, PlanOptions,
 };
 use wsus_airgap::transfer::Refusal;
 
@@ -103,7 +102,7 @@ fn result_word(applied: Option<&Applied>) -> &'static str {
 fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> io::Result<()> {
     let actions = applied.map_or(plan.actions.as_slice(), |applied| applied.done.as_slice());
     for action in actions {
-        writeln!(out, "{}", action_line(action))?;
+        writeln!(out, "{}", printable(&action.to_string()))?;
     }
     let totals = &plan.totals;
     let summary = totals;
@@ -147,21 +146,6 @@ fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> i
         "done".to_owned()
     };
     writeln!(out, "result: {verdict}")
-}
-
-/// `+ copy 00/A.cab (1,234 bytes)` and the like: the same line in the plan and in the run.
-fn action_line(action: &Action) -> String {
-    let path = printable(action.path.as_str());
-    let size = || format!("({} bytes)", HumanCount(action.size));
-    match action.kind {
-        ActionKind::RemoveTemporary => format!("- temporary {path} {}", size()),
-        ActionKind::CreateFolder => format!("+ folder {path}/"),
-        ActionKind::Copy => format!("+ copy {path} {}", size()),
-        ActionKind::Replace => format!("* replace {path} {}", size()),
-        ActionKind::Delete => format!("- delete {path} {}", size()),
-        ActionKind::Quarantine => format!("> quarantine {path} {}", size()),
-        ActionKind::DeleteFolder => format!("- folder {path}/"),
-    }
 }
 
 fn write_json(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> io::Result<()> {

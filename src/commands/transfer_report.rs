@@ -14,7 +14,7 @@ use wsus_airgap::transfer::{Exported, Imported, Ready, Refusal};
 
 use super::display;
 use super::printable::{Printable, printable};
-use super::render::{package_line, unvouched_line, write_problems, write_updates_at_risk};
+use super::render::{write_problems, write_updates_at_risk};
 
 /// What a refused report names as the thing refused.
 #[derive(Clone, Copy)]
@@ -78,7 +78,7 @@ fn write_evidence(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
             if let Some(package @ (PackageState::Missing { .. } | PackageState::Changed { .. })) =
                 &contents.package
             {
-                writeln!(out, "package: {}", package_line(package))?;
+                writeln!(out, "package: {}", printable(&package.to_string()))?;
             }
             write_updates_at_risk(out, at_risk)
         }
@@ -91,7 +91,7 @@ fn write_evidence(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
         }
         Refusal::Content { problems, .. } => {
             for problem in problems {
-                writeln!(out, "{}", unvouched_line(problem))?;
+                writeln!(out, "{}", printable(&problem.to_string()))?;
             }
             Ok(())
         }

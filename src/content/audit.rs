@@ -95,6 +95,41 @@ pub struct Finding {
     pub kind: FindingKind,
 }
 
+/// `kind: path: detail`, as reports list findings.
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: ", self.kind.name(), self.path)?;
+        match &self.kind {
+            FindingKind::Corrupt {
+                expected_sha1,
+                actual_sha1,
+            } => write!(
+                f,
+                "expected SHA-1 {expected_sha1} (from the name), found {actual_sha1}"
+            ),
+            FindingKind::Empty => write!(f, "content file is empty (0 bytes)"),
+            FindingKind::Misplaced { expected_path } => write!(f, "belongs at {expected_path}"),
+            FindingKind::Unreadable { error } => write!(f, "{error}"),
+            FindingKind::EsdMismatch {
+                expected_sha1,
+                actual_sha1,
+            } => write!(
+                f,
+                "expected SHA-1 {expected_sha1} (from the name), found {actual_sha1}; \
+                 a warning only: WSUS may decrypt .esd files in place"
+            ),
+            FindingKind::LowerCase { expected_path } => {
+                write!(f, "lower-case hex; WSUS writes {expected_path}")
+            }
+            FindingKind::Other { file_type } => f.write_str(match file_type {
+                EntryType::File => "not a content file",
+                EntryType::Link => "link, not followed",
+                EntryType::Special => "not a regular file, not opened",
+            }),
+        }
+    }
+}
+
 impl Serialize for Finding {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]

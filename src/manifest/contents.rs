@@ -102,6 +102,51 @@ impl ContentsCheck {
     }
 }
 
+/// `path: intact`, `path: missing` or `path: changed: found ...`.
+impl std::fmt::Display for PackageState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PackageState::Intact { path } => write!(f, "{}: intact", path.display()),
+            PackageState::Missing { path } => write!(f, "{}: missing", path.display()),
+            PackageState::Changed { path, found } => {
+                write!(f, "{}: changed: {found}", path.display())
+            }
+        }
+    }
+}
+
+/// `path: expected N bytes, BLAKE3 ...; found ...`.
+impl std::fmt::Display for Changed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: expected {} bytes, BLAKE3 {}; {}",
+            self.path,
+            indicatif::HumanCount(self.expected_size),
+            self.expected_blake3,
+            self.found
+        )
+    }
+}
+
+/// What was found instead, in words.
+impl std::fmt::Display for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Found::Content { size, blake3 } => write!(
+                f,
+                "found {} bytes, BLAKE3 {blake3}",
+                indicatif::HumanCount(*size)
+            ),
+            Found::NotAFile { file_type } => {
+                let text = format!("found a {file_type:?}, not a file");
+                f.write_str(&text.to_lowercase())
+            }
+            Found::Unreadable { error } => write!(f, "unreadable: {error}"),
+        }
+    }
+}
+
 /// The verdict in words: `intact: N files, B`, or `3 problems (1 missing, 2 extra)`.
 impl std::fmt::Display for ContentsCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -91,6 +91,22 @@ pub enum Refusal {
     CaseCollision { path: String, other: String },
 }
 
+/// `kind: path: detail`, as reports list the files a manifest cannot vouch for.
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Finding(finding) => write!(f, "{finding}"),
+            Refusal::UnsafeName { path, problem } => write!(f, "unsafe-name: {path}: {problem}"),
+            Refusal::CaseCollision { path, other } => {
+                write!(
+                    f,
+                    "case-collision: {path}: collides on Windows with {other}"
+                )
+            }
+        }
+    }
+}
+
 impl Refusal {
     /// The file concerned.
     pub fn path(&self) -> &str {

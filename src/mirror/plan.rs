@@ -78,6 +78,22 @@ pub struct Action {
     pub expected: Option<Blake3Digest>,
 }
 
+/// `+ copy 00/A.cab (1,234 bytes)` and the like: the same line in a plan and in its run.
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (path, size) = (&self.path, indicatif::HumanCount(self.size));
+        match self.kind {
+            ActionKind::RemoveTemporary => write!(f, "- temporary {path} ({size} bytes)"),
+            ActionKind::CreateFolder => write!(f, "+ folder {path}/"),
+            ActionKind::Copy => write!(f, "+ copy {path} ({size} bytes)"),
+            ActionKind::Replace => write!(f, "* replace {path} ({size} bytes)"),
+            ActionKind::Delete => write!(f, "- delete {path} ({size} bytes)"),
+            ActionKind::Quarantine => write!(f, "> quarantine {path} ({size} bytes)"),
+            ActionKind::DeleteFolder => write!(f, "- folder {path}/"),
+        }
+    }
+}
+
 /// What an action acts on, relative to the destination (`/` separators); written as the
 /// bare path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -102,9 +102,7 @@ impl fmt::Display for Step<'_> {
                 media.display(),
                 dry_run(*is_dry_run)
             ),
-            Step::ContentWarning(finding) => {
-                write!(f, "warning: {}: {}", finding.kind.name(), finding.path)
-            }
+            Step::ContentWarning(finding) => write!(f, "warning: {finding}"),
             Step::PackageRead { path, updates } => {
                 write!(f, "package {}: {updates} updates", path.display())
             }
