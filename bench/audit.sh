@@ -78,5 +78,5 @@ echo "audit wall time / b3sum wall time:                         $(ratio "$audit
 # What BLAKE3 adds to the audit's CPU time, estimated with single-threaded b3sum's CPU time
 # for the same bytes: BLAKE3 / (audit - BLAKE3) is its cost on top of everything else
 # (SHA-1, reading, walking). On a CPU-bound run this is bounded below by the ratio of the two
-# hash speeds: see the README's Speed section.
+# hash speeds: see docs/speed.md.
 echo "BLAKE3 on top of the rest of the audit (target < 10%):      $(awk -v b="$b3_cpu" -v a="$audit_cpu" 'BEGIN {printf "%.1f%%", 100 * b / (a - b)}')"

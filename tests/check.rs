@@ -386,13 +386,9 @@ fn json_report_has_the_gaps_and_validates_against_the_published_schema() {
 
     let run = test.check(&["--json", "--approved", &list]);
     assert_eq!(run.code, 1, "{run:?}");
-    // The validator is Python's; the Windows build runs where there is none.
-    #[cfg(unix)]
-    {
-        let report = test.site.dir.path().join("check.json");
-        fs::write(&report, &run.stdout).unwrap();
-        support::assert_valid_against_schema("check-report.schema.json", &report);
-    }
+    let report = test.site.dir.path().join("check.json");
+    fs::write(&report, &run.stdout).unwrap();
+    support::assert_valid_against_schema("check-report.schema.json", &report);
 
     let document: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(document["result"], "incomplete");
@@ -424,16 +420,19 @@ fn json_report_has_the_gaps_and_validates_against_the_published_schema() {
 #[cfg(unix)]
 #[test]
 fn generated_cabinets_extract_with_cabextract_and_gcab_cabinets_read_back() {
+    let Some(cabextract) = support::tool("cabextract") else {
+        return;
+    };
     let test = TestExport::small();
     let dir = test.site.dir.path();
     let extracted = dir.join("extracted");
-    let status = Command::new("cabextract")
+    let status = Command::new(cabextract)
         .arg("-q")
         .arg("-d")
         .arg(&extracted)
         .arg(&test.package)
         .status()
-        .expect("cabextract is installed");
+        .unwrap();
     assert!(status.success());
     let package_xml = fs::read(extracted.join("package.xml")).unwrap();
     assert!(
@@ -443,8 +442,11 @@ fn generated_cabinets_extract_with_cabextract_and_gcab_cabinets_read_back() {
     let metadata = fs::read_to_string(extracted.join("metadata.txt")).unwrap();
     assert_eq!(metadata.matches("\r\n").count(), test.export.updates.len());
 
+    let Some(gcab) = support::tool("gcab") else {
+        return;
+    };
     let rebuilt = dir.join("gcab.cab");
-    let status = Command::new("gcab")
+    let status = Command::new(gcab)
         .arg("--create")
         .arg("--zip")
         .arg("--nopath")
@@ -452,7 +454,7 @@ fn generated_cabinets_extract_with_cabextract_and_gcab_cabinets_read_back() {
         .arg(extracted.join("package.xml"))
         .arg(extracted.join("metadata.txt"))
         .status()
-        .expect("gcab is installed");
+        .unwrap();
     assert!(status.success());
     use std::path::Path;
     use support::Run;

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use support::run;
 
+/// The real export of `tests/fixtures` (its README says where it comes from).
 fn fixture() -> PathBuf {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/wsus-export-2024.cab");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wsus-export-2024.cab");
     assert!(
         path.is_file(),
         "the real export fixture is missing: {}",

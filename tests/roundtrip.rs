@@ -932,8 +932,8 @@ fn the_step_log_records_export_and_import_in_order() {
     assert!(steps.is_sorted(), "{steps:?} in:\n{text}");
 }
 
-/// `verify` exits 0 only when an import would succeed (README), also when the disconnected
-/// content folder's parent does not exist yet.
+/// `verify` exits 0 only when an import would succeed (docs/commands.md), also when the
+/// disconnected content folder's parent does not exist yet.
 #[test]
 fn verify_ready_means_import_succeeds_when_the_content_folder_parent_is_missing() {
     let (trip, media) = Trip::exported(13);

@@ -273,7 +273,7 @@ fn backslashes_drive_letters_and_relative_paths_carry_a_round_trip() {
 
     // From the gap's folder: relative paths with backslashes, a drive-letter path with a
     // trailing backslash (as PowerShell completes folder names), one with forward slashes
-    // (as the README writes them), and `.` and `..`.
+    // (as the README and docs/commands.md write them), and `.` and `..`.
     let exported = gap.run_args(&[
         os("export"),
         os("--quiet"),

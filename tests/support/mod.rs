@@ -2,11 +2,13 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use wsus_airgap::synth::{self, ExportSpec, Site, SiteSpec, SyntheticExport};
@@ -310,20 +312,106 @@ pub fn small_spec() -> SiteSpec {
     }
 }
 
-/// SHA-1 of a file as upper-case hex, from an independent implementation where the platform
-/// has one (coreutils `sha1sum` on Unix), otherwise from the `sha1` crate.
+/// SHA-1 of a file as upper-case hex, from an independent implementation (coreutils'
+/// `sha1sum`) where it is installed, otherwise, with that cross-check skipped as [`tool`] says,
+/// from the `sha1` crate.
 pub fn independent_sha1(path: &Path) -> String {
-    if cfg!(unix) {
-        let output = Command::new("sha1sum")
-            .arg(path)
-            .output()
-            .expect("sha1sum is installed");
-        assert!(output.status.success());
-        String::from_utf8(output.stdout).unwrap()[..40].to_uppercase()
-    } else {
-        use sha1::{Digest, Sha1};
-        let digest = Sha1::digest(std::fs::read(path).unwrap());
-        digest.iter().map(|b| format!("{b:02X}")).collect()
+    match tool("sha1sum") {
+        Some(sha1sum) => {
+            // The file on standard input: sha1sum escapes some names in what it prints.
+            let output = Command::new(sha1sum)
+                .stdin(fs::File::open(path).unwrap())
+                .output()
+                .unwrap();
+            assert!(output.status.success());
+            String::from_utf8(output.stdout).unwrap()[..40].to_uppercase()
+        }
+        None => {
+            use sha1::{Digest, Sha1};
+            let digest = Sha1::digest(fs::read(path).unwrap());
+            digest.iter().map(|b| format!("{b:02X}")).collect()
+        }
+    }
+}
+
+/// Where a missing tool fails the tests instead of skipping their cross-checks: set to `1`.
+pub const REQUIRE_TOOLS: &str = "WSUS_AIRGAP_REQUIRE_TOOLS";
+
+/// The external program `name` a test cross-checks with (`b3sum`, `minisign`, `cabextract`,
+/// ...): its path, found on `PATH` as the system would find it. When it is not there, the
+/// cross-check is skipped: this prints, on the test process's standard error and once per
+/// test (each test runs on a thread of its own),
+///
+/// ```text
+/// skipped: NAME not installed (set WSUS_AIRGAP_REQUIRE_TOOLS=1 to require it)
+/// ```
+///
+/// and returns `None`, and the test goes on without it. With `WSUS_AIRGAP_REQUIRE_TOOLS=1`
+/// it panics instead, failing the test.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let found = find_program(name);
+    if found.is_none() {
+        skip_or_fail(name);
+    }
+    found
+}
+
+/// Python with its `jsonschema` module, for validating reports against their schemas: the
+/// `python3` that can import it, or `None` as [`tool`] says (named `jsonschema`).
+pub fn python_with_jsonschema() -> Option<PathBuf> {
+    static FOUND: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let found = FOUND
+        .get_or_init(|| {
+            find_program("python3").filter(|python| {
+                Command::new(python)
+                    .args(["-c", "import jsonschema"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|status| status.success())
+            })
+        })
+        .clone();
+    if found.is_none() {
+        skip_or_fail("jsonschema");
+    }
+    found
+}
+
+/// The first program called `name` in a folder of `PATH`: a file that the system would run
+/// (executable on Unix; `NAME.exe` on Windows).
+fn find_program(name: &str) -> Option<PathBuf> {
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .filter(|folder| !folder.as_os_str().is_empty())
+        .map(|folder| folder.join(&file))
+        .find(|path| {
+            fs::metadata(path).is_ok_and(|metadata| {
+                #[cfg(unix)]
+                let runs =
+                    std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o111 != 0;
+                #[cfg(not(unix))]
+                let runs = true;
+                metadata.is_file() && runs
+            })
+        })
+}
+
+/// `name` is missing: fails the test when [`REQUIRE_TOOLS`] is `1`, otherwise says, once per
+/// test, that its cross-check is skipped.
+fn skip_or_fail(name: &str) {
+    if std::env::var_os(REQUIRE_TOOLS).is_some_and(|value| value == "1") {
+        panic!("{name} is not installed, and {REQUIRE_TOOLS}=1 requires it");
+    }
+    thread_local! {
+        static SKIPPED: RefCell<BTreeSet<String>> = const { RefCell::new(BTreeSet::new()) };
+    }
+    if SKIPPED.with_borrow_mut(|skipped| skipped.insert(name.to_owned())) {
+        let line = format!("skipped: {name} not installed (set {REQUIRE_TOOLS}=1 to require it)\n");
+        // Written to the process's standard error itself, past the test harness's capture, so
+        // that a run where every test passes still shows what it did not check; one write, so
+        // that lines of tests running at once do not mix.
+        let _ = std::io::stderr().write_all(line.as_bytes());
     }
 }
 
@@ -397,16 +485,16 @@ pub fn read_only_or_hidden_files(root: &Path) -> Vec<PathBuf> {
 }
 
 /// Validates the JSON document in `document` against `manifests/<schema>` with an
-/// independent validator (Python's `jsonschema`, which CI installs).
-/// The Windows build's tests run where there is no Python: there, this checks nothing.
+/// independent validator (Python's `jsonschema`), skipped as [`tool`] says where it is not
+/// installed.
 pub fn assert_valid_against_schema(schema: &str, document: &Path) {
-    if cfg!(windows) {
+    let Some(python) = python_with_jsonschema() else {
         return;
-    }
+    };
     let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("manifests")
         .join(schema);
-    let validate = Command::new("python3")
+    let validate = Command::new(python)
         .arg("-c")
         .arg(
             "import json, sys, jsonschema\n\

@@ -1,0 +1,140 @@
+//! The external tools the tests cross-check with: a missing one skips its cross-check with one
+//! line, or fails the test when `WSUS_AIRGAP_REQUIRE_TOOLS=1`. Each case runs one of the
+//! tests at the end of this file in a child process, which finds its tools in a folder made
+//! here, put first on its `PATH`.
+
+mod support;
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+
+use support::REQUIRE_TOOLS;
+
+/// A program that no `PATH` holds; a plain file of that name, which is no program, is in the
+/// folder of tools.
+const ABSENT: &str = "wsus-airgap-test-absent-tool";
+/// A program in the folder of tools.
+const PRESENT: &str = "wsus-airgap-test-present-tool";
+/// Tells a child test the folder of tools; without it the child tests do nothing.
+const TOOLS: &str = "WSUS_AIRGAP_TEST_TOOLS";
+
+const SKIP_LINE: &str = "skipped: wsus-airgap-test-absent-tool not installed \
+                         (set WSUS_AIRGAP_REQUIRE_TOOLS=1 to require it)";
+
+/// What a child test did: whether it passed, and its standard output, then its standard
+/// error.
+fn child(test: &str, require: Option<&str>) -> (bool, String) {
+    let tools = tempfile::tempdir().unwrap();
+    fs::write(tools.path().join(ABSENT), "not a program").unwrap();
+    let present = tools
+        .path()
+        .join(format!("{PRESENT}{}", std::env::consts::EXE_SUFFIX));
+    fs::write(&present, "").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&present, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut path = vec![tools.path().to_owned()];
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "--exact",
+            test,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("PATH", std::env::join_paths(path).unwrap())
+        .env(TOOLS, tools.path());
+    match require {
+        Some(value) => command.env(REQUIRE_TOOLS, value),
+        None => command.env_remove(REQUIRE_TOOLS),
+    };
+    let output = command.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+fn count_lines(text: &str, wanted: &str) -> usize {
+    text.lines().filter(|line| *line == wanted).count()
+}
+
+#[test]
+fn a_missing_tool_skips_its_cross_check_with_one_line() {
+    for require in [None, Some("0"), Some("")] {
+        let (passed, text) = child("cross_checks_with_an_absent_tool", require);
+        assert!(passed, "{require:?}: {text}");
+        assert_eq!(count_lines(&text, SKIP_LINE), 1, "{require:?}: {text}");
+        assert!(
+            text.contains("the test went on without it"),
+            "{require:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_tool_fails_its_test_when_tools_are_required() {
+    let (passed, text) = child("cross_checks_with_an_absent_tool", Some("1"));
+    assert!(!passed, "{text}");
+    assert!(
+        text.contains(
+            "wsus-airgap-test-absent-tool is not installed, \
+             and WSUS_AIRGAP_REQUIRE_TOOLS=1 requires it"
+        ),
+        "{text}"
+    );
+    assert_eq!(count_lines(&text, SKIP_LINE), 0, "{text}");
+    assert!(!text.contains("the test went on without it"), "{text}");
+}
+
+#[test]
+fn a_tool_on_the_path_is_found_whether_required_or_not() {
+    for require in [None, Some("1")] {
+        let (passed, text) = child("cross_checks_with_a_present_tool", require);
+        assert!(passed, "{require:?}: {text}");
+        assert!(!text.contains("skipped:"), "{require:?}: {text}");
+        assert!(text.contains("found it"), "{require:?}: {text}");
+    }
+}
+
+/// The folder of tools, when this runs as a child of the tests above.
+fn tools() -> Option<PathBuf> {
+    std::env::var_os(TOOLS).map(PathBuf::from)
+}
+
+#[test]
+#[ignore = "run by the tests above, in a child process"]
+fn cross_checks_with_an_absent_tool() {
+    if tools().is_none() {
+        return;
+    }
+    // Asked twice, as by a helper called for each file: one line all the same.
+    assert_eq!(support::tool(ABSENT), None);
+    assert_eq!(support::tool(ABSENT), None);
+    println!("the test went on without it");
+}
+
+#[test]
+#[ignore = "run by the tests above, in a child process"]
+fn cross_checks_with_a_present_tool() {
+    let Some(tools) = tools() else {
+        return;
+    };
+    let found = support::tool(PRESENT).expect("the tool is found");
+    assert_eq!(
+        found,
+        tools.join(format!("{PRESENT}{}", std::env::consts::EXE_SUFFIX))
+    );
+    assert!(found.is_file());
+    println!("found it");
+}
