@@ -177,6 +177,49 @@ pub struct Check {
     pub totals: CheckTotals,
 }
 
+/// The verdict: complete, or how many updates lack content.
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use indicatif::HumanCount;
+        let lacking = |count: usize, one: &str, many: &str| {
+            if count == 1 {
+                format!("1 {one} lacks content")
+            } else {
+                format!("{} {many} lack content", HumanCount(count as u64))
+            }
+        };
+        let (failing, other) = (self.failing.len(), self.not_approved.len());
+        let unchecked = self.approved_not_in_package.len();
+        let text: String = match (self.approved_list, failing, other) {
+            (true, 0, 0) if unchecked > 0 => format!(
+                "complete for the approved updates in the package; {} approved {} not in it",
+                HumanCount(unchecked as u64),
+                if unchecked == 1 {
+                    "update is"
+                } else {
+                    "updates are"
+                }
+            ),
+            (false, 0, _) | (true, 0, 0) => {
+                "complete: every update's content is present and intact".into()
+            }
+            (false, _, _) => lacking(failing, "update", "updates"),
+            (true, 0, _) => format!(
+                "complete for the approved updates{}; {}",
+                if unchecked > 0 { " in the package" } else { "" },
+                lacking(other, "update not approved", "updates not approved")
+            ),
+            (true, _, 0) => lacking(failing, "approved update", "approved updates"),
+            (true, _, _) => format!(
+                "{}; {}",
+                lacking(failing, "approved update", "approved updates"),
+                lacking(other, "update not approved", "updates not approved")
+            ),
+        };
+        f.write_str(&text)
+    }
+}
+
 impl Check {
     /// True when no update that matters lacks content.
     pub fn passed(&self) -> bool {

@@ -1,6 +1,5 @@
 //! `wsus-airgap audit`: the text and JSON faces of `content::audit`.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use anyhow::Result;
@@ -8,9 +7,9 @@ use indicatif::{HumanBytes, HumanCount};
 use serde::Serialize;
 use wsus_airgap::content::{Audit, AuditOptions, Finding, Severity, Totals};
 
+use super::Exit;
 use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
-use super::{Exit, plural};
 use crate::cli::AuditArgs;
 
 pub fn run(args: &AuditArgs) -> Result<Exit> {
@@ -51,53 +50,13 @@ pub fn write_text(audit: &Audit, out: &mut impl Write) -> io::Result<()> {
         HumanCount(totals.content_files),
         HumanBytes(totals.bytes),
     )?;
-    writeln!(out, "{}", timing_line(totals))?;
-    writeln!(out, "{}", verdict_line(audit))
-}
-
-fn timing_line(totals: &Totals) -> String {
-    format!(
+    writeln!(
+        out,
         "hashed in {:.2} s ({}/s)",
         totals.seconds,
         HumanBytes(totals.bytes_per_second as u64)
-    )
-}
-
-/// `result: clean` or `result: 3 problems (1 corrupt, 2 misplaced)`, plus warnings if any.
-fn verdict_line(audit: &Audit) -> String {
-    let tally = |severity: Severity| {
-        let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
-        for finding in audit
-            .findings
-            .iter()
-            .filter(|f| f.kind.severity() == severity)
-        {
-            *by_kind.entry(finding.kind.name()).or_default() += 1;
-        }
-        let total: usize = by_kind.values().sum();
-        let parts: Vec<String> = by_kind
-            .iter()
-            .map(|(kind, count)| format!("{count} {kind}"))
-            .collect();
-        (total, parts.join(", "))
-    };
-    let (problems, problem_kinds) = tally(Severity::Error);
-    let (warnings, warning_kinds) = tally(Severity::Warning);
-    let mut line = if problems == 0 {
-        "result: clean".to_owned()
-    } else {
-        format!(
-            "result: {problems} {} ({problem_kinds})",
-            plural(problems, "problem")
-        )
-    };
-    if warnings > 0 {
-        line += &format!(
-            "; {warnings} {} ({warning_kinds})",
-            plural(warnings, "warning")
-        );
-    }
-    line
+    )?;
+    writeln!(out, "result: {audit}")
 }
 
 /// The JSON document: stable field order, findings sorted by path.

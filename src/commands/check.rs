@@ -192,45 +192,7 @@ fn write_summary(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::R
             }
         )?;
     }
-    writeln!(out, "result: {}", verdict(check))
-}
-
-fn verdict(check: &Check) -> String {
-    let lacking = |count: usize, one: &str, many: &str| {
-        if count == 1 {
-            format!("1 {one} lacks content")
-        } else {
-            format!("{} {many} lack content", HumanCount(count as u64))
-        }
-    };
-    let (failing, other) = (check.failing.len(), check.not_approved.len());
-    let unchecked = check.approved_not_in_package.len();
-    match (check.approved_list, failing, other) {
-        (true, 0, 0) if unchecked > 0 => format!(
-            "complete for the approved updates in the package; {} approved {} not in it",
-            HumanCount(unchecked as u64),
-            if unchecked == 1 {
-                "update is"
-            } else {
-                "updates are"
-            }
-        ),
-        (false, 0, _) | (true, 0, 0) => {
-            "complete: every update's content is present and intact".into()
-        }
-        (false, _, _) => lacking(failing, "update", "updates"),
-        (true, 0, _) => format!(
-            "complete for the approved updates{}; {}",
-            if unchecked > 0 { " in the package" } else { "" },
-            lacking(other, "update not approved", "updates not approved")
-        ),
-        (true, _, 0) => lacking(failing, "approved update", "approved updates"),
-        (true, _, _) => format!(
-            "{}; {}",
-            lacking(failing, "approved update", "approved updates"),
-            lacking(other, "update not approved", "updates not approved")
-        ),
-    }
+    writeln!(out, "result: {check}")
 }
 
 /// The JSON document: the check as the library returns it, with what was checked and the

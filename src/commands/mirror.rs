@@ -4,13 +4,11 @@ use std::io::{self, Write};
 use std::time::SystemTime;
 
 use anyhow::Result;
-use serde::Serialize;
 use wsus_airgap::manifest::TransferMode;
 use wsus_airgap::manifest::keys::PublicKey;
 use wsus_airgap::manifest::verify::{self, VerifyOptions};
-use wsus_airgap::mirror::{
-    self, Action, Applied, ApplyOptions, Deletions, Listing, Plan, PlanOptions,
-};
+use wsus_airgap::mirror::report::MirrorReport;
+use wsus_airgap::mirror::{self, Applied, ApplyOptions, Deletions, Listing, Plan, PlanOptions};
 use wsus_airgap::transfer::Refusal;
 
 use super::console::Console;
@@ -70,7 +68,9 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
 
     let mut stdout = super::stdout::lock();
     if args.output.json {
-        write_json(&plan, applied.as_ref(), &mut stdout)?;
+        let report = MirrorReport::new(&plan, applied.as_ref());
+        serde_json::to_writer_pretty(&mut stdout, &report)?;
+        writeln!(stdout)?;
     } else {
         write_text(&plan, applied.as_ref(), &mut Printable(&mut stdout))?;
     }
@@ -87,16 +87,6 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
     } else {
         Exit::Problems
     })
-}
-
-/// The `result` of the JSON document: what happened, in one word.
-fn result_word(applied: Option<&Applied>) -> &'static str {
-    match applied {
-        None => "planned",
-        Some(applied) if applied.stopped.is_some() => "error",
-        Some(applied) if applied.is_complete() => "done",
-        Some(_) => "refused",
-    }
 }
 
 fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> io::Result<()> {
@@ -146,41 +136,4 @@ fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> i
         "done".to_owned()
     };
     writeln!(out, "result: {verdict}")
-}
-
-fn write_json(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct Run<'a> {
-        done: &'a [Action],
-        rejected: &'a [mirror::Rejected],
-        deletions: &'a Deletions,
-        stopped: Option<String>,
-        complete: bool,
-    }
-    #[derive(Serialize)]
-    struct Document<'a> {
-        result: &'static str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        error: Option<String>,
-        plan: &'a Plan,
-        dry_run: bool,
-        run: Option<Run<'a>>,
-    }
-    let document = Document {
-        result: result_word(applied),
-        error: applied
-            .and_then(|applied| applied.stopped.as_ref())
-            .map(ToString::to_string),
-        plan,
-        dry_run: applied.is_none(),
-        run: applied.map(|applied| Run {
-            done: &applied.done,
-            rejected: &applied.rejected,
-            deletions: &applied.deletions,
-            stopped: applied.stopped.as_ref().map(ToString::to_string),
-            complete: applied.is_complete(),
-        }),
-    };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
 }

@@ -179,6 +179,38 @@ pub struct Audit {
     pub totals: Totals,
 }
 
+/// The verdict: `clean` or `3 problems (1 corrupt, 2 misplaced)`, and the warnings if any.
+impl std::fmt::Display for Audit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tally = |severity: Severity| {
+            let mut by_kind: std::collections::BTreeMap<&str, usize> = Default::default();
+            for finding in self.findings.iter() {
+                if finding.kind.severity() == severity {
+                    *by_kind.entry(finding.kind.name()).or_default() += 1;
+                }
+            }
+            let total: usize = by_kind.values().sum();
+            let parts: Vec<String> = by_kind
+                .iter()
+                .map(|(kind, count)| format!("{count} {kind}"))
+                .collect();
+            (total, parts.join(", "))
+        };
+        let (problems, problem_kinds) = tally(Severity::Error);
+        let (warnings, warning_kinds) = tally(Severity::Warning);
+        match problems {
+            0 => write!(f, "clean")?,
+            1 => write!(f, "1 problem ({problem_kinds})")?,
+            _ => write!(f, "{problems} problems ({problem_kinds})")?,
+        }
+        match warnings {
+            0 => Ok(()),
+            1 => write!(f, "; 1 warning ({warning_kinds})"),
+            _ => write!(f, "; {warnings} warnings ({warning_kinds})"),
+        }
+    }
+}
+
 impl Audit {
     /// Number of findings of the given severity.
     pub fn count(&self, severity: Severity) -> usize {

@@ -12,6 +12,7 @@
 pub mod apply;
 pub mod cache;
 pub mod plan;
+pub mod report;
 pub mod session;
 
 use std::io;
