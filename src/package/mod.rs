@@ -11,6 +11,7 @@
 mod container;
 mod metadata;
 mod package_xml;
+mod summary;
 mod xml;
 
 use std::io;
@@ -21,6 +22,7 @@ use serde::Serialize;
 use crate::content::{Sha1Digest, content_path};
 
 pub use container::Container;
+pub use summary::Summary;
 
 /// An export package, read whole except for text the tool does not use.
 #[derive(Debug, Clone, Serialize)]
