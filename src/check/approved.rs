@@ -32,6 +32,19 @@ pub enum ApprovedError {
     Invalid { path: PathBuf, detail: String },
 }
 
+impl ApprovedError {
+    /// The next step, where the fix is known.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            ApprovedError::Invalid { .. } => Some(
+                "give one update GUID per line, or the CSV written by \
+                 `Get-WsusUpdate -Approval Approved | Export-Csv`",
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// Reads an approved list in either shape.
 pub fn read_approved(path: &Path) -> Result<Approved, ApprovedError> {
     let invalid = |detail: String| ApprovedError::Invalid {

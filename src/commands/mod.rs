@@ -148,43 +148,18 @@ fn display(path: &std::path::Path) -> String {
 
 /// The next step for errors whose fix is known.
 fn hint(error: &anyhow::Error) -> Option<&'static str> {
-    // A workflow's error is looked at through what it wraps.
+    // A workflow's error, and a manifest's, is looked at through what it wraps.
     let error: &(dyn std::error::Error + 'static) = match error.downcast_ref::<TransferError>() {
         Some(error) => error.cause(),
         None => error.as_ref(),
     };
-    if let Some(error) = error.downcast_ref::<FolderError>() {
-        return match error {
-            FolderError::RootMissing { .. } | FolderError::RootNotAFolder { .. } => Some(
-                "give the WsusContent folder itself, for example D:\\WSUS\\WsusContent or the media's WsusContent folder",
-            ),
-            FolderError::RootUnreadable { .. } => {
-                Some("run as a user that can read the whole folder (on Windows, an administrator)")
-            }
-            FolderError::ThreadPool { .. } => Some("try a smaller --jobs"),
-        };
-    }
-    if let Some(ApprovedError::Invalid { .. }) = error.downcast_ref::<ApprovedError>() {
-        return Some(
-            "give one update GUID per line, or the CSV written by \
-             `Get-WsusUpdate -Approval Approved | Export-Csv`",
-        );
-    }
-    if let Some(KeyError::Exists { .. }) = error.downcast_ref::<KeyError>() {
-        return Some(
-            "keep the existing key unless you mean to replace it: the disconnected side trusts its public half",
-        );
-    }
-    // A package is also read while making a manifest.
-    let package_error = match error.downcast_ref::<CreateError>() {
-        Some(CreateError::Package(error)) => Some(error),
-        _ => error.downcast_ref::<PackageError>(),
+    let error: &(dyn std::error::Error + 'static) = match error.downcast_ref::<CreateError>() {
+        Some(CreateError::Package(error)) => error,
+        Some(CreateError::Folder(error)) => error,
+        _ => error,
     };
-    match package_error? {
-        PackageError::Empty { .. } => Some(render::EMPTY_PACKAGE_HINT),
-        PackageError::UnknownFormat { .. } => {
-            Some("give the file written by `wsusutil export <package> <logfile>`")
-        }
-        PackageError::Io { .. } | PackageError::Invalid { .. } => None,
-    }
+    None.or_else(|| error.downcast_ref::<FolderError>()?.hint())
+        .or_else(|| error.downcast_ref::<ApprovedError>()?.hint())
+        .or_else(|| error.downcast_ref::<KeyError>()?.hint())
+        .or_else(|| error.downcast_ref::<PackageError>()?.hint())
 }

@@ -5,14 +5,10 @@ use std::io::{self, Write};
 
 use wsus_airgap::check::UpdateGap;
 use wsus_airgap::manifest::contents::ContentsCheck;
+use wsus_airgap::package::EMPTY_PACKAGE_HINT;
 use wsus_airgap::transfer::wsusutil::WsusutilError;
 
 use super::printable::printable;
-
-/// The hint for wsusutil's known empty-package failure.
-pub const EMPTY_PACKAGE_HINT: &str = "wsusutil export is known to write an empty package when \
-    the export exceeds the 2 GB limit of the CAB format (fixed by KB2819484 on Windows Server \
-    2012 and KB2828185 on WSUS 3.0 SP2): install the fix and export again";
 
 /// One line per file that is not as the manifest lists it.
 pub fn write_problems(check: &ContentsCheck, out: &mut impl Write) -> io::Result<()> {

@@ -35,6 +35,22 @@ pub enum FolderError {
     },
 }
 
+impl FolderError {
+    /// The next step, where the fix is known.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            FolderError::RootMissing { .. } | FolderError::RootNotAFolder { .. } => {
+                "give the WsusContent folder itself, for example D:\\WSUS\\WsusContent or the \
+                 media's WsusContent folder"
+            }
+            FolderError::RootUnreadable { .. } => {
+                "run as a user that can read the whole folder (on Windows, an administrator)"
+            }
+            FolderError::ThreadPool { .. } => "try a smaller --jobs",
+        })
+    }
+}
+
 /// What kind of non-folder entry the tree holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -69,6 +69,19 @@ pub enum KeyError {
     Random,
 }
 
+impl KeyError {
+    /// The next step, where the fix is known.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            KeyError::Exists { .. } => Some(
+                "keep the existing key unless you mean to replace it: the disconnected side \
+                 trusts its public half",
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// A public key that signatures are checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey {

@@ -125,6 +125,24 @@ pub enum PackageError {
     },
 }
 
+/// The fix for wsusutil's known empty-package failure.
+pub const EMPTY_PACKAGE_HINT: &str = "wsusutil export is known to write an empty package when \
+    the export exceeds the 2 GB limit of the CAB format (fixed by KB2819484 on Windows Server \
+    2012 and KB2828185 on WSUS 3.0 SP2): install the fix and export again";
+
+impl PackageError {
+    /// The next step, where the fix is known.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            PackageError::Empty { .. } => Some(EMPTY_PACKAGE_HINT),
+            PackageError::UnknownFormat { .. } => {
+                Some("give the file written by `wsusutil export <package> <logfile>`")
+            }
+            PackageError::Io { .. } | PackageError::Invalid { .. } => None,
+        }
+    }
+}
+
 impl PackageError {
     /// Wraps an I/O error on the package file.
     fn io(path: &Path) -> impl Fn(io::Error) -> Self + Copy + '_ {
