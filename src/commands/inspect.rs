@@ -16,6 +16,8 @@ use crate::cli::InspectArgs;
 #[derive(Serialize)]
 struct Summary<'a> {
     package: String,
+    /// Always `read`: the package was read whole.
+    result: &'static str,
     container: &'static str,
     server_id: &'a str,
     creation_time: &'a str,
@@ -50,6 +52,7 @@ fn summarize<'a>(args: &InspectArgs, package: &'a Package) -> Summary<'a> {
     }
     Summary {
         package: args.package.display().to_string(),
+        result: "read",
         container: package.container.describe(),
         server_id: &package.export.server_id,
         creation_time: &package.export.creation_time,
