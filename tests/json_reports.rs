@@ -261,6 +261,13 @@ fn verify_writes_one_document_for_each_outcome() {
         json!([{ "path": victim, "problem": "changed" }])
     );
 
+    // With stderr's reader gone, the evidence is dropped and the verdict stands.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut unread = trip.gate("verify", &media);
+    let (code, document) = run_json(unread.stderr(writer), SCHEMA);
+    assert_eq!((code, &document["result"]), (1, &json!("refused")));
+
     let (code, document) = run_json(&mut trip.gate("verify", &trip.path("absent")), SCHEMA);
     assert_eq!(code, 2);
     assert_error_document(&document);
