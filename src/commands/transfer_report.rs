@@ -42,7 +42,8 @@ pub fn report_refusal(
     if json {
         write_refused_document(subject, refusal)?;
     }
-    write_evidence(&mut Printable(io::stderr().lock()), refusal)?;
+    // As with `stderr_line!`, evidence nobody reads any more is dropped: the verdict stands.
+    let _ = write_evidence(&mut Printable(io::stderr().lock()), refusal);
     let consequence = consequence.map_or(String::new(), |text| format!("; {text}"));
     stderr_line!(
         "wsus-airgap: refused: {}{consequence}",

@@ -12,6 +12,8 @@ use super::{Language, Package};
 #[derive(Debug, Serialize)]
 pub struct Summary<'a> {
     pub package: String,
+    /// Always `read`: the package was read whole.
+    pub result: &'static str,
     pub container: &'static str,
     pub server_id: &'a str,
     pub creation_time: &'a str,
@@ -48,6 +50,7 @@ impl<'a> Summary<'a> {
         }
         Summary {
             package: path.display().to_string(),
+            result: "read",
             container: package.container.describe(),
             server_id: &package.export.server_id,
             creation_time: &package.export.creation_time,

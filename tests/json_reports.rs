@@ -1,0 +1,432 @@
+//! `--json` on every command that takes it: whatever the outcome (success, refusal with exit
+//! code 1, error with exit code 2, or 3 when wsusutil failed), stdout holds exactly one JSON
+//! document, with a `result`, valid against the command's schema in `manifests/`.
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+use support::{TestExport, run_command, stand_in_wsusutil};
+use wsus_airgap::synth::{self, Site, SiteSpec};
+
+/// Runs `command` with `--json`; asserts that stdout is exactly one JSON document, valid
+/// against `manifests/<schema>`, and returns the exit code and the document. (stderr is
+/// printed, for the message of a failing test.)
+fn run_json(command: &mut Command, schema: &str) -> (i32, Value) {
+    let run = run_command(command.arg("--json"));
+    eprintln!("stderr of {command:?}:\n{}", run.stderr);
+    let mut documents = serde_json::Deserializer::from_str(&run.stdout).into_iter::<Value>();
+    let document = match documents.next() {
+        Some(Ok(document)) => document,
+        other => panic!("stdout is not a JSON document ({other:?}):\n{}", run.stdout),
+    };
+    assert!(
+        documents.next().is_none(),
+        "more than one document:\n{}",
+        run.stdout
+    );
+    let written = tempfile::NamedTempFile::new().unwrap();
+    fs::write(written.path(), &run.stdout).unwrap();
+    support::assert_valid_against_schema(schema, written.path());
+    (run.code, document)
+}
+
+/// Asserts that `document` is the error document: `result` and the message, nothing else.
+fn assert_error_document(document: &Value) {
+    let error = document["error"].as_str().unwrap_or_default();
+    assert!(!error.is_empty(), "{document:#}");
+    assert_eq!(document, &json!({ "result": "error", "error": error }));
+}
+
+/// A small connected content folder, a key pair, and the folders of the disconnected side,
+/// in one temporary folder.
+struct Trip {
+    dir: tempfile::TempDir,
+    site: Site,
+}
+
+impl Trip {
+    fn new(seed: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = SiteSpec {
+            files: 12,
+            min_size: 100,
+            max_size: 4_000,
+            large_files: 0,
+            large_size: 0,
+            seed,
+        };
+        let site =
+            synth::generate(&dir.path().join("connected").join("WsusContent"), &spec).unwrap();
+        fs::create_dir(dir.path().join("disconnected")).unwrap();
+        support::keygen(&dir.path().join("site.key"), &dir.path().join("site.pub"));
+        Trip { dir, site }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn content(&self) -> PathBuf {
+        self.path("disconnected").join("WsusContent")
+    }
+
+    /// The binary, with the stand-in wsusutil exporting the connected content, and no fault.
+    fn command(&self) -> Command {
+        support::transfer_command(
+            &self.path("cache"),
+            &self.site.root,
+            &self.path("wsusutil-record.txt"),
+        )
+    }
+
+    /// `export` of the connected content into `media`, signed with the trip's key, of
+    /// `package`, or else of the package the stand-in wsusutil makes.
+    fn export(&self, media: &Path, package: Option<&Path>) -> Command {
+        let mut command = self.command();
+        command
+            .args(["export", "--quiet", "--content"])
+            .arg(&self.site.root)
+            .arg("--media")
+            .arg(media)
+            .arg("--key")
+            .arg(self.path("site.key"));
+        match package {
+            Some(package) => command.arg("--package").arg(package),
+            None => command.arg("--wsusutil").arg(stand_in_wsusutil()),
+        };
+        command
+    }
+
+    /// `verify` or `import` of `media` into the disconnected content folder.
+    fn gate(&self, verb: &str, media: &Path) -> Command {
+        let mut command = self.command();
+        command
+            .args([verb, "--quiet", "--media"])
+            .arg(media)
+            .arg("--trust")
+            .arg(self.path("site.pub"))
+            .arg("--content")
+            .arg(self.content())
+            .arg("--state")
+            .arg(self.path("trust-state.json"));
+        if verb == "import" {
+            command.arg("--wsusutil").arg(stand_in_wsusutil());
+        }
+        command
+    }
+
+    /// Media exported from the connected content.
+    fn exported(&self) -> PathBuf {
+        let media = self.path("media");
+        let (code, document) =
+            run_json(&mut self.export(&media, None), "export-report.schema.json");
+        assert_eq!((code, &document["result"]), (0, &json!("exported")));
+        media
+    }
+
+    /// A package the stand-in wsusutil makes of the connected content as it is now.
+    fn package(&self) -> PathBuf {
+        let package = self.path("package.cab");
+        let made = run_command(
+            Command::new(stand_in_wsusutil())
+                .env("WSUSUTIL_CONTENT", &self.site.root)
+                .env_remove("WSUSUTIL_FAIL")
+                .env_remove("WSUSUTIL_EMPTY_PACKAGE")
+                .env_remove("WSUSUTIL_HANG")
+                .arg("export")
+                .arg(&package)
+                .arg(self.path("package.log")),
+        );
+        assert_eq!(made.code, 0, "{}", made.stderr);
+        package
+    }
+
+    /// `manifest create` of the connected content into `folder`, signed with the trip's key.
+    fn manifest(&self, folder: &Path) {
+        fs::create_dir_all(folder).unwrap();
+        let made = run_command(
+            Command::new(support::binary())
+                .args([
+                    "manifest",
+                    "create",
+                    "--quiet",
+                    "--sequence",
+                    "1",
+                    "--content",
+                ])
+                .arg(&self.site.root)
+                .arg("--key")
+                .arg(self.path("site.key"))
+                .arg("--out")
+                .arg(folder),
+        );
+        assert_eq!(made.code, 0, "{}", made.stderr);
+    }
+
+    /// `mirror` of the connected content into `destination`, with a private hash cache.
+    fn mirror(&self, destination: &Path, more: &[&str]) -> Command {
+        let mut command = Command::new(support::binary());
+        command
+            .env("WSUS_AIRGAP_CACHE_DIR", self.path("cache"))
+            .args(["mirror", "--quiet"])
+            .arg(&self.site.root)
+            .arg(destination)
+            .args(more);
+        command
+    }
+}
+
+/// Replaces a manifest's signature with one minisign cannot read.
+fn spoil_signature(folder: &Path) {
+    fs::write(
+        folder.join("manifest.json.minisig"),
+        "untrusted comment: x\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn export_writes_one_document_for_each_outcome() {
+    const SCHEMA: &str = "export-report.schema.json";
+    let trip = Trip::new(1);
+    let package = trip.package();
+
+    let dry_media = trip.path("dry-run");
+    let mut dry_run = trip.export(&dry_media, Some(&package));
+    let (code, document) = run_json(dry_run.arg("--dry-run"), SCHEMA);
+    assert_eq!((code, &document["result"]), (0, &json!("dry-run")));
+    assert_eq!(document["manifest"], Value::Null);
+    assert!(!dry_media.join("manifest.json").exists());
+
+    let media = trip.path("media");
+    let (code, document) = run_json(&mut trip.export(&media, None), SCHEMA);
+    assert_eq!((code, &document["result"]), (0, &json!("exported")));
+    assert_eq!(document["media"], media.display().to_string());
+    assert_eq!(
+        document["manifest"],
+        media.join("manifest.json").display().to_string()
+    );
+
+    let mut failing = trip.export(&trip.path("failed"), None);
+    let (code, document) = run_json(failing.env("WSUSUTIL_FAIL", "1"), SCHEMA);
+    assert_eq!(code, 3);
+    assert_error_document(&document);
+
+    let mut since_absent = trip.export(&trip.path("unsent"), None);
+    since_absent
+        .arg("--since")
+        .arg(trip.path("absent-receipt.json"));
+    let (code, document) = run_json(&mut since_absent, SCHEMA);
+    assert_eq!(code, 2);
+    assert_error_document(&document);
+
+    // The package references a file the content no longer holds.
+    let lost = trip.site.remove(7).unwrap();
+    let (code, document) = run_json(&mut trip.export(&trip.path("gap"), Some(&package)), SCHEMA);
+    assert_eq!((code, &document["result"]), (1, &json!("refused")));
+    assert_eq!(document["refusal"], "gaps");
+    assert_eq!(
+        document["files"],
+        json!([{ "path": lost, "problem": "missing" }])
+    );
+    assert!(!document["updates_at_risk"].as_array().unwrap().is_empty());
+    assert!(!trip.path("gap").join("manifest.json").exists());
+}
+
+#[test]
+fn verify_writes_one_document_for_each_outcome() {
+    const SCHEMA: &str = "verify-report.schema.json";
+    let trip = Trip::new(2);
+    let media = trip.exported();
+
+    let (code, document) = run_json(&mut trip.gate("verify", &media), SCHEMA);
+    assert_eq!((code, &document["result"]), (0, &json!("ready")));
+    // The connected content's files, and its anonymousCheckFile.txt.
+    assert_eq!(document["import_would_copy"]["copy_files"], 13);
+
+    let victim = &trip.site.files[3].path;
+    let on_media = media.join("WsusContent").join(victim);
+    let mut bytes = fs::read(&on_media).unwrap();
+    bytes[0] = !bytes[0];
+    fs::write(&on_media, bytes).unwrap();
+    let (code, document) = run_json(&mut trip.gate("verify", &media), SCHEMA);
+    assert_eq!((code, &document["result"]), (1, &json!("refused")));
+    assert_eq!(document["refusal"], "media");
+    assert_eq!(
+        document["files"],
+        json!([{ "path": victim, "problem": "changed" }])
+    );
+
+    // With stderr's reader gone, the evidence is dropped and the verdict stands.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut unread = trip.gate("verify", &media);
+    let (code, document) = run_json(unread.stderr(writer), SCHEMA);
+    assert_eq!((code, &document["result"]), (1, &json!("refused")));
+
+    let (code, document) = run_json(&mut trip.gate("verify", &trip.path("absent")), SCHEMA);
+    assert_eq!(code, 2);
+    assert_error_document(&document);
+}
+
+#[test]
+fn import_writes_one_document_for_each_outcome() {
+    const SCHEMA: &str = "import-report.schema.json";
+    let trip = Trip::new(3);
+    let media = trip.exported();
+
+    let mut dry_run = trip.gate("import", &media);
+    let (code, document) = run_json(dry_run.arg("--dry-run"), SCHEMA);
+    assert_eq!((code, &document["result"]), (0, &json!("dry-run")));
+    assert_eq!(document["receipt"], Value::Null);
+
+    let mut failing = trip.gate("import", &media);
+    let (code, document) = run_json(failing.env("WSUSUTIL_FAIL", "1"), SCHEMA);
+    assert_eq!(code, 3);
+    assert_error_document(&document);
+
+    let (code, document) = run_json(&mut trip.gate("import", &media), SCHEMA);
+    assert_eq!((code, &document["result"]), (0, &json!("imported")));
+    assert_eq!(document["sequence"], 1);
+    assert_eq!(
+        document["receipt"],
+        trip.path("disconnected")
+            .join("wsus-airgap-receipt.json")
+            .display()
+            .to_string()
+    );
+
+    // The same media again is a replay.
+    let (code, document) = run_json(&mut trip.gate("import", &media), SCHEMA);
+    assert_eq!((code, &document["result"]), (1, &json!("refused")));
+    assert_eq!(document["refusal"], "manifest");
+}
+
+#[test]
+fn mirror_writes_one_document_for_each_outcome() {
+    const SCHEMA: &str = "mirror-report.schema.json";
+    let trip = Trip::new(4);
+    let destination = trip.path("destination");
+
+    let (code, document) = run_json(&mut trip.mirror(&destination, &["--dry-run"]), SCHEMA);
+    assert_eq!((code, &document["result"]), (0, &json!("planned")));
+    assert_eq!(document["run"], Value::Null);
+
+    let (code, document) = run_json(&mut trip.mirror(&destination, &[]), SCHEMA);
+    assert_eq!((code, &document["result"]), (0, &json!("done")));
+    assert_eq!(document["run"]["complete"], true);
+
+    // Deletions beyond the brake are refused, in the mirror's own report.
+    fs::create_dir(destination.join("ZZ")).unwrap();
+    fs::write(destination.join("ZZ").join("extra.cab"), "extra").unwrap();
+    let brake = ["--mode", "mirror", "--max-delete", "0"];
+    let (code, document) = run_json(&mut trip.mirror(&destination, &brake), SCHEMA);
+    assert_eq!((code, &document["result"]), (1, &json!("refused")));
+    assert_eq!(document["run"]["deletions"]["state"], "too-many");
+
+    // A destination inside the source is refused before anything is planned.
+    let inside = trip.site.root.join("media");
+    let (code, document) = run_json(&mut trip.mirror(&inside, &[]), SCHEMA);
+    assert_eq!(code, 2);
+    assert_error_document(&document);
+    assert!(
+        document["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("one is inside the other"),
+        "{document:#}"
+    );
+    assert!(!inside.exists());
+
+    // A manifest that fails verification is refused as `manifest verify` refuses it.
+    let signed = trip.path("signed");
+    trip.manifest(&signed);
+    spoil_signature(&signed);
+    let mut from_manifest = trip.mirror(&destination, &[]);
+    from_manifest
+        .arg("--manifest")
+        .arg(&signed)
+        .arg("--trust")
+        .arg(trip.path("site.pub"));
+    let (code, document) = run_json(&mut from_manifest, SCHEMA);
+    assert_eq!((code, &document["result"]), (1, &json!("refused")));
+    assert_eq!(document["folder"], signed.display().to_string());
+    assert_eq!(document["refusal"], "manifest");
+}
+
+#[test]
+fn manifest_verify_writes_one_document_for_each_outcome() {
+    const SCHEMA: &str = "manifest-verify-report.schema.json";
+    let trip = Trip::new(5);
+    let signed = trip.path("signed");
+    trip.manifest(&signed);
+    let verify = |trust: &Path| {
+        let mut command = Command::new(support::binary());
+        command
+            .args(["manifest", "verify", "--quiet"])
+            .arg(&signed)
+            .arg("--trust")
+            .arg(trust)
+            .arg("--content")
+            .arg(&trip.site.root);
+        command
+    };
+
+    let (code, document) = run_json(&mut verify(&trip.path("site.pub")), SCHEMA);
+    assert_eq!((code, &document["result"]), (0, &json!("intact")));
+
+    let (code, document) = run_json(&mut verify(&trip.path("absent.pub")), SCHEMA);
+    assert_eq!(code, 2);
+    assert_error_document(&document);
+
+    spoil_signature(&signed);
+    let (code, document) = run_json(&mut verify(&trip.path("site.pub")), SCHEMA);
+    assert_eq!((code, &document["result"]), (1, &json!("refused")));
+    assert_eq!(document["folder"], signed.display().to_string());
+}
+
+#[test]
+fn inspect_writes_one_document_for_each_outcome() {
+    const SCHEMA: &str = "inspect-report.schema.json";
+    let export = TestExport::small();
+    let inspect = |package: &Path| {
+        let mut command = Command::new(support::binary());
+        command.arg("inspect").arg(package);
+        command
+    };
+
+    let (code, document) = run_json(&mut inspect(&export.package), SCHEMA);
+    assert_eq!((code, &document["result"]), (0, &json!("read")));
+    assert_eq!(document["package"], export.package.display().to_string());
+
+    let absent = export.site.dir.path().join("absent.cab");
+    let (code, document) = run_json(&mut inspect(&absent), SCHEMA);
+    assert_eq!(code, 2);
+    assert_error_document(&document);
+}
+
+#[test]
+fn audit_and_check_of_a_missing_folder_write_the_error_document() {
+    let export = TestExport::small();
+    let absent = export.site.dir.path().join("absent");
+
+    let mut audit = Command::new(support::binary());
+    audit.args(["audit", "--quiet"]).arg(&absent);
+    let (code, document) = run_json(&mut audit, "audit-report.schema.json");
+    assert_eq!(code, 2);
+    assert_error_document(&document);
+
+    let mut check = Command::new(support::binary());
+    check
+        .args(["check", "--quiet", "--package"])
+        .arg(&export.package)
+        .arg("--content")
+        .arg(&absent);
+    let (code, document) = run_json(&mut check, "check-report.schema.json");
+    assert_eq!(code, 2);
+    assert_error_document(&document);
+}
