@@ -151,7 +151,10 @@ fn pareto_site(root: &Path, spec: &SiteSpec, alpha: f64) -> io::Result<Site> {
     fs::create_dir_all(root)?;
     fs::File::create(root.join(synth::ANONYMOUS_CHECK_FILE))?;
     let mut random = SplitMix64(spec.seed);
-    let (low, high) = (spec.min_size.max(1) as f64, spec.max_size.max(spec.min_size).max(1) as f64);
+    let (low, high) = (
+        spec.min_size.max(1) as f64,
+        spec.max_size.max(spec.min_size).max(1) as f64,
+    );
     let mut files = Vec::with_capacity(spec.files + spec.large_files);
     let mut buffer = vec![0u8; 1 << 20];
     for index in 0..spec.files + spec.large_files {
@@ -166,7 +169,13 @@ fn pareto_site(root: &Path, spec: &SiteSpec, alpha: f64) -> io::Result<Site> {
         } else {
             (spec.large_size, "exe")
         };
-        files.push(write_content(root, size, extension, &mut random, &mut buffer)?);
+        files.push(write_content(
+            root,
+            size,
+            extension,
+            &mut random,
+            &mut buffer,
+        )?);
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Site {

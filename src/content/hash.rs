@@ -234,10 +234,17 @@ fn map(file: &File, size: u64) -> Option<memmap2::Mmap> {
 #[cfg(target_os = "linux")]
 fn on_fixed_disk(_path: &Path, file: &File) -> bool {
     use std::os::fd::AsRawFd;
-    /// ext2/3/4, XFS, Btrfs, tmpfs, ramfs, F2FS, ZFS, overlayfs, bcachefs.
+    /// The `f_type` magic numbers of the file systems of internal disks.
     const FIXED_DISK_FILE_SYSTEMS: [u32; 9] = [
-        0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994, 0x8584_58F6, 0xF2F5_2010, 0x2FC1_2FC1,
-        0x794C_7630, 0xCA45_1A4E,
+        0xEF53,      // ext2, ext3, ext4
+        0x5846_5342, // XFS
+        0x9123_683E, // Btrfs
+        0x0102_1994, // tmpfs
+        0x8584_58F6, // ramfs
+        0xF2F5_2010, // F2FS
+        0x2FC1_2FC1, // ZFS
+        0x794C_7630, // overlayfs
+        0xCA45_1A4E, // bcachefs
     ];
     let mut stat = std::mem::MaybeUninit::<libc::statfs>::uninit();
     // SAFETY: `stat` is valid for writing a `statfs`, and the descriptor is open for the call.
@@ -353,7 +360,8 @@ mod tests {
 
     impl Progress for Counted {
         fn bytes_read(&self, bytes: u64) {
-            self.0.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+            self.0
+                .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -367,7 +375,14 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        for size in [0, 1, threshold - 1, threshold, threshold + 1, 3 * threshold + 7] {
+        for size in [
+            0,
+            1,
+            threshold - 1,
+            threshold,
+            threshold + 1,
+            3 * threshold + 7,
+        ] {
             let content = bytes(size);
             let path = dir.path().join(format!("{size}.cab"));
             std::fs::write(&path, &content).unwrap();
@@ -402,7 +417,10 @@ mod tests {
             let path = dir.path().join(format!("{size}.esd"));
             std::fs::write(&path, &content).unwrap();
             let expected = (size, blake3::hash(&content));
-            assert_eq!(hash_blake3(&path, &mut buffer, &NoProgress).unwrap(), expected);
+            assert_eq!(
+                hash_blake3(&path, &mut buffer, &NoProgress).unwrap(),
+                expected
+            );
             assert_eq!(
                 hash_blake3_mapped(&path, &mut buffer, &NoProgress).unwrap(),
                 expected
@@ -427,7 +445,11 @@ mod tests {
             let mut hasher = blake3::Hasher::new();
             let counted = Counted::default();
             pool.install(|| hash_in_pieces(&mut hasher, &map, piece, &counted));
-            assert_eq!(hasher.finalize(), blake3::hash(&content), "pieces of {piece}");
+            assert_eq!(
+                hasher.finalize(),
+                blake3::hash(&content),
+                "pieces of {piece}"
+            );
             assert_eq!(counted.0.into_inner(), content.len() as u64);
         }
     }
