@@ -201,20 +201,33 @@ pub fn check(
         Err(FolderError::RootMissing { .. }) => tree::Tree::default(),
         listing => listing?,
     };
-    let index: HashMap<String, usize> = manifest
+    // Most names on disk are spelled as listed: the folded index, for those that are not, is
+    // made only when the first such name comes up. A manifest lists no two names that fold
+    // alike, so an exact match is the entry the folded one would be.
+    let exact: HashMap<&str, usize> = manifest
         .entries
         .iter()
         .enumerate()
-        .map(|(position, entry)| (entry.path.folded(), position))
+        .map(|(position, entry)| (entry.path.as_str(), position))
         .collect();
+    let mut folded: Option<HashMap<String, usize>> = None;
     let mut seen = vec![false; manifest.entries.len()];
     let mut changed = Vec::new();
     let mut extra = Vec::new();
     let mut to_hash = Vec::new();
     for entry in listing.entries {
-        let listed = index
-            .get(&fold_case(&entry.relative))
+        let listed = exact
+            .get(entry.relative.as_str())
             .copied()
+            .or_else(|| {
+                let folded = folded.get_or_insert_with(|| {
+                    let entries = manifest.entries.iter().enumerate();
+                    entries
+                        .map(|(at, entry)| (entry.path.folded(), at))
+                        .collect()
+                });
+                folded.get(&fold_case(&entry.relative)).copied()
+            })
             .filter(|&position| !seen[position]);
         let Some(position) = listed else {
             extra.push(Extra {
