@@ -18,5 +18,6 @@ pub mod progress;
 pub mod relpath;
 pub mod retry;
 pub mod run_lock;
+mod serde_str;
 pub mod synth;
 pub mod transfer;
