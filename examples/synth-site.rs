@@ -142,7 +142,7 @@ fn main() -> std::io::Result<()> {
 /// A site like [`synth::generate`]'s, but with ordinary file sizes drawn from a Pareto
 /// distribution of shape `alpha` bounded by the spec's smallest and largest size.
 fn pareto_site(root: &Path, spec: &SiteSpec, alpha: f64) -> io::Result<Site> {
-    if !(alpha > 0.0) {
+    if alpha.is_nan() || alpha <= 0.0 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "--pareto must be above 0",
