@@ -6,8 +6,10 @@
 #   WORK_DIR  where to generate (default: ${TMPDIR:-/tmp}/wsus-airgap-bench-hash); the trees
 #             are kept and reused while the generator's settings below are unchanged. About
 #             7.5 GB.
-#   RUNS      rounds (default 5); each round runs every command once, in turn, so that a busy
-#             moment of the machine hits all of them alike. The median wall time is kept.
+#   RUNS      rounds (default 5); each round runs every command once, each next to its peer,
+#             so that a busy moment of the machine hits both alike. Each ratio is the median
+#             over rounds of the ratio within a round (judged against the target); the ratio
+#             of the median wall times is printed beside it.
 #   BIN       the wsus-airgap to measure (default: this tree's release build), to compare
 #             builds on the same data.
 # Needs: sha1sum (coreutils), b3sum.
@@ -63,10 +65,16 @@ time_of() {
 }
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+# round_ratio A B: the median over rounds of A's wall time over B's in the same round (the
+# machine's load changes less within a round than across the run).
+round_ratio() {
+  paste -d ' ' <(tr ' ' '\n' <<<"$1") <(tr ' ' '\n' <<<"$2") | awk '{print $1 / $2}' | median |
+    awk '{printf "%.2f", $1}'
+}
 
-# measure TREE NAME=COMMAND...: round-robin runs; sets T[NAME] to the median wall time and
-# CPU[NAME] to the median user + system time.
-declare -A T CPU
+# measure TREE: runs COMMANDS round-robin; sets T[NAME] to the median wall time, CPU[NAME] to
+# the median user + system time and W[NAME] to every wall time, round by round.
+declare -A T CPU W
 measure() {
   local media="$dir/$1"; shift
   local list
@@ -79,13 +87,14 @@ measure() {
   local -A walls cpus
   local round name
   for round in $(seq "$runs"); do
-    for name in "${!COMMANDS[@]}"; do
+    for name in "${ORDER[@]}"; do
       read -r wall user sys < <(cd "$media/WsusContent" && time_of bash -c "${COMMANDS[$name]}")
       walls[$name]+="$wall "
       cpus[$name]+="$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') "
     done
   done
   while IFS= read -r name; do
+    W[$name]=${walls[$name]% }
     T[$name]=$(tr ' ' '\n' <<<"${walls[$name]}" | grep . | median)
     CPU[$name]=$(tr ' ' '\n' <<<"${cpus[$name]}" | grep . | median)
     printf '  %-28s %7.3f s wall %7.3f s cpu %6.0f MB/s   (runs: %s)\n' "$name" "${T[$name]}" \
@@ -107,7 +116,12 @@ declare -A COMMANDS=(
   ["verify --media"]="'$absbin' verify $common --state '$abs/state.json' --media '$abs/pareto'"
   [b3sum]="find . -mindepth 2 -type f -print0 | xargs -0 b3sum"
 )
+ORDER=(audit sha1sum "audit --jobs 1" "manifest verify" b3sum "verify --media")
 measure pareto
+declare -A R
+R[audit]=$(round_ratio "${W[audit]}" "${W[sha1sum]}")
+R[mv1]=$(round_ratio "${W["manifest verify"]}" "${W[b3sum]}")
+R[vm1]=$(round_ratio "${W["verify --media"]}" "${W[b3sum]}")
 audit=${T[audit]} sha=${T[sha1sum]} mv1=${T["manifest verify"]} vm1=${T["verify --media"]} b31=${T[b3sum]}
 echo
 declare -A COMMANDS=(
@@ -115,12 +129,22 @@ declare -A COMMANDS=(
   ["verify --media"]="'$absbin' verify $common --state '$abs/state.json' --media '$abs/big'"
   [b3sum]="find . -mindepth 2 -type f -print0 | xargs -0 b3sum"
 )
+ORDER=("manifest verify" b3sum "verify --media")
 measure big
+R[mv2]=$(round_ratio "${W["manifest verify"]}" "${W[b3sum]}")
+R[vm2]=$(round_ratio "${W["verify --media"]}" "${W[b3sum]}")
 mv2=${T["manifest verify"]} vm2=${T["verify --media"]} b32=${T[b3sum]}
 
+# verdict LABEL KEY MEDIAN_A MEDIAN_B TARGET: one line: the median of the per-round ratios
+# (judged against TARGET), then the ratio of the medians.
+verdict() {
+  printf '%-40s %s (target <= %s): %-7s ratio of medians %s\n' "$1" "${R[$2]}" "$5" \
+    "$(met "${R[$2]} <= $5")" "$(ratio "$3" "$4")"
+}
 echo
-printf 'audit / sha1sum (pareto):                %s (target <= 0.20): %s\n' "$(ratio "$audit" "$sha")" "$(met "$audit / $sha <= 0.20")"
-printf 'manifest verify / b3sum (pareto):        %s (target <= 1.10): %s\n' "$(ratio "$mv1" "$b31")" "$(met "$mv1 / $b31 <= 1.10")"
-printf 'verify --media / b3sum (pareto):         %s (target <= 1.10): %s\n' "$(ratio "$vm1" "$b31")" "$(met "$vm1 / $b31 <= 1.10")"
-printf 'manifest verify / b3sum (one 5 GB file): %s (target <= 1.10): %s\n' "$(ratio "$mv2" "$b32")" "$(met "$mv2 / $b32 <= 1.10")"
-printf 'verify --media / b3sum (one 5 GB file):  %s (target <= 1.10): %s\n' "$(ratio "$vm2" "$b32")" "$(met "$vm2 / $b32 <= 1.10")"
+echo "wall-time ratios, median over rounds of the ratio in each round:"
+verdict "audit / sha1sum (pareto):" audit "$audit" "$sha" 0.20
+verdict "manifest verify / b3sum (pareto):" mv1 "$mv1" "$b31" 1.10
+verdict "verify --media / b3sum (pareto):" vm1 "$vm1" "$b31" 1.10
+verdict "manifest verify / b3sum (one 5 GB file):" mv2 "$mv2" "$b32" 1.10
+verdict "verify --media / b3sum (one 5 GB file):" vm2 "$vm2" "$b32" 1.10
