@@ -15,7 +15,7 @@
 # Needs: sha1sum (coreutils), b3sum.
 #
 # Trees (examples/synth-site):
-#   pareto: 1,500 content files, 64 KiB to 96 MiB, Pareto sizes (shape 0.65), about 2.6 GB;
+#   pareto: 1,500 content files, 64 KiB to 96 MiB, Pareto sizes (shape 0.65), 2.69 GB;
 #   big:    one 5 GB .esd file and 20 files like the above: one file must not serialise the run.
 # Peers: `sha1sum` and `b3sum` over the same list of files, one process each (b3sum maps each
 # file and hashes it on all cores). Targets, each a ratio of wall times in the same run:
