@@ -268,7 +268,14 @@ fn verify_writes_one_document_for_each_outcome() {
     let (code, document) = run_json(unread.stderr(writer), SCHEMA);
     assert_eq!((code, &document["result"]), (1, &json!("refused")));
 
+    // No media where it was said to be: no signature, so refused as unfinished.
     let (code, document) = run_json(&mut trip.gate("verify", &trip.path("absent")), SCHEMA);
+    assert_eq!((code, &document["result"]), (1, &json!("refused")));
+    assert_eq!(document["refusal"], "manifest");
+
+    // A trust state that cannot be read: an error.
+    fs::create_dir_all(trip.path("trust-state.json")).unwrap();
+    let (code, document) = run_json(&mut trip.gate("verify", &media), SCHEMA);
     assert_eq!(code, 2);
     assert_error_document(&document);
 }

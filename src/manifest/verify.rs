@@ -53,7 +53,7 @@ pub enum VerifyError {
         path: PathBuf,
         source: SignatureError,
     },
-    #[error("{}: missing: a manifest without its signature is unfinished or altered", path.display())]
+    #[error("{}: unfinished or altered media: no signature", path.display())]
     Unsigned { path: PathBuf },
     #[error("{}: format version {found}; this version of wsus-airgap reads version {FORMAT_VERSION}", path.display())]
     UnsupportedVersion { path: PathBuf, found: u64 },
@@ -107,12 +107,10 @@ pub fn verify(
 ) -> Result<Verified, VerifyError> {
     let manifest_path = folder.join(MANIFEST_FILE);
     let signature_path = folder.join(SIGNATURE_FILE);
-    // The small signature first; a manifest without it is media unfinished or altered: a
-    // refusal, where a folder holding neither is a wrong path.
+    // The small signature first; media without it (or no media at all where it was said to
+    // be) is unfinished or altered: a refusal, not a system error.
     let signature_bytes = match read_capped(&signature_path, SIGNATURE_MAX) {
-        Err(VerifyError::Io { path, source })
-            if source.kind() == io::ErrorKind::NotFound && manifest_path.is_file() =>
-        {
+        Err(VerifyError::Io { path, source }) if source.kind() == io::ErrorKind::NotFound => {
             return Err(VerifyError::Unsigned { path });
         }
         read => read?,
