@@ -179,10 +179,10 @@ pub struct ManifestCreateArgs {
     /// The secret key to sign with.
     #[arg(long, value_name = "SECRET")]
     pub key: PathBuf,
-    /// The transfer's sequence number: higher than any the disconnected side accepted from
-    /// this key.
+    /// Sign this sequence number [default: the last one signed with this key, plus one,
+    /// kept in <SECRET>.sequence, which export uses too].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub sequence: u64,
+    pub sequence: Option<u64>,
     /// Days until the manifest expires.
     #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=3650))]
     pub expires: u16,

@@ -93,7 +93,7 @@ impl Events for Console {
                 let _ = write_updates_at_risk(&mut std::io::stderr().lock(), at_risk);
                 stderr_line!("warning: {}", printable(&step.to_string()));
             }
-            Step::ReceiptNotOnMedia { .. } => {
+            Step::ReceiptNotOnMedia { .. } | Step::SequenceNotNewer { .. } => {
                 stderr_line!("warning: {}", printable(&step.to_string()));
             }
             Step::WsusutilStarted { verb, .. } => {

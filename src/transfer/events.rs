@@ -23,6 +23,11 @@ pub enum Step<'a> {
         mode: TransferMode,
         dry_run: bool,
     },
+    /// The sequence asked for is not above the last one signed with the key.
+    SequenceNotNewer {
+        sequence: u64,
+        last: u64,
+    },
     /// Hashing the content found a file a manifest includes with a warning.
     ContentWarning(&'a Finding),
     PackageRead {
@@ -101,6 +106,11 @@ impl fmt::Display for Step<'_> {
                 content.display(),
                 media.display(),
                 dry_run(*is_dry_run)
+            ),
+            Step::SequenceNotNewer { sequence, last } => write!(
+                f,
+                "sequence {sequence} is not above {last}, the last signed with this key: a \
+                 receiving side that imported {last} refuses it as replayed"
             ),
             Step::ContentWarning(finding) => write!(f, "warning: {finding}"),
             Step::PackageRead { path, updates } => {

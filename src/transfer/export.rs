@@ -21,7 +21,6 @@ use crate::mirror::{self, ApplyOptions, Listing, PlanOptions, PlanTotals};
 use crate::package::Package;
 use crate::progress::Phase;
 use crate::relpath::RelPath;
-use crate::run_lock::RunLock;
 
 use super::events::{Events, Step};
 use super::outcome::{Outcome, Refusal, TransferError};
@@ -100,19 +99,11 @@ pub fn export(
     // The key is read first: a wrong key file should not cost an hour of exporting.
     let secret = SecretKey::read(&options.key)?;
     let key_id = secret.public().id;
-    let sequence_file = sequence::file_for(&options.key);
     // One export at a time per key, from before its sequence is read: two at once would sign
     // the same sequence number.
-    let _one_export = if options.dry_run {
-        None
-    } else {
-        Some(RunLock::take_for(
-            &sequence_file,
-            "export signing with this key",
-        )?)
-    };
-    let last = sequence::last(&sequence_file)?;
-    let sequence = options.sequence.unwrap_or(last + 1);
+    let work = (!options.dry_run).then_some("export signing with this key");
+    let claim = sequence::Claim::take(&options.key, options.sequence, work)?;
+    let sequence = claim.sequence;
     let media = Media::new(&options.media);
     events.step(&Step::ExportStarted {
         content: &options.content,
@@ -122,6 +113,12 @@ pub fn export(
         mode: options.mode,
         dry_run: options.dry_run,
     });
+    if claim.is_not_newer() {
+        events.step(&Step::SequenceNotNewer {
+            sequence,
+            last: claim.last,
+        });
+    }
     let receipt = options.since.as_deref().map(Receipt::read).transpose()?;
     if !options.dry_run {
         fs::create_dir_all(&media.root)
@@ -158,9 +155,7 @@ pub fn export(
     }
 
     exported.written = Some(sign(&exported.manifest, &secret, &media)?);
-    if sequence > last {
-        sequence::record(&sequence_file, sequence)?;
-    }
+    claim.record()?;
     let manifest = &exported.manifest;
     events.step(&Step::Signed {
         sequence,

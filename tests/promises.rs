@@ -1,0 +1,116 @@
+//! What the README and `--help` promise an operator, held to by the real binary: dry runs
+//! change nothing, one sequence record per key, unfinished media refused as such, deletions
+//! named, and every flag documented.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use support::trip::Trip;
+use support::{has_line, run_command};
+
+/// `manifest create` of the connected content into `folder`, with more arguments.
+fn manifest_create(trip: &Trip, folder: &Path, more: &[&str]) -> support::Run {
+    fs::create_dir_all(folder).unwrap();
+    run_command(
+        Command::new(support::binary())
+            .args(["manifest", "create", "--quiet", "--content"])
+            .arg(&trip.site.root)
+            .arg("--key")
+            .arg(trip.path("site.key"))
+            .arg("--out")
+            .arg(folder)
+            .args(more),
+    )
+}
+
+fn recorded_sequence(trip: &Trip) -> String {
+    fs::read_to_string(trip.path("site.key.sequence")).unwrap_or_default()
+}
+
+#[test]
+fn an_export_dry_run_changes_nothing_and_needs_a_package() {
+    let trip = Trip::new(21);
+    let media = trip.path("media");
+    let run = run_command(trip.export(&media, None).arg("--dry-run"));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--package"), "{}", run.stderr);
+    assert!(!media.exists());
+    assert_eq!(recorded_sequence(&trip), "");
+
+    // After a real export, a dry run of another package leaves the signed media as it was.
+    let exported = run_command(&mut trip.export(&media, None));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let before = support::snapshot(&media);
+    let package = trip.package();
+    let dry_run = run_command(trip.export(&media, Some(&package)).arg("--dry-run"));
+    assert_eq!(dry_run.code, 0, "{}", dry_run.stderr);
+    assert_eq!(support::snapshot(&media), before);
+    assert_eq!(recorded_sequence(&trip), "1\n");
+    let verified = run_command(&mut trip.gate("verify", &media));
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+}
+
+#[test]
+fn every_command_that_signs_keeps_one_sequence_record_per_key() {
+    let trip = Trip::new(22);
+    let created = manifest_create(&trip, &trip.path("first"), &["--sequence", "42"]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    assert_eq!(recorded_sequence(&trip), "42\n");
+
+    let exported = run_command(&mut trip.export(&trip.path("media"), None));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    assert!(
+        exported.stdout.contains("signed: sequence 43,"),
+        "{}",
+        exported.stdout
+    );
+
+    let created = manifest_create(&trip, &trip.path("second"), &[]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    assert!(
+        created.stdout.contains("\tsequence:44\t"),
+        "{}",
+        created.stdout
+    );
+    assert_eq!(recorded_sequence(&trip), "44\n");
+
+    // A lower sequence only when asked for, with a warning; the record keeps the highest.
+    let lower = run_command(
+        trip.export(&trip.path("old"), None)
+            .args(["--sequence", "5"]),
+    );
+    assert_eq!(lower.code, 0, "{}", lower.stderr);
+    assert!(
+        has_line(
+            &lower.stderr,
+            "warning: sequence 5 is not above 44, the last signed with this key: a receiving \
+             side that imported 44 refuses it as replayed"
+        ),
+        "{}",
+        lower.stderr
+    );
+    assert_eq!(recorded_sequence(&trip), "44\n");
+}
+
+#[test]
+fn media_without_a_signature_is_refused_as_unfinished() {
+    let trip = Trip::new(23);
+    let media = trip.path("media");
+    let exported = run_command(&mut trip.export(&media, None));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    fs::remove_file(media.join("manifest.json.minisig")).unwrap();
+    for folder in [media, trip.path("no-such-media")] {
+        let run = run_command(&mut trip.gate("verify", &folder));
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert_eq!(
+            run.stderr,
+            format!(
+                "wsus-airgap: refused: {}: unfinished or altered media: no signature\n",
+                folder.join("manifest.json.minisig").display()
+            )
+        );
+    }
+}
