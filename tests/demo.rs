@@ -100,7 +100,10 @@ fn demo_exports_verifies_and_imports_then_refuses_replay_and_tampering() {
     let tampered = run(tip);
     assert_eq!(tampered.code, 1, "{tampered:?}");
     let relative = victim.strip_prefix(media.join("WsusContent")).unwrap();
-    let changed = format!("changed: {}: ", relative.to_str().unwrap().replace('\\', "/"));
+    let changed = format!(
+        "changed: {}: ",
+        relative.to_str().unwrap().replace('\\', "/")
+    );
     assert!(tampered.stderr.contains(&changed), "{tampered:?}");
 
     // It never writes into a folder that holds something already.

@@ -114,3 +114,55 @@ fn media_without_a_signature_is_refused_as_unfinished() {
         );
     }
 }
+
+#[test]
+fn an_import_names_the_files_it_deletes_or_quarantines_and_a_dry_run_every_file() {
+    let trip = Trip::new(24);
+    let media = trip.path("media");
+    let exported = run_command(trip.export(&media, None).args(["--mode", "mirror"]));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let extras = ["00/EXTRA1.cab", "FF/EXTRA2.cab"];
+    for extra in extras {
+        let path = trip.content().join(extra);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, extra).unwrap();
+    }
+    let listed: Vec<String> = support::file_names_below(&media.join("WsusContent"))
+        .into_iter()
+        .collect();
+
+    let dry_run = run_command(trip.gate("import", &media).arg("--dry-run"));
+    assert_eq!(dry_run.code, 0, "{}", dry_run.stderr);
+    for path in &listed {
+        assert!(
+            has_line(&dry_run.stdout, &format!("would copy: {path}")),
+            "{}",
+            dry_run.stdout
+        );
+    }
+    for extra in extras {
+        let line = format!("would delete: {extra}");
+        assert!(has_line(&dry_run.stdout, &line), "{}", dry_run.stdout);
+    }
+
+    let quarantine = trip.path("quarantine");
+    let log = trip.path("import.log");
+    let imported = run_command(
+        trip.gate("import", &media)
+            .arg("--quarantine")
+            .arg(&quarantine)
+            .arg("--log")
+            .arg(&log),
+    );
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let log = fs::read_to_string(log).unwrap();
+    for extra in extras {
+        let moved = quarantine.join(extra);
+        assert!(moved.is_file());
+        let line = format!("quarantined: {extra} (to {})", moved.display());
+        assert!(has_line(&imported.stdout, &line), "{}", imported.stdout);
+        let logged = format!("import: quarantined: {extra} (to {})", moved.display());
+        assert!(log.contains(&logged), "{log}");
+    }
+    assert!(!imported.stdout.contains("would "), "{}", imported.stdout);
+}

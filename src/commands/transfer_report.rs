@@ -8,6 +8,7 @@ use indicatif::{HumanBytes, HumanCount};
 use serde::Serialize;
 use wsus_airgap::manifest::contents::PackageState;
 use wsus_airgap::manifest::trusted_comment;
+use wsus_airgap::mirror::ActionKind;
 use wsus_airgap::transfer::gate::MediaCheck;
 use wsus_airgap::transfer::report::RefusalReport;
 use wsus_airgap::transfer::{Exported, Imported, Ready, Refusal};
@@ -254,6 +255,43 @@ pub fn write_ready(ready: &Ready, json: bool) -> io::Result<()> {
     out.flush()
 }
 
+/// Files an import listed in text; `--json` lists them all.
+const FILES_SHOWN: usize = 20;
+
+/// The import's files of one `kind`: `deleted: <path>`, `would copy: <path>` and the like, the
+/// first [`FILES_SHOWN`], then how many more.
+fn write_files(out: &mut impl Write, imported: &Imported, kind: ActionKind) -> io::Result<()> {
+    let dry_run = imported.receipt.is_none();
+    let verb = match (kind, dry_run) {
+        (ActionKind::Copy, _) => "would copy",
+        (ActionKind::Replace, _) => "would replace",
+        (ActionKind::Delete, true) => "would delete",
+        (ActionKind::Delete, false) => "deleted",
+        (_, true) => "would quarantine",
+        (_, false) => "quarantined",
+    };
+    let files: Vec<_> = imported
+        .files
+        .iter()
+        .filter(|action| action.kind == kind)
+        .collect();
+    for action in files.iter().take(FILES_SHOWN) {
+        let path = printable(action.path.as_str()).into_owned();
+        match (&imported.quarantine, kind) {
+            (Some(folder), ActionKind::Quarantine) => {
+                let to = display(&action.path.under(folder));
+                writeln!(out, "{verb}: {path} (to {})", printable(&to))?;
+            }
+            _ => writeln!(out, "{verb}: {path}")?,
+        }
+    }
+    if files.len() > FILES_SHOWN {
+        let more = files.len() - FILES_SHOWN;
+        writeln!(out, "{verb}: ... and {more} more (--json lists them all)")?;
+    }
+    Ok(())
+}
+
 /// What an import did (or, in a dry run, would do).
 pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
     let copied = imported.copied;
@@ -263,10 +301,22 @@ pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
     let mut out = super::stdout::lock();
     write_media_summary(&mut out, &imported.check)?;
     let Some(receipt) = &imported.receipt else {
+        // A dry run names every kind of file it would touch.
+        for kind in [
+            ActionKind::Copy,
+            ActionKind::Replace,
+            ActionKind::Delete,
+            ActionKind::Quarantine,
+        ] {
+            write_files(&mut out, imported, kind)?;
+        }
         writeln!(out, "content (dry run): {copied}")?;
         writeln!(out, "result: ready to import")?;
         return out.flush();
     };
+    // A run names what it took out of the content folder.
+    write_files(&mut out, imported, ActionKind::Delete)?;
+    write_files(&mut out, imported, ActionKind::Quarantine)?;
     writeln!(out, "content: {copied}")?;
     writeln!(
         out,

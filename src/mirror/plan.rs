@@ -67,6 +67,21 @@ pub enum ActionKind {
     DeleteFolder,
 }
 
+impl ActionKind {
+    /// True for the actions on a file's content: copy, replace, delete, quarantine.
+    pub fn is_file(self) -> bool {
+        matches!(
+            self,
+            ActionKind::Copy | ActionKind::Replace | ActionKind::Delete | ActionKind::Quarantine
+        )
+    }
+
+    /// True for the actions that take a file out of the destination: delete, quarantine.
+    pub fn removes(self) -> bool {
+        matches!(self, ActionKind::Delete | ActionKind::Quarantine)
+    }
+}
+
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Action {

@@ -9,7 +9,7 @@ use crate::check::UpdateGap;
 use crate::content::Finding;
 use crate::manifest::TransferMode;
 use crate::manifest::keys::KeyId;
-use crate::mirror::PlanTotals;
+use crate::mirror::{Action, PlanTotals};
 use crate::progress::Phases;
 
 /// A step of an export or import, in the order the workflow takes them.
@@ -65,6 +65,12 @@ pub enum Step<'a> {
     /// The content folder now holds what the media carried (or, in a dry run, would).
     Copied {
         totals: &'a PlanTotals,
+        dry_run: bool,
+    },
+    /// A content file the copy deleted, or moved to `quarantine` (in a dry run, would).
+    Removed {
+        action: &'a Action,
+        quarantine: Option<&'a Path>,
         dry_run: bool,
     },
     /// wsusutil is about to run `verb` (`export`, `import`, `reset`).
@@ -174,6 +180,26 @@ impl fmt::Display for Step<'_> {
             Step::Copied { totals, dry_run } => {
                 let what = if *dry_run { "dry run" } else { "content" };
                 write!(f, "{what}: {totals}")
+            }
+            Step::Removed {
+                action,
+                quarantine,
+                dry_run,
+            } => {
+                let (quarantined, deleted) = if *dry_run {
+                    ("would quarantine", "would delete")
+                } else {
+                    ("quarantined", "deleted")
+                };
+                match quarantine {
+                    Some(folder) => write!(
+                        f,
+                        "{quarantined}: {} (to {})",
+                        action.path,
+                        action.path.under(folder).display()
+                    ),
+                    None => write!(f, "{deleted}: {}", action.path),
+                }
             }
             Step::WsusutilStarted { program, verb } => {
                 write!(f, "running {} {verb}", program.display())

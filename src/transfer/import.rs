@@ -11,7 +11,7 @@ use crate::atomic_file;
 use crate::manifest::Timestamp;
 use crate::manifest::keys::KeyId;
 use crate::manifest::trust::TrustState;
-use crate::mirror::{ActionKind, ApplyOptions, Deletions, Plan, PlanTotals};
+use crate::mirror::{Action, ApplyOptions, Deletions, Plan, PlanTotals};
 use crate::run_lock::RunLock;
 
 use super::events::{Events, Step};
@@ -58,6 +58,11 @@ pub struct Imported {
     pub check: MediaCheck,
     /// The copy plan's totals.
     pub copied: PlanTotals,
+    /// The files copied, replaced, deleted or quarantined (in a dry run, those the copy
+    /// would), in order.
+    pub files: Vec<Action>,
+    /// Where quarantined files went.
+    pub quarantine: Option<PathBuf>,
     /// The receipt written beside the content folder; `None` in a dry run.
     pub receipt: Option<PathBuf>,
     /// `wsusutil reset` ran after the import.
@@ -110,12 +115,14 @@ pub fn import(
         sequence: manifest.sequence,
         files_listed: manifest.totals.files,
     });
-    let copied = proceed!(copy_content(options, &media, &check, events)?);
+    let (copied, files) = proceed!(copy_content(options, &media, &check, events)?);
     if options.dry_run {
         return Ok(Outcome::Done(Imported {
             media: options.media.clone(),
             check,
             copied,
+            files,
+            quarantine: options.quarantine.clone(),
             receipt: None,
             reset: false,
         }));
@@ -166,6 +173,8 @@ pub fn import(
         media: options.media.clone(),
         check,
         copied,
+        files,
+        quarantine: options.quarantine.clone(),
         receipt: Some(receipt_path),
         reset: options.reset,
     }))
@@ -192,9 +201,18 @@ fn copy_content(
     media: &Media,
     check: &MediaCheck,
     events: &dyn Events,
-) -> Result<Outcome<PlanTotals>, TransferError> {
+) -> Result<Outcome<(PlanTotals, Vec<Action>)>, TransferError> {
     let copy = copy_of(options, !options.dry_run);
     let (plan, applied) = proceed!(gate::plan_copy(media, check, &copy, events)?);
+    let actions = match &applied {
+        Some(applied) => &applied.done,
+        None => &plan.actions,
+    };
+    let files: Vec<Action> = actions
+        .iter()
+        .filter(|action| action.kind.is_file())
+        .cloned()
+        .collect();
     if let Some(mut applied) = applied {
         if let Some(error) = applied.stopped.take() {
             return Err(error.into());
@@ -216,14 +234,23 @@ fn copy_content(
         totals: &plan.totals,
         dry_run: options.dry_run,
     });
-    Ok(Outcome::Done(plan.totals))
+    for action in &files {
+        if action.kind.removes() {
+            events.step(&Step::Removed {
+                action,
+                quarantine: options.quarantine.as_deref(),
+                dry_run: options.dry_run,
+            });
+        }
+    }
+    Ok(Outcome::Done((plan.totals, files)))
 }
 
 /// The files a plan deletes or quarantines.
 fn deleted_paths(plan: &Plan) -> Vec<String> {
     plan.actions
         .iter()
-        .filter(|action| matches!(action.kind, ActionKind::Delete | ActionKind::Quarantine))
+        .filter(|action| action.kind.removes())
         .map(|action| action.path.to_string())
         .collect()
 }

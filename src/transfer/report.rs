@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::check::UpdateGap;
-use crate::mirror::PlanTotals;
+use crate::mirror::{Action, PlanTotals};
 use crate::relpath::RelPath;
 
 use super::outcome::Concerned;
@@ -87,19 +87,23 @@ impl Ready {
 
 /// An import's report (`result`: `imported`, or `dry-run`).
 #[derive(Debug, Serialize)]
-pub struct ImportReport {
+pub struct ImportReport<'a> {
     pub result: &'static str,
     pub media: String,
     pub key_id: String,
     pub sequence: u64,
     pub content: PlanTotals,
+    /// Every file copied, replaced, deleted or quarantined (in a dry run, that would be).
+    pub files: &'a [Action],
+    /// Where quarantined files went.
+    pub quarantine: Option<String>,
     /// The receipt written; `None` in a dry run.
     pub receipt: Option<String>,
     pub reset: bool,
 }
 
 impl Imported {
-    pub fn report(&self) -> ImportReport {
+    pub fn report(&self) -> ImportReport<'_> {
         ImportReport {
             result: if self.receipt.is_some() {
                 "imported"
@@ -110,6 +114,11 @@ impl Imported {
             key_id: self.key_id().to_string(),
             sequence: self.sequence(),
             content: self.copied,
+            files: &self.files,
+            quarantine: self
+                .quarantine
+                .as_ref()
+                .map(|folder| folder.display().to_string()),
             receipt: self
                 .receipt
                 .as_ref()
