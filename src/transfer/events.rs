@@ -128,17 +128,11 @@ impl fmt::Display for Step<'_> {
                 at_risk,
             } => write!(
                 f,
-                "{} lacks {} {} the package references ({} {}); exported with --allow-gaps, \
-                 listed as gaps",
+                "{} lacks {} the package references ({}); exported with --allow-gaps, listed \
+                 as gaps",
                 content.display(),
-                gaps.len(),
-                if gaps.len() == 1 { "file" } else { "files" },
-                at_risk.len(),
-                if at_risk.len() == 1 {
-                    "update"
-                } else {
-                    "updates"
-                },
+                counted(gaps.len(), "file"),
+                counted(at_risk.len(), "update"),
             ),
             Step::Staged {
                 totals,
@@ -185,22 +179,7 @@ impl fmt::Display for Step<'_> {
                 action,
                 quarantine,
                 dry_run,
-            } => {
-                let (quarantined, deleted) = if *dry_run {
-                    ("would quarantine", "would delete")
-                } else {
-                    ("quarantined", "deleted")
-                };
-                match quarantine {
-                    Some(folder) => write!(
-                        f,
-                        "{quarantined}: {} (to {})",
-                        action.path,
-                        action.path.under(folder).display()
-                    ),
-                    None => write!(f, "{deleted}: {}", action.path),
-                }
-            }
+            } => write_removed(f, action, *quarantine, *dry_run),
             Step::WsusutilStarted { program, verb } => {
                 write!(f, "running {} {verb}", program.display())
             }
@@ -217,6 +196,38 @@ impl fmt::Display for Step<'_> {
                 receipt.display()
             ),
         }
+    }
+}
+
+/// `N thing` or `1 thing`.
+fn counted(count: usize, thing: &str) -> String {
+    if count == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{count} {thing}s")
+    }
+}
+
+/// `deleted: <path>`, or `quarantined: <path> (to <where>)`; in a dry run, `would ...`.
+fn write_removed(
+    f: &mut fmt::Formatter<'_>,
+    action: &Action,
+    quarantine: Option<&Path>,
+    dry_run: bool,
+) -> fmt::Result {
+    let (quarantined, deleted) = if dry_run {
+        ("would quarantine", "would delete")
+    } else {
+        ("quarantined", "deleted")
+    };
+    match quarantine {
+        Some(folder) => write!(
+            f,
+            "{quarantined}: {} (to {})",
+            action.path,
+            action.path.under(folder).display()
+        ),
+        None => write!(f, "{deleted}: {}", action.path),
     }
 }
 
