@@ -166,3 +166,49 @@ fn an_import_names_the_files_it_deletes_or_quarantines_and_a_dry_run_every_file(
     }
     assert!(!imported.stdout.contains("would "), "{}", imported.stdout);
 }
+
+/// The number before `marker` in the line of `text` that holds it.
+fn count_before(text: &str, marker: &str) -> u64 {
+    let line = text
+        .lines()
+        .find(|line| line.contains(marker))
+        .unwrap_or_else(|| panic!("no `{marker}` in:\n{text}"));
+    let before = &line[..line.find(marker).unwrap()];
+    let number = before.trim_end().rsplit([' ', '(']).next().unwrap();
+    number.replace(',', "").parse().unwrap()
+}
+
+#[test]
+fn an_export_since_a_receipt_says_what_leaves_the_media_and_agrees_with_verify() {
+    let trip = Trip::new(25);
+    let media = trip.path("media");
+    let exported = run_command(&mut trip.export(&media, None));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let imported = run_command(&mut trip.gate("import", &media));
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+
+    // The next export into the same media: everything is held by the other side now.
+    let receipt = trip.path("disconnected").join("wsus-airgap-receipt.json");
+    let again = run_command(trip.export(&media, None).arg("--since").arg(&receipt));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let staged = again
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("staged: "))
+        .unwrap();
+    assert!(
+        staged.contains(" stale to remove from the media ("),
+        "{staged}"
+    );
+    assert!(!staged.contains("to delete"), "{staged}");
+    let held = count_before(&again.stdout, "held by the other side");
+    assert_eq!(held, trip.site.files.len() as u64);
+
+    fs::remove_file(trip.path("trust-state.json")).unwrap();
+    let verified = run_command(&mut trip.gate("verify", &media));
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    assert_eq!(
+        count_before(&verified.stdout, "held by the receiving side"),
+        held
+    );
+}

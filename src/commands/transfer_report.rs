@@ -186,9 +186,19 @@ fn write_media_summary(out: &mut impl Write, check: &MediaCheck) -> io::Result<(
 /// What an export did (or, in a dry run, would do).
 pub fn write_exported(exported: &Exported, json: bool) -> io::Result<()> {
     let manifest = &exported.manifest;
+    // Deletions here are of stale files on the media, never of anything on a server.
+    let totals = &exported.staged;
     let staged = format!(
-        "{}; {} held by the other side",
-        exported.staged,
+        "{} to copy ({}), {} to replace ({}), {} stale to remove from the media ({}), {} \
+         already there ({}); {} held by the other side",
+        HumanCount(totals.copy_files),
+        HumanBytes(totals.copy_bytes),
+        HumanCount(totals.replace_files),
+        HumanBytes(totals.replace_bytes),
+        HumanCount(totals.delete_files),
+        HumanBytes(totals.delete_bytes),
+        HumanCount(totals.unchanged_files),
+        HumanBytes(totals.unchanged_bytes),
         HumanCount(exported.held)
     );
     if json {
