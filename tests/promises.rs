@@ -212,3 +212,29 @@ fn an_export_since_a_receipt_says_what_leaves_the_media_and_agrees_with_verify()
         held
     );
 }
+
+#[test]
+fn media_missing_a_file_names_the_updates_that_would_fail() {
+    let trip = Trip::new(26);
+    let media = trip.path("media");
+    let exported = run_command(&mut trip.export(&media, None));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let victim = trip.site.files[0].path.clone();
+    fs::remove_file(media.join("WsusContent").join(&victim)).unwrap();
+
+    let refused = run_command(&mut trip.gate("verify", &media));
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    let lines: Vec<&str> = refused.stderr.lines().collect();
+    let lacks = lines
+        .iter()
+        .position(|line| *line == format!("  lacks {victim}"))
+        .unwrap_or_else(|| panic!("no update named for {victim}:\n{}", refused.stderr));
+    assert!(
+        lines[..lacks]
+            .iter()
+            .any(|line| line.starts_with("would fail to download: ")),
+        "{}",
+        refused.stderr
+    );
+    assert!(has_line(&refused.stderr, &format!("missing: {victim}")));
+}

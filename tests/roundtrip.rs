@@ -898,6 +898,7 @@ fn content_lacking_a_referenced_file_is_refused_unless_gaps_are_allowed() {
         "{}",
         imported.stdout
     );
+    assert_would_fail_for_lack_of(&imported.stdout, &lost);
     assert_eq!(last_line(&imported.stdout), "result: imported sequence 1");
     trip.assert_content_equal();
     assert_eq!(

@@ -180,6 +180,7 @@ fn write_media_summary(out: &mut impl Write, check: &MediaCheck) -> io::Result<(
     for gap in &check.acknowledged_gaps {
         writeln!(out, "acknowledged gap: {}", printable(gap))?;
     }
+    write_updates_at_risk(out, &check.gap_updates)?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 use std::time::SystemTime;
 
-use crate::check;
+use crate::check::{self, UpdateGap};
 use crate::content::FolderError;
 use crate::manifest::contents::{self, ContentsCheck};
 use crate::manifest::keys::PublicKey;
@@ -32,6 +32,9 @@ pub struct MediaCheck {
     pub unlisted_references: Vec<String>,
     /// References the signer acknowledged as gaps (exported with `--allow-gaps`).
     pub acknowledged_gaps: Vec<String>,
+    /// The updates those gaps leave without their files: they will show "Failed to
+    /// download" after the import.
+    pub gap_updates: Vec<UpdateGap>,
 }
 
 impl MediaCheck {
@@ -92,12 +95,17 @@ pub fn check_media(
             }
         }
     }
+    let gap_updates = package
+        .as_ref()
+        .map(|package| check::updates_needing(package, &acknowledged_gaps))
+        .unwrap_or_default();
     Ok(MediaCheck {
         verified,
         contents,
         package,
         unlisted_references,
         acknowledged_gaps,
+        gap_updates,
     })
 }
 
@@ -132,10 +140,18 @@ pub(super) fn pass(
     if media_check.passed() {
         return Ok(Outcome::Done(media_check));
     }
+    // The updates needing what the media lacks: references it does not list, and listed
+    // files missing or changed on it.
+    let contents = &media_check.contents;
+    let lacking: Vec<String> = (media_check.unlisted_references.iter())
+        .chain(&contents.missing)
+        .chain(contents.changed.iter().map(|changed| &changed.path))
+        .cloned()
+        .collect();
     let at_risk = media_check
         .package
         .as_ref()
-        .map(|package| check::updates_needing(package, &media_check.unlisted_references))
+        .map(|package| check::updates_needing(package, &lacking))
         .unwrap_or_default();
     Ok(Outcome::Refused(Refusal::Media {
         media: media.root.clone(),

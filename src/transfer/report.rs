@@ -63,6 +63,8 @@ pub struct ReadyReport<'a> {
     pub bytes_intact: u64,
     pub files_not_carried: u64,
     pub acknowledged_gaps: &'a [String],
+    /// The updates the acknowledged gaps leave without their files.
+    pub updates_at_risk: &'a [UpdateGap],
     pub import_would_copy: Option<PlanTotals>,
 }
 
@@ -80,6 +82,7 @@ impl Ready {
             bytes_intact: check.contents.intact_bytes,
             files_not_carried: check.contents.not_carried,
             acknowledged_gaps: &check.acknowledged_gaps,
+            updates_at_risk: &check.gap_updates,
             import_would_copy: self.import_would_copy,
         }
     }
@@ -97,6 +100,8 @@ pub struct ImportReport<'a> {
     pub files: &'a [Action],
     /// Where quarantined files went.
     pub quarantine: Option<String>,
+    /// The updates the media's acknowledged gaps leave without their files.
+    pub updates_at_risk: &'a [UpdateGap],
     /// The receipt written; `None` in a dry run.
     pub receipt: Option<String>,
     pub reset: bool,
@@ -119,6 +124,7 @@ impl Imported {
                 .quarantine
                 .as_ref()
                 .map(|folder| folder.display().to_string()),
+            updates_at_risk: &self.check.gap_updates,
             receipt: self
                 .receipt
                 .as_ref()
