@@ -146,9 +146,28 @@ fn folder_of(path: &Path) -> &Path {
 /// there afterwards: creates the folder if needed, then a temporary file in it, removed at
 /// once.
 pub fn check_writable(folder: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(folder)?;
+    std::fs::create_dir_all(folder).map_err(|error| file_in_the_way(folder, error))?;
     let probe = temporary_file_builder().tempfile_in(folder)?;
     probe.close()
+}
+
+/// `error` about `path`, said plainly when a file stands where one of its folders must be
+/// (which the system reports as "File exists" or "Not a directory").
+pub fn file_in_the_way(path: &Path, error: io::Error) -> io::Error {
+    let kind = error.kind();
+    if !matches!(
+        kind,
+        io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
+    ) {
+        return error;
+    }
+    match path.ancestors().find(|ancestor| ancestor.is_file()) {
+        Some(file) => io::Error::new(
+            kind,
+            format!("{} is a file, where a folder is needed", file.display()),
+        ),
+        None => error,
+    }
 }
 
 /// The start of every temporary file name this tool gives.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use wsus_airgap::manifest::TransferMode;
+use wsus_airgap::transfer::default_state_path;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -350,9 +351,9 @@ pub struct VerifyArgs {
     /// folder together hold every file the manifest lists.
     #[arg(long, value_name = "WSUSCONTENT")]
     pub content: Option<PathBuf>,
-    /// The trust state: the last sequence imported per key [default: see README].
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    /// The trust state: the last sequence imported per key.
+    #[arg(long, value_name = "FILE", default_value_os_t = default_state_path())]
+    pub state: PathBuf,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].
@@ -377,9 +378,9 @@ pub struct ImportArgs {
     /// Run `wsusutil reset` after the import.
     #[arg(long)]
     pub reset: bool,
-    /// The trust state: the last sequence imported per key [default: see README].
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    /// The trust state: the last sequence imported per key.
+    #[arg(long, value_name = "FILE", default_value_os_t = default_state_path())]
+    pub state: PathBuf,
     /// Verify and show what would be copied; change nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -238,3 +238,55 @@ fn media_missing_a_file_names_the_updates_that_would_fail() {
     );
     assert!(has_line(&refused.stderr, &format!("missing: {victim}")));
 }
+
+#[test]
+fn messages_say_what_is_wrong_in_the_operators_words() {
+    let trip = Trip::new(27);
+    // A package cut short says so, with where it ends and what its header expected.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wsus-export-2024.cab");
+    let whole = fs::read(&fixture).unwrap();
+    let cut = trip.path("cut.cab");
+    fs::write(&cut, &whole[..3000]).unwrap();
+    let inspected = support::run([Path::new("inspect"), &cut]);
+    assert_eq!(inspected.code, 2);
+    assert_eq!(
+        inspected.stderr,
+        format!(
+            "wsus-airgap: error: {}: cabinet: cut short: it ends after 3000 bytes, and its \
+             header says it holds {}; copy it again\n",
+            cut.display(),
+            whole.len()
+        )
+    );
+
+    // A trust state whose folder is a file names the file.
+    let media = trip.path("media");
+    let exported = run_command(&mut trip.export(&media, None));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    fs::write(trip.path("a-file"), "").unwrap();
+    let state = trip.path("a-file").join("trust-state.json");
+    for verb in ["verify", "import"] {
+        let mut command = trip.command();
+        command.args([verb, "--quiet", "--media"]).arg(&media);
+        command.arg("--trust").arg(trip.path("site.pub"));
+        command
+            .arg("--content")
+            .arg(trip.content())
+            .arg("--state")
+            .arg(&state);
+        let run = run_command(&mut command);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        let named = format!(
+            "{} is a file, where a folder is needed",
+            trip.path("a-file").display()
+        );
+        assert!(run.stderr.contains(&named), "{}", run.stderr);
+    }
+
+    // --help names the default trust state itself.
+    for verb in ["verify", "import"] {
+        let help = support::run([verb, "--help"]);
+        assert!(help.stdout.contains("trust-state.json]"), "{}", help.stdout);
+        assert!(!help.stdout.contains("see README"), "{}", help.stdout);
+    }
+}

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use anyhow::Result;
 use wsus_airgap::mirror;
-use wsus_airgap::transfer::{self, ImportOptions, Outcome, default_state_path, wsusutil};
+use wsus_airgap::transfer::{self, ImportOptions, Outcome, wsusutil};
 
 use super::console::Console;
 use super::step_log::StepLog;
@@ -22,7 +22,7 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
             .clone()
             .unwrap_or_else(wsusutil::default_program),
         reset: args.reset,
-        state: args.state.clone().unwrap_or_else(default_state_path),
+        state: args.state.clone(),
         dry_run: args.dry_run,
         max_delete: args.max_delete,
         quarantine: args.quarantine.clone(),

@@ -100,7 +100,9 @@ impl TrustState {
             Err(CappedError::Io(error)) if error.kind() == io::ErrorKind::NotFound => {
                 return Ok(Self::default());
             }
-            Err(CappedError::Io(error)) => return Err(io_error(error)),
+            Err(CappedError::Io(error)) => {
+                return Err(io_error(crate::atomic_file::file_in_the_way(path, error)));
+            }
             Err(CappedError::TooLarge { .. }) => {
                 return Err(invalid(format!("larger than {STATE_FILE_MAX} bytes")));
             }
