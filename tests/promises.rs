@@ -290,3 +290,69 @@ fn messages_say_what_is_wrong_in_the_operators_words() {
         assert!(!help.stdout.contains("see README"), "{}", help.stdout);
     }
 }
+
+/// The `--flags` in `text`.
+fn flags_in(text: &str) -> std::collections::BTreeSet<String> {
+    let mut flags = std::collections::BTreeSet::new();
+    for (at, _) in text.match_indices("--") {
+        let name: String = text[at + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+            .collect();
+        let before = text[..at].chars().next_back();
+        if name.starts_with(|c: char| c.is_ascii_lowercase())
+            && !before.is_some_and(|c| c.is_alphanumeric() || c == '-')
+        {
+            flags.insert(format!("--{name}"));
+        }
+    }
+    flags
+}
+
+#[test]
+fn every_flag_in_help_is_documented_and_every_documented_flag_exists() {
+    let commands: [&[&str]; 12] = [
+        &[],
+        &["audit"],
+        &["inspect"],
+        &["check"],
+        &["keygen"],
+        &["manifest", "create"],
+        &["manifest", "verify"],
+        &["mirror"],
+        &["export"],
+        &["verify"],
+        &["import"],
+        &["demo"],
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs = fs::read_to_string(root.join("README.md")).unwrap();
+    for page in fs::read_dir(root.join("docs")).unwrap() {
+        let page = page.unwrap().path();
+        if page.extension().is_some_and(|extension| extension == "md") {
+            docs += &fs::read_to_string(page).unwrap();
+        }
+    }
+    let documented = flags_in(&docs);
+    let mut existing = std::collections::BTreeSet::new();
+    for command in commands {
+        let help = support::run(command.iter().copied().chain(["--help"]));
+        assert_eq!(help.code, 0, "{}", help.stderr);
+        for flag in flags_in(&help.stdout) {
+            assert!(
+                documented.contains(&flag),
+                "`wsus-airgap {} {flag}` is in --help but not in README.md or docs/",
+                command.join(" ")
+            );
+            existing.insert(flag);
+        }
+    }
+    // Flags of other programs the pages show: cargo's, and the Windows build script's.
+    let others = ["--locked", "--release", "--target", "--test", "--check"];
+    for flag in documented {
+        assert!(
+            existing.contains(&flag) || others.contains(&flag.as_str()),
+            "README.md or docs/ documents {flag}, which no command has"
+        );
+    }
+}
