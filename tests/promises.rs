@@ -165,6 +165,11 @@ fn an_import_names_the_files_it_deletes_or_quarantines_and_a_dry_run_every_file(
         assert!(log.contains(&logged), "{log}");
     }
     assert!(!imported.stdout.contains("would "), "{}", imported.stdout);
+    // With no terminal to show a progress bar, the log says how far each stage came.
+    for stage in ["checking the media", "copying"] {
+        let line = format!("import: {stage}: 100% (");
+        assert!(log.contains(&line), "{log}");
+    }
 }
 
 /// The number before `marker` in the line of `text` that holds it.

@@ -4,7 +4,9 @@
 use std::sync::Mutex;
 
 use indicatif::ProgressBar;
-use wsus_airgap::progress::{Phase, Phases, Progress};
+use std::io::IsTerminal;
+
+use wsus_airgap::progress::{Milestones, Phase, Phases, Progress};
 use wsus_airgap::transfer::{Events, Outcome, Step, TransferError};
 
 use super::printable::printable;
@@ -75,11 +77,17 @@ impl Console {
 
 impl Phases for Console {
     fn progress(&self, phase: Phase) -> Box<dyn Progress + '_> {
-        let bar = Box::new(Bar::new(self.quiet));
-        if phase == Phase::Copying {
-            return test_hook::abort_after(bar);
+        let mut progress: Box<dyn Progress + '_> = Box::new(Bar::new(self.quiet));
+        // Where no bar is seen (a scheduled task), the log records how far each stage came.
+        if self.log.lock().expect("the log lock").is_open() && !std::io::stderr().is_terminal() {
+            let every = std::time::Duration::from_secs(10);
+            let log = move |milestone| self.log(&format!("{phase}: {milestone}"));
+            progress = Box::new(Milestones::new(progress, 5, every, log));
         }
-        bar
+        if phase == Phase::Copying {
+            return test_hook::abort_after(progress);
+        }
+        progress
     }
 }
 

@@ -31,6 +31,11 @@ impl StepLog {
         Ok(StepLog { file, command })
     }
 
+    /// True when a log was asked for.
+    pub fn is_open(&self) -> bool {
+        self.file.is_some()
+    }
+
     /// No log.
     pub fn none() -> Self {
         StepLog {
