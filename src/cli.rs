@@ -134,7 +134,7 @@ impl Command {
             Command::Verify(args) => args.output.json,
             Command::Import(args) => args.output.json,
             Command::Keygen(_)
-            | Command::Manifest(ManifestCommand::Create(_))
+            | Command::Manifest(ManifestCommand::Create(_) | ManifestCommand::Show(_))
             | Command::Demo(_) => false,
         }
     }
@@ -145,6 +145,10 @@ pub enum ManifestCommand {
     /// Hash a content folder (and an export package), and write a signed manifest of it.
     #[command(after_help = EXIT_CODES)]
     Create(ManifestCreateArgs),
+    /// List what signed media holds, without re-hashing: the signature is checked, then the
+    /// manifest's sequence, expiry, source, package, counts and every file are shown.
+    #[command(after_help = EXIT_CODES)]
+    Show(ManifestShowArgs),
     /// Check a manifest's signature, expiry and sequence, then re-hash every listed file and
     /// report missing, changed and unlisted files.
     #[command(after_help = EXIT_CODES)]
@@ -199,6 +203,16 @@ pub struct ManifestCreateArgs {
     /// Number of files hashed at once [default: one per CPU].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestShowArgs {
+    /// The folder holding manifest.json and manifest.json.minisig.
+    #[arg(value_name = "DIR")]
+    pub folder: PathBuf,
+    /// The public key of the signer to trust.
+    #[arg(long, value_name = "PUBLIC")]
+    pub trust: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -361,3 +361,58 @@ fn every_flag_in_help_is_documented_and_every_documented_flag_exists() {
         );
     }
 }
+
+#[test]
+fn manifest_show_lists_signed_media_without_reading_its_content() {
+    let trip = Trip::new(28);
+    let media = trip.path("media");
+    let exported = run_command(&mut trip.export(&media, None));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    // Nothing but the manifest is read: content gone from the media does not matter.
+    fs::remove_dir_all(media.join("WsusContent")).unwrap();
+    let shown = support::run([
+        Path::new("manifest"),
+        Path::new("show"),
+        &media,
+        Path::new("--trust"),
+        &trip.path("site.pub"),
+    ]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(
+        shown.stdout.starts_with("signature: good, key "),
+        "{}",
+        shown.stdout
+    );
+    assert!(shown.stdout.contains("\nmanifest: sequence 1, created "));
+    for file in &trip.site.files {
+        let size = file.size.to_string();
+        let mut grouped = String::new();
+        for (index, digit) in size.chars().enumerate() {
+            if index > 0 && (size.len() - index) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        let line = format!("  {} ({grouped} bytes)", file.path);
+        assert!(
+            has_line(&shown.stdout, &line),
+            "{line} in\n{}",
+            shown.stdout
+        );
+    }
+
+    // Altered media is refused, as by every command that reads a manifest.
+    fs::write(
+        media.join("manifest.json.minisig"),
+        "untrusted comment: x\n",
+    )
+    .unwrap();
+    let refused = support::run([
+        Path::new("manifest"),
+        Path::new("show"),
+        &media,
+        Path::new("--trust"),
+        &trip.path("site.pub"),
+    ]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+}

@@ -19,6 +19,7 @@ mod import;
 mod inspect;
 mod keygen;
 mod manifest_create;
+mod manifest_show;
 mod manifest_verify;
 mod mirror;
 mod printable;
@@ -71,6 +72,7 @@ pub fn run(command: Command) -> Exit {
         Command::Check(args) => check::run(&args),
         Command::Keygen(args) => keygen::run(&args),
         Command::Manifest(ManifestCommand::Create(args)) => manifest_create::run(&args),
+        Command::Manifest(ManifestCommand::Show(args)) => manifest_show::run(&args),
         Command::Manifest(ManifestCommand::Verify(args)) => manifest_verify::run(&args),
         Command::Mirror(args) => mirror::run(&args),
         Command::Export(args) => export::run(&args),
