@@ -4,13 +4,16 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use indicatif::{HumanBytes, HumanCount};
+use indicatif::HumanCount;
 use serde::Serialize;
 use wsus_airgap::manifest::contents::PackageState;
 use wsus_airgap::manifest::trusted_comment;
 use wsus_airgap::mirror::ActionKind;
+use wsus_airgap::transfer::events::FileLine;
+use wsus_airgap::transfer::export::Staging;
 use wsus_airgap::transfer::gate::MediaCheck;
 use wsus_airgap::transfer::report::RefusalReport;
+use wsus_airgap::transfer::verify::ImportWouldCopy;
 use wsus_airgap::transfer::{Exported, Imported, Ready, Refusal};
 
 use super::display;
@@ -160,48 +163,17 @@ pub fn write_document(document: &impl Serialize) -> io::Result<()> {
 
 /// The lines that say what passed: signature, sequence, media contents, acknowledged gaps.
 fn write_media_summary(out: &mut impl Write, check: &MediaCheck) -> io::Result<()> {
-    let verified = &check.verified;
-    let manifest = &verified.manifest;
-    let previous = verified
-        .previous
-        .map_or("none".to_owned(), |previous| previous.sequence.to_string());
-    writeln!(
-        out,
-        "signature: good, key {}, sequence {} (last imported: {previous}), expires {}",
-        verified.key_id, manifest.sequence, manifest.expires
-    )?;
-    writeln!(
-        out,
-        "media: {} files intact ({}), {} held by the receiving side, package intact",
-        HumanCount(check.contents.intact_files),
-        HumanBytes(check.contents.intact_bytes),
-        HumanCount(check.contents.not_carried),
-    )?;
-    for gap in &check.acknowledged_gaps {
-        writeln!(out, "acknowledged gap: {}", printable(gap))?;
-    }
-    write_updates_at_risk(out, &check.gap_updates)?;
-    Ok(())
+    write!(Printable(&mut *out), "{check}")?;
+    write_updates_at_risk(out, &check.gap_updates)
 }
 
 /// What an export did (or, in a dry run, would do).
 pub fn write_exported(exported: &Exported, json: bool) -> io::Result<()> {
     let manifest = &exported.manifest;
-    // Deletions here are of stale files on the media, never of anything on a server.
-    let totals = &exported.staged;
-    let staged = format!(
-        "{} to copy ({}), {} to replace ({}), {} stale to remove from the media ({}), {} \
-         already there ({}); {} held by the other side",
-        HumanCount(totals.copy_files),
-        HumanBytes(totals.copy_bytes),
-        HumanCount(totals.replace_files),
-        HumanBytes(totals.replace_bytes),
-        HumanCount(totals.delete_files),
-        HumanBytes(totals.delete_bytes),
-        HumanCount(totals.unchanged_files),
-        HumanBytes(totals.unchanged_bytes),
-        HumanCount(exported.held)
-    );
+    let staged = Staging {
+        totals: &exported.staged,
+        held: exported.held,
+    };
     if json {
         return write_document(&exported.report());
     }
@@ -243,24 +215,7 @@ pub fn write_ready(ready: &Ready, json: bool) -> io::Result<()> {
     let mut out = super::stdout::lock();
     write_media_summary(&mut out, check)?;
     if let Some(totals) = ready.import_would_copy {
-        let deletions = if totals.delete_files > 0 {
-            format!(
-                ", and delete {} the manifest does not list ({})",
-                HumanCount(totals.delete_files),
-                HumanBytes(totals.delete_bytes),
-            )
-        } else {
-            String::new()
-        };
-        writeln!(
-            out,
-            "content: an import would copy {} ({}) and replace {}{deletions}; {} already in \
-             place",
-            HumanCount(totals.copy_files),
-            HumanBytes(totals.copy_bytes),
-            HumanCount(totals.replace_files),
-            HumanCount(totals.unchanged_files),
-        )?;
+        writeln!(out, "content: {}", ImportWouldCopy(totals))?;
     }
     writeln!(out, "result: ready to import")?;
     out.flush()
@@ -272,32 +227,23 @@ const FILES_SHOWN: usize = 20;
 /// The import's files of one `kind`: `deleted: <path>`, `would copy: <path>` and the like, the
 /// first [`FILES_SHOWN`], then how many more.
 fn write_files(out: &mut impl Write, imported: &Imported, kind: ActionKind) -> io::Result<()> {
-    let dry_run = imported.receipt.is_none();
-    let verb = match (kind, dry_run) {
-        (ActionKind::Copy, _) => "would copy",
-        (ActionKind::Replace, _) => "would replace",
-        (ActionKind::Delete, true) => "would delete",
-        (ActionKind::Delete, false) => "deleted",
-        (_, true) => "would quarantine",
-        (_, false) => "quarantined",
-    };
-    let files: Vec<_> = imported
-        .files
-        .iter()
+    let lines: Vec<FileLine> = (imported.files.iter())
         .filter(|action| action.kind == kind)
+        .map(|action| FileLine {
+            action,
+            quarantine: imported.quarantine.as_deref(),
+            dry_run: imported.receipt.is_none(),
+        })
         .collect();
-    for action in files.iter().take(FILES_SHOWN) {
-        let path = printable(action.path.as_str()).into_owned();
-        match (&imported.quarantine, kind) {
-            (Some(folder), ActionKind::Quarantine) => {
-                let to = display(&action.path.under(folder));
-                writeln!(out, "{verb}: {path} (to {})", printable(&to))?;
-            }
-            _ => writeln!(out, "{verb}: {path}")?,
-        }
+    for line in lines.iter().take(FILES_SHOWN) {
+        writeln!(out, "{}", printable(&line.to_string()))?;
     }
-    if files.len() > FILES_SHOWN {
-        let more = files.len() - FILES_SHOWN;
+    if let Some(more) = lines
+        .len()
+        .checked_sub(FILES_SHOWN)
+        .filter(|more| *more > 0)
+    {
+        let verb = lines[0].verb();
         writeln!(out, "{verb}: ... and {more} more (--json lists them all)")?;
     }
     Ok(())

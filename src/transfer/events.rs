@@ -9,7 +9,9 @@ use crate::check::UpdateGap;
 use crate::content::Finding;
 use crate::manifest::TransferMode;
 use crate::manifest::keys::KeyId;
-use crate::mirror::{Action, PlanTotals};
+use crate::mirror::{Action, ActionKind, PlanTotals};
+
+use super::export::Staging;
 use crate::progress::Phases;
 
 /// A step of an export or import, in the order the workflow takes them.
@@ -43,8 +45,7 @@ pub enum Step<'a> {
     },
     /// The content the other side lacks is on the media (or, in a dry run, would be).
     Staged {
-        totals: &'a PlanTotals,
-        held: u64,
+        staging: Staging<'a>,
         dry_run: bool,
     },
     Signed {
@@ -67,12 +68,8 @@ pub enum Step<'a> {
         totals: &'a PlanTotals,
         dry_run: bool,
     },
-    /// A content file the copy deleted, or moved to `quarantine` (in a dry run, would).
-    Removed {
-        action: &'a Action,
-        quarantine: Option<&'a Path>,
-        dry_run: bool,
-    },
+    /// A content file the copy deleted or quarantined (in a dry run, would).
+    Removed(FileLine<'a>),
     /// wsusutil is about to run `verb` (`export`, `import`, `reset`).
     WsusutilStarted {
         program: &'a Path,
@@ -134,15 +131,10 @@ impl fmt::Display for Step<'_> {
                 counted(gaps.len(), "file"),
                 counted(at_risk.len(), "update"),
             ),
-            Step::Staged {
-                totals,
-                held,
-                dry_run,
-            } => write!(
-                f,
-                "{}: {totals}; {held} held by the other side",
-                if *dry_run { "dry run" } else { "staged" }
-            ),
+            Step::Staged { staging, dry_run } => {
+                let what = if *dry_run { "dry run" } else { "staged" };
+                write!(f, "{what}: {staging}")
+            }
             Step::Signed {
                 sequence,
                 files_listed,
@@ -175,11 +167,7 @@ impl fmt::Display for Step<'_> {
                 let what = if *dry_run { "dry run" } else { "content" };
                 write!(f, "{what}: {totals}")
             }
-            Step::Removed {
-                action,
-                quarantine,
-                dry_run,
-            } => write_removed(f, action, *quarantine, *dry_run),
+            Step::Removed(line) => write!(f, "{line}"),
             Step::WsusutilStarted { program, verb } => {
                 write!(f, "running {} {verb}", program.display())
             }
@@ -208,26 +196,42 @@ fn counted(count: usize, thing: &str) -> String {
     }
 }
 
-/// `deleted: <path>`, or `quarantined: <path> (to <where>)`; in a dry run, `would ...`.
-fn write_removed(
-    f: &mut fmt::Formatter<'_>,
-    action: &Action,
-    quarantine: Option<&Path>,
-    dry_run: bool,
-) -> fmt::Result {
-    let (quarantined, deleted) = if dry_run {
-        ("would quarantine", "would delete")
-    } else {
-        ("quarantined", "deleted")
-    };
-    match quarantine {
-        Some(folder) => write!(
-            f,
-            "{quarantined}: {} (to {})",
-            action.path,
-            action.path.under(folder).display()
-        ),
-        None => write!(f, "{deleted}: {}", action.path),
+/// A file an import copied, replaced, deleted or quarantined (in a dry run, would), in words:
+/// `would copy: <path>`, `deleted: <path>`, `quarantined: <path> (to <where>)`.
+#[derive(Debug, Clone, Copy)]
+pub struct FileLine<'a> {
+    pub action: &'a Action,
+    /// Where quarantined files go.
+    pub quarantine: Option<&'a Path>,
+    pub dry_run: bool,
+}
+
+impl FileLine<'_> {
+    /// `would copy`, `deleted`, `quarantined` and the like.
+    pub fn verb(&self) -> &'static str {
+        match (self.action.kind, self.dry_run) {
+            (ActionKind::Copy, true) => "would copy",
+            (ActionKind::Copy, false) => "copied",
+            (ActionKind::Replace, true) => "would replace",
+            (ActionKind::Replace, false) => "replaced",
+            (ActionKind::Quarantine, true) => "would quarantine",
+            (ActionKind::Quarantine, false) => "quarantined",
+            (_, true) => "would delete",
+            (_, false) => "deleted",
+        }
+    }
+}
+
+impl fmt::Display for FileLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = &self.action.path;
+        write!(f, "{}: {path}", self.verb())?;
+        match self.quarantine {
+            Some(folder) if self.action.kind == ActionKind::Quarantine => {
+                write!(f, " (to {})", path.under(folder).display())
+            }
+            _ => Ok(()),
+        }
     }
 }
 

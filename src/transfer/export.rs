@@ -88,6 +88,37 @@ impl Exported {
     }
 }
 
+/// What staging did to the media, in words: `N to copy (B), N to replace (B), N stale to
+/// remove from the media (B), N already there (B); N held by the other side`. Deletions here
+/// are of stale files on the media, never of anything on a server.
+#[derive(Debug, Clone, Copy)]
+pub struct Staging<'a> {
+    pub totals: &'a PlanTotals,
+    /// Listed entries the other side already holds, so not on the media.
+    pub held: u64,
+}
+
+impl std::fmt::Display for Staging<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use indicatif::{HumanBytes, HumanCount};
+        let totals = self.totals;
+        write!(
+            f,
+            "{} to copy ({}), {} to replace ({}), {} stale to remove from the media ({}), {} \
+             already there ({}); {} held by the other side",
+            HumanCount(totals.copy_files),
+            HumanBytes(totals.copy_bytes),
+            HumanCount(totals.replace_files),
+            HumanBytes(totals.replace_bytes),
+            HumanCount(totals.delete_files),
+            HumanBytes(totals.delete_bytes),
+            HumanCount(totals.unchanged_files),
+            HumanBytes(totals.unchanged_bytes),
+            HumanCount(self.held)
+        )
+    }
+}
+
 /// Runs the export, telling `events` each step.
 pub fn export(
     options: &ExportOptions,
@@ -326,8 +357,10 @@ fn stage_content(
         }
     }
     events.step(&Step::Staged {
-        totals: &plan.totals,
-        held,
+        staging: Staging {
+            totals: &plan.totals,
+            held,
+        },
         dry_run: options.dry_run,
     });
     Ok(plan.totals)

@@ -44,6 +44,34 @@ impl MediaCheck {
     }
 }
 
+/// The lines that say what passed: signature, sequence, media contents, acknowledged gaps.
+impl std::fmt::Display for MediaCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use indicatif::{HumanBytes, HumanCount};
+        let verified = &self.verified;
+        let manifest = &verified.manifest;
+        let previous = verified
+            .previous
+            .map_or("none".to_owned(), |previous| previous.sequence.to_string());
+        writeln!(
+            f,
+            "signature: good, key {}, sequence {} (last imported: {previous}), expires {}",
+            verified.key_id, manifest.sequence, manifest.expires
+        )?;
+        writeln!(
+            f,
+            "media: {} files intact ({}), {} held by the receiving side, package intact",
+            HumanCount(self.contents.intact_files),
+            HumanBytes(self.contents.intact_bytes),
+            HumanCount(self.contents.not_carried),
+        )?;
+        for gap in &self.acknowledged_gaps {
+            writeln!(f, "acknowledged gap: {gap}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Why the gate could not be passed through at all.
 #[derive(Debug, thiserror::Error)]
 pub enum GateError {

@@ -14,7 +14,7 @@ use crate::manifest::trust::TrustState;
 use crate::mirror::{Action, ApplyOptions, Deletions, Plan, PlanTotals};
 use crate::run_lock::RunLock;
 
-use super::events::{Events, Step};
+use super::events::{Events, FileLine, Step};
 use super::gate::{self, Copy, MediaCheck};
 use super::outcome::{Outcome, Refusal, TransferError};
 use super::receipt::Receipt;
@@ -236,11 +236,11 @@ fn copy_content(
     });
     for action in &files {
         if action.kind.removes() {
-            events.step(&Step::Removed {
+            events.step(&Step::Removed(FileLine {
                 action,
                 quarantine: options.quarantine.as_deref(),
                 dry_run: options.dry_run,
-            });
+            }));
         }
     }
     Ok(Outcome::Done((plan.totals, files)))

@@ -79,3 +79,34 @@ pub fn verify(
         import_would_copy,
     }))
 }
+
+/// What an import would do in the content folder, in words: `an import would copy N (B) and
+/// replace N[, and delete N the manifest does not list (B)]; N already in place`.
+pub struct ImportWouldCopy(pub PlanTotals);
+
+impl std::fmt::Display for ImportWouldCopy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use indicatif::{HumanBytes, HumanCount};
+        let totals = &self.0;
+        write!(
+            f,
+            "an import would copy {} ({}) and replace {}",
+            HumanCount(totals.copy_files),
+            HumanBytes(totals.copy_bytes),
+            HumanCount(totals.replace_files),
+        )?;
+        if totals.delete_files > 0 {
+            write!(
+                f,
+                ", and delete {} the manifest does not list ({})",
+                HumanCount(totals.delete_files),
+                HumanBytes(totals.delete_bytes),
+            )?;
+        }
+        write!(
+            f,
+            "; {} already in place",
+            HumanCount(totals.unchanged_files)
+        )
+    }
+}
