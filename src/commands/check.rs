@@ -9,9 +9,9 @@ use wsus_airgap::check::{self, Check, FileState, Summary, UpdateGap};
 use wsus_airgap::content::{self, AuditOptions};
 use wsus_airgap::package;
 
+use super::Exit;
 use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
-use super::{Exit, display};
 use crate::cli::CheckArgs;
 
 /// Orphans listed in the text report; `--json` lists them all.
@@ -152,8 +152,8 @@ fn write_json(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Resu
         check: &'a Check,
     }
     let document = Document {
-        package: display(&args.package),
-        content: display(&args.content),
+        package: args.package.display().to_string(),
+        content: args.content.display().to_string(),
         result: if check.passed() {
             "complete"
         } else {

@@ -41,11 +41,9 @@ impl Console {
     /// Appends `text` to the step log.
     pub fn log(&self, text: &str) {
         let result = self.log.lock().expect("the log lock").line(text);
-        if let Err(error) = result {
-            self.log_failure
-                .lock()
-                .expect("the log failure lock")
-                .get_or_insert(error);
+        let mut failure = self.log_failure.lock().expect("the log failure lock");
+        if let (Err(error), None) = (result, &*failure) {
+            *failure = Some(error);
         }
     }
 

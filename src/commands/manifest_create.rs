@@ -1,8 +1,7 @@
 //! `wsus-airgap manifest create`: hash a content folder and write its signed manifest.
 
-use std::time::SystemTime;
-
 use std::io::Write;
+use std::time::SystemTime;
 
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};

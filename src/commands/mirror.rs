@@ -94,8 +94,7 @@ fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> i
     for action in actions {
         writeln!(out, "{}", printable(&action.to_string()))?;
     }
-    let totals = &plan.totals;
-    let summary = totals;
+    let summary = &plan.totals;
     let Some(applied) = applied else {
         writeln!(out, "plan ({} mode): {summary}", plan.mode)?;
         return writeln!(out, "dry run: nothing was changed");
@@ -109,12 +108,10 @@ fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> i
     }
     match &applied.deletions {
         Deletions::Done => {}
-        Deletions::SkippedAfterErrors => {
-            writeln!(
-                out,
-                "deletions: none made, because the copies did not all succeed"
-            )?;
-        }
+        Deletions::SkippedAfterErrors => writeln!(
+            out,
+            "deletions: none made, because the copies did not all succeed"
+        )?,
         Deletions::TooMany { planned, max } => writeln!(
             out,
             "deletions: none made: the plan deletes {planned} {}, more than --max-delete {max}",

@@ -143,11 +143,6 @@ fn plural(count: usize, word: &str) -> String {
     }
 }
 
-/// A path as reports show it.
-fn display(path: &std::path::Path) -> String {
-    path.display().to_string()
-}
-
 /// The next step for errors whose fix is known.
 fn hint(error: &anyhow::Error) -> Option<&'static str> {
     // A workflow's error, and a manifest's, is looked at through what it wraps.

@@ -16,7 +16,6 @@ use wsus_airgap::transfer::report::RefusalReport;
 use wsus_airgap::transfer::verify::ImportWouldCopy;
 use wsus_airgap::transfer::{Exported, Imported, Ready, Refusal};
 
-use super::display;
 use super::printable::{Printable, printable};
 use super::render::{write_problems, write_updates_at_risk};
 
@@ -141,9 +140,9 @@ fn write_refused_document(subject: Subject, refusal: &Refusal) -> io::Result<()>
     }
     let (mut media, mut folder, mut content) = (None, None, None);
     match subject {
-        Subject::Media(path) => media = Some(display(path)),
-        Subject::Folder(path) => folder = Some(display(path)),
-        Subject::Content(path) => content = Some(display(path)),
+        Subject::Media(path) => media = Some(path.display().to_string()),
+        Subject::Folder(path) => folder = Some(path.display().to_string()),
+        Subject::Content(path) => content = Some(path.display().to_string()),
     }
     write_document(&Document {
         media,
@@ -187,12 +186,16 @@ pub fn write_exported(exported: &Exported, json: bool) -> io::Result<()> {
         )?;
         return out.flush();
     };
-    writeln!(out, "package: {}", printable(&display(&exported.package)))?;
+    writeln!(
+        out,
+        "package: {}",
+        printable(&exported.package.display().to_string())
+    )?;
     writeln!(out, "staged: {staged}")?;
     writeln!(
         out,
         "manifest: {} ({} files listed, {} on the media)",
-        printable(&display(&written.manifest)),
+        printable(&written.manifest.display().to_string()),
         HumanCount(manifest.totals.files),
         HumanCount(exported.files_carried()),
     )?;
@@ -280,7 +283,11 @@ pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
         "wsusutil import: done{}",
         if imported.reset { ", reset: done" } else { "" }
     )?;
-    writeln!(out, "receipt: {}", printable(&display(receipt)))?;
+    writeln!(
+        out,
+        "receipt: {}",
+        printable(&receipt.display().to_string())
+    )?;
     writeln!(out, "result: imported sequence {}", imported.sequence())?;
     out.flush()
 }
