@@ -416,3 +416,26 @@ fn manifest_show_lists_signed_media_without_reading_its_content() {
     ]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
 }
+
+#[test]
+fn the_log_says_why_an_import_was_refused() {
+    let trip = Trip::new(29);
+    let media = trip.path("media");
+    let exported = run_command(&mut trip.export(&media, None));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let log = trip.path("import.log");
+    let import = || run_command(trip.gate("import", &media).arg("--log").arg(&log));
+    assert_eq!(import().code, 0);
+    let replayed = import();
+    assert_eq!(replayed.code, 1, "{}", replayed.stderr);
+    let log = fs::read_to_string(&log).unwrap();
+    let refused = log
+        .lines()
+        .find(|line| line.contains(" import: refused: "))
+        .unwrap_or_else(|| panic!("no refusal in the log:\n{log}"));
+    assert!(
+        refused.contains("is not newer than sequence 1")
+            && refused.ends_with("; the trust state is unchanged"),
+        "{refused}"
+    );
+}
