@@ -328,6 +328,21 @@ fn a_killed_run_converges_on_the_next_run() {
     assert!(snapshot(&source) == source_before);
 }
 
+/// `--max-delete N` allows exactly N deletions: the brake stops N + 1, not N.
+#[test]
+fn exactly_max_delete_deletions_are_made() {
+    let sides = small_sides();
+    let run = sides.mirror(&["--mode", "mirror", "--max-delete", "1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("- delete 03/extra.cab ("),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.ends_with("result: done\n"), "{}", run.stdout);
+    assert!(!sides.destination().join("03/extra.cab").exists());
+}
+
 #[test]
 fn too_many_deletions_are_all_refused_and_copies_still_happen() {
     let sides = small_sides();

@@ -789,11 +789,13 @@ fn a_failed_wsusutil_export_exits_3_and_leaves_no_signature() {
     );
     assert!(!media.join("manifest.json.minisig").exists());
     assert_eq!(fs::read_to_string(trip.sequence_file()).unwrap(), "1\n");
-    // Unfinished media cannot be verified (an I/O error, exit 2: the signature is missing).
+    // Unfinished media is refused as such (exit 1: the signature is missing).
     let verified = trip.verify(&media);
-    assert_ne!(verified.code, 0, "{}", verified.stdout);
+    assert_eq!(verified.code, 1, "{}", verified.stdout);
     assert!(
-        verified.stderr.contains("manifest.json.minisig"),
+        verified
+            .stderr
+            .contains("manifest.json.minisig: unfinished or altered media: no signature"),
         "{}",
         verified.stderr
     );
@@ -949,6 +951,15 @@ fn verify_ready_means_import_succeeds_when_the_content_folder_parent_is_missing(
     assert_eq!(verified.code, 0, "{}", verified.stderr);
     let imported = trip.run(&mut trip.import_command_into(&media, &content));
     assert_eq!(imported.code, 0, "{}", imported.stderr);
+    assert_eq!(last_line(&imported.stdout), "result: imported sequence 1");
+    support::assert_same_files(trip.connected(), &content);
+    assert_eq!(trip.accepted_sequence(), Some(1));
+    let receipt = read_json(&content.with_file_name("wsus-airgap-receipt.json"));
+    assert_eq!(receipt["sequence"], 1);
+    assert_eq!(
+        receipt["content"].as_array().unwrap().len(),
+        file_names_below(trip.connected()).len()
+    );
 }
 
 /// Media in mirror mode deletes content files the manifest does not list: verify says how
