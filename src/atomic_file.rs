@@ -155,19 +155,28 @@ pub fn check_writable(folder: &Path) -> io::Result<()> {
 /// (which the system reports as "File exists" or "Not a directory").
 pub fn file_in_the_way(path: &Path, error: io::Error) -> io::Error {
     let kind = error.kind();
-    if !matches!(
-        kind,
-        io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
-    ) {
-        return error;
-    }
-    match path.ancestors().find(|ancestor| ancestor.is_file()) {
+    // The path itself may be a file for other reasons (a folder was asked for where it is, or
+    // it is unreadable); a file above it always stands in the way.
+    let in_the_way = |ancestor: &Path| {
+        ancestor.is_file()
+            && (ancestor != path
+                || matches!(
+                    kind,
+                    io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
+                ))
+    };
+    match path.ancestors().find(|ancestor| in_the_way(ancestor)) {
         Some(file) => io::Error::new(
             kind,
             format!("{} is a file, where a folder is needed", file.display()),
         ),
         None => error,
     }
+}
+
+/// True when a file stands where one of the folders above `path` must be.
+pub fn has_file_in_the_way(path: &Path) -> bool {
+    path.ancestors().skip(1).any(Path::is_file)
 }
 
 /// The start of every temporary file name this tool gives.

@@ -97,7 +97,11 @@ impl TrustState {
         };
         let bytes = match read_capped(path, STATE_FILE_MAX) {
             Ok(bytes) => bytes,
-            Err(CappedError::Io(error)) if error.kind() == io::ErrorKind::NotFound => {
+            // Not there yet (on Windows also what a file in place of its folder gives).
+            Err(CappedError::Io(error))
+                if error.kind() == io::ErrorKind::NotFound
+                    && !crate::atomic_file::has_file_in_the_way(path) =>
+            {
                 return Ok(Self::default());
             }
             Err(CappedError::Io(error)) => {
