@@ -239,12 +239,19 @@ impl Trip {
         Some(keys[&self.key_id]["sequence"].as_u64().unwrap())
     }
 
-    /// The line the stand-in records for an import of the package on `media`.
+    /// The line the stand-in records for an import of the package on `media`: wsusutil is
+    /// handed the import's private copy of it, beside the trust state.
     fn import_record(&self, media: &Path) -> String {
-        let package = media.join("export.xml.gz");
-        let updates = wsus_airgap::package::open(&package).unwrap().updates.len();
+        self.import_record_of(&media.join("export.xml.gz"))
+    }
+
+    /// The line the stand-in records for an import of `package`, named as its private copy.
+    fn import_record_of(&self, package: &Path) -> String {
+        let updates = wsus_airgap::package::open(package).unwrap().updates.len();
         assert!(updates > 0);
-        format!("import {} {updates} updates\n", package.display())
+        let copy = wsus_airgap::transfer::import::package_folder_of(&self.state())
+            .join(package.file_name().unwrap());
+        format!("import {} {updates} updates\n", copy.display())
     }
 
     /// Asserts that `exported` is an export that succeeded and signed `sequence`.
@@ -395,7 +402,7 @@ fn a_fresh_round_trip_leaves_the_disconnected_content_equal_to_the_connected() {
     assert_eq!(
         fs::read_to_string(trip.record()).unwrap(),
         trip.import_record(&media),
-        "wsusutil import ran once, on the media's package"
+        "wsusutil import ran once, on the private copy of the media's package"
     );
     assert_eq!(trip.accepted_sequence(), Some(1));
     assert!(trip.disconnected().join("wsusutil-import.log").is_file());
@@ -808,7 +815,10 @@ fn an_empty_export_package_exits_3_and_leaves_no_signature() {
         failed.stderr
     );
     assert!(failed.stderr.contains("empty package"), "{}", failed.stderr);
-    assert_eq!(fs::metadata(media.join("export.xml.gz")).unwrap().len(), 0);
+    assert!(
+        !media.join("export.xml.gz").exists(),
+        "an empty package was put on the media"
+    );
     assert!(!media.join("manifest.json").exists());
     assert!(!media.join("manifest.json.minisig").exists());
     assert!(!trip.sequence_file().exists());
@@ -896,11 +906,7 @@ fn content_lacking_a_referenced_file_is_refused_unless_gaps_are_allowed() {
     trip.assert_content_equal();
     assert_eq!(
         fs::read_to_string(trip.record()).unwrap(),
-        format!(
-            "import {} {} updates\n",
-            media.join("package.cab").display(),
-            wsus_airgap::package::open(&package).unwrap().updates.len()
-        )
+        trip.import_record_of(&media.join("package.cab"))
     );
 }
 

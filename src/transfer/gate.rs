@@ -2,13 +2,15 @@
 //! intact, its package's references set against what the manifest lists, and (given the
 //! receiving content folder) every listed file proven on the media or already in place.
 
+use std::io;
 use std::num::NonZeroUsize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::check;
 use crate::content::FolderError;
-use crate::manifest::contents::{self, ContentsCheck};
+use crate::manifest::PackageEntry;
+use crate::manifest::contents::{self, ContentsCheck, Found, PackageState};
 use crate::manifest::keys::PublicKey;
 use crate::manifest::trust::TrustState;
 use crate::manifest::verify::{self, Verified, VerifyError, VerifyOptions};
@@ -18,6 +20,7 @@ use crate::progress::{Phase, Phases, Progress};
 
 use super::Media;
 use super::outcome::{Outcome, Refusal, TransferError};
+use super::private::{self, Taken};
 
 /// What the gate found on the media.
 #[derive(Debug)]
@@ -25,8 +28,11 @@ pub struct MediaCheck {
     pub verified: Verified,
     /// The media's content folder and package against the manifest.
     pub contents: ContentsCheck,
-    /// The package, read once its hash proved it the signed one.
+    /// The package, read from the private copy once its hash proved it the signed one.
     pub package: Option<Package>,
+    /// The private copy of the package (see [`super::private`]): the bytes that were
+    /// verified and parsed, which wsusutil is given. Present when the package is intact.
+    pub package_copy: Option<PathBuf>,
     /// Content files the package references that the manifest neither lists nor names as
     /// gaps: updates needing them would fail to download.
     pub unlisted_references: Vec<String>,
@@ -50,35 +56,41 @@ pub enum GateError {
     Folder(#[from] FolderError),
     #[error(transparent)]
     Package(#[from] PackageError),
+    #[error("{}: cannot copy the package here: {source}", path.display())]
+    PackageCopy { path: PathBuf, source: io::Error },
 }
 
 /// Verifies the media's signature, expiry and sequence, re-hashes every file on it, and
-/// reads the package to compare its references with the manifest.
+/// reads the package to compare its references with the manifest. The package is read from
+/// the media once, copied into `package_folder` while hashed; only that copy is parsed.
 pub fn check_media(
     media: &Media,
     trusted: &PublicKey,
     options: &VerifyOptions,
+    package_folder: &Path,
     jobs: Option<NonZeroUsize>,
     progress: &dyn Progress,
 ) -> Result<MediaCheck, GateError> {
     let verified = verify::verify(&media.root, trusted, options)?;
     let manifest = &verified.manifest;
-    let package_path = manifest
+    let taken = manifest
         .package
         .as_ref()
-        .map(|entry| entry.name.under(&media.root))
+        .map(|entry| take_package(entry, media, package_folder))
+        .transpose()?;
+    // The content is checked here; the package was judged as it was copied, and what the
+    // content check says of it (looking at the private copy, if any) is replaced by that.
+    let copy_path = manifest
+        .package
+        .as_ref()
+        .map(|entry| entry.name.under(package_folder))
         .unwrap_or_default();
-    let contents = contents::check(manifest, &media.content(), &package_path, jobs, progress)?;
-    let package_intact = matches!(
-        contents.package,
-        Some(contents::PackageState::Intact { .. })
-    );
+    let mut contents = contents::check(manifest, &media.content(), &copy_path, jobs, progress)?;
+    let (package_state, package_copy) = taken.unzip();
+    contents.package = package_state;
+    let package_copy = package_copy.flatten();
     // Only a package whose bytes are the signed ones is parsed.
-    let package = if package_intact {
-        Some(package::open(&package_path)?)
-    } else {
-        None
-    };
+    let package = package_copy.as_deref().map(package::open).transpose()?;
     let (mut unlisted_references, mut acknowledged_gaps) = (Vec::new(), Vec::new());
     if let Some(package) = &package {
         let gaps: std::collections::HashSet<String> =
@@ -96,9 +108,45 @@ pub fn check_media(
         verified,
         contents,
         package,
+        package_copy,
         unlisted_references,
         acknowledged_gaps,
     })
+}
+
+/// Copies the media's package into `folder` while hashing it: its state against the entry,
+/// and the copy when it is intact (a copy of other bytes is removed at once).
+fn take_package(
+    entry: &PackageEntry,
+    media: &Media,
+    folder: &Path,
+) -> Result<(PackageState, Option<PathBuf>), GateError> {
+    let path = entry.name.under(&media.root);
+    let taken =
+        private::take(&path, folder, entry.size).map_err(|source| GateError::PackageCopy {
+            path: folder.to_owned(),
+            source,
+        })?;
+    let found = match taken {
+        Taken::Missing => return Ok((PackageState::Missing { path }, None)),
+        Taken::NotAFile(file_type) => Found::NotAFile { file_type },
+        Taken::Unreadable(error) => Found::Unreadable {
+            error: error.to_string(),
+        },
+        Taken::OtherSize { size, blake3 } => Found::Content { size, blake3 },
+        Taken::Copied {
+            path: copy,
+            size,
+            blake3,
+        } => {
+            if size == entry.size && blake3 == entry.blake3 {
+                return Ok((PackageState::Intact { path }, Some(copy)));
+            }
+            let _ = std::fs::remove_file(&copy);
+            Found::Content { size, blake3 }
+        }
+    };
+    Ok((PackageState::Changed { path, found }, None))
 }
 
 /// Passes the media through the gate against the trust `state`: a refusal carries what was
@@ -108,6 +156,7 @@ pub(super) fn pass(
     trust: &Path,
     state: &TrustState,
     now: SystemTime,
+    package_folder: &Path,
     jobs: Option<NonZeroUsize>,
     phases: &dyn Phases,
 ) -> Result<Outcome<MediaCheck>, TransferError> {
@@ -120,7 +169,7 @@ pub(super) fn pass(
     };
     let result = {
         let progress = phases.progress(Phase::Checking);
-        check_media(media, &trusted, &options, jobs, &*progress)
+        check_media(media, &trusted, &options, package_folder, jobs, &*progress)
     };
     let media_check = match result {
         Ok(media_check) => media_check,

@@ -17,6 +17,7 @@ use crate::run_lock::RunLock;
 use super::events::{Events, Step};
 use super::gate::{self, Copy, MediaCheck};
 use super::outcome::{Outcome, Refusal, TransferError};
+use super::private::PrivateFolder;
 use super::receipt::Receipt;
 use super::{Media, wsusutil};
 
@@ -96,11 +97,20 @@ pub fn import(
         let (lock, state) = prepare_to_record(&options.state, &receipt_path)?;
         (Some(lock), state)
     };
+    // The package is read off the media once, into a folder of this import's own; wsusutil
+    // is given that copy. A dry run leaves the trust state's folder alone.
+    let package_folder = if options.dry_run {
+        PrivateFolder::temporary()
+    } else {
+        PrivateFolder::fresh(&package_folder_of(&options.state))
+    }
+    .map_err(|error| TransferError::io(&package_folder_of(&options.state), "create", error))?;
     let check = proceed!(gate::pass(
         &media,
         &options.trust,
         &state,
         options.now,
+        package_folder.path(),
         options.jobs,
         events,
     )?);
@@ -235,13 +245,11 @@ fn run_wsusutil(
     check: &MediaCheck,
     events: &dyn Events,
 ) -> Result<(), TransferError> {
-    let package = match &check.verified.manifest.package {
-        Some(entry) => entry.name.under(&media.root),
-        None => {
-            return Err(TransferError::NoPackage {
-                media: media.root.clone(),
-            });
-        }
+    // The private copy the gate verified and parsed, never the media's file.
+    let Some(package) = &check.package_copy else {
+        return Err(TransferError::NoPackage {
+            media: media.root.clone(),
+        });
     };
     let import_log = beside_content(&options.content, IMPORT_LOG);
     let program = &options.wsusutil;
@@ -249,7 +257,7 @@ fn run_wsusutil(
         program,
         verb: "import",
     });
-    let result = wsusutil::import(program, &package, &import_log);
+    let result = wsusutil::import(program, package, &import_log);
     events.step(&Step::WsusutilEnded {
         verb: "import",
         succeeded: result.is_ok(),
@@ -268,6 +276,14 @@ fn run_wsusutil(
         result?;
     }
     Ok(())
+}
+
+/// Where an import keeps its private copy of the package: beside the trust state, named
+/// after it (`trust-state.json.package`), guarded by its lock.
+pub fn package_folder_of(state: &Path) -> PathBuf {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".package");
+    PathBuf::from(name)
 }
 
 /// A file beside the content folder (`D:\WSUS\WsusContent` -> `D:\WSUS\<name>`).

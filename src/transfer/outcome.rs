@@ -24,6 +24,7 @@ use crate::relpath::RelPathError;
 use crate::run_lock::RunLockError;
 
 use super::gate::GateError;
+use super::private::PlaceError;
 use super::receipt::ReceiptError;
 use super::sequence::SequenceError;
 use super::wsusutil::WsusutilError;
@@ -273,6 +274,13 @@ pub enum TransferError {
     StagingIncomplete,
     #[error("{}: {changed} files changed during the import; rerun", content.display())]
     ChangedDuringImport { content: PathBuf, changed: u64 },
+    #[error(
+        "{}: the package changed while it was copied onto the media; nothing was signed",
+        path.display()
+    )]
+    PackageChanged { path: PathBuf },
+    #[error(transparent)]
+    Place(#[from] PlaceError),
     #[error("{}: the manifest names no package to import", media.display())]
     NoPackage { media: PathBuf },
     #[error(
@@ -297,6 +305,7 @@ impl TransferError {
             TransferError::Mirror(error) => error,
             TransferError::Wsusutil(error) => error,
             TransferError::Copy(error) => error,
+            TransferError::Place(error) => error,
             TransferError::Unrecordable(error) => error.cause(),
             other => other,
         }

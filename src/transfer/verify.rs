@@ -13,6 +13,7 @@ use super::Media;
 use super::events::Events;
 use super::gate::{self, Copy, MediaCheck};
 use super::outcome::{Outcome, TransferError};
+use super::private::PrivateFolder;
 
 /// What to verify.
 #[derive(Debug, Clone)]
@@ -46,11 +47,14 @@ pub fn verify(
 ) -> Result<Outcome<Ready>, TransferError> {
     let media = Media::new(&options.media);
     let state = TrustState::load(&options.state)?;
+    let package_folder = PrivateFolder::temporary()
+        .map_err(|error| TransferError::io(&std::env::temp_dir(), "create a folder in", error))?;
     let check = match gate::pass(
         &media,
         &options.trust,
         &state,
         options.now,
+        package_folder.path(),
         options.jobs,
         events,
     )? {
