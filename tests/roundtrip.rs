@@ -1231,3 +1231,63 @@ fn an_export_while_another_signs_with_the_key_is_turned_away() {
     let exported = trip.export(&media);
     assert_eq!(exported.code, 0, "{}", exported.stderr);
 }
+
+/// Changes a byte of the file at `path` and sets its modification time back, as `touch -r`
+/// would: size and time are as before, the bytes are not.
+fn change_keeping_size_and_time(path: &Path) {
+    let modified = fs::metadata(path).unwrap().modified().unwrap();
+    flip_middle_byte(path);
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    assert_eq!(fs::metadata(path).unwrap().modified().unwrap(), modified);
+}
+
+/// A content file changed on the disconnected side with its time set back is not taken for
+/// the file the hash cache remembers: media that does not carry it is refused as not
+/// covering it (verify does not count it as in place), and media that does carries it in
+/// again, before wsusutil runs.
+#[test]
+fn a_content_file_changed_with_its_time_set_back_is_never_taken_as_in_place() {
+    let trip = Trip::new(19);
+    trip.round(&trip.media("media1"), None, 1);
+    let victim = trip.site.files[3].path.clone();
+    change_keeping_size_and_time(&trip.content().join(&victim));
+
+    let since = trip.media("media2");
+    let exported = trip.export_since(&since, &trip.receipt());
+    trip.assert_signed(&exported, 2);
+    assert!(!since.join("WsusContent").join(&victim).exists());
+    let verified = trip.verify(&since);
+    assert_eq!(verified.code, 1, "{}", verified.stdout);
+    assert!(
+        has_line(&verified.stderr, &format!("not covered: {victim}")),
+        "{}",
+        verified.stderr
+    );
+    let before = untouchable(&trip);
+    let refused = trip.import(&since);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert_eq!(
+        untouchable(&trip),
+        before,
+        "wsusutil ran or something changed"
+    );
+
+    let whole = trip.media("media3");
+    let exported = trip.export(&whole);
+    trip.assert_signed(&exported, 3);
+    let verified = trip.verify(&whole);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    assert!(
+        verified.stdout.contains(" and replace 1; "),
+        "{}",
+        verified.stdout
+    );
+    let imported = trip.import(&whole);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    trip.assert_content_equal();
+}

@@ -19,7 +19,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 pub use apply::{Applied, ApplyOptions, Deletions, Rejected, apply};
-pub use cache::HashCache;
+pub use cache::{HashCache, Stamp};
 pub use plan::{
     Action, ActionKind, ActionPath, Caches, Listing, Plan, PlanOptions, PlanTotals, Side, plan,
 };
