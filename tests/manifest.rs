@@ -1010,3 +1010,54 @@ fn names_on_media_cannot_forge_report_lines() {
         1
     );
 }
+
+#[test]
+fn a_sha1_contradicting_the_name_and_the_largest_sequence_reject_the_manifest() {
+    let media = Media::created(1);
+    let original = media.read_manifest();
+    let position = original
+        .entries
+        .iter()
+        .position(|entry| entry.sha1.is_some() && !entry.path.as_str().ends_with(".esd"))
+        .expect("a content file that is not an .esd");
+    let entry = &original.entries[position];
+    let mut manifest = original.clone();
+    let other = original
+        .entries
+        .iter()
+        .find_map(|other| other.sha1.filter(|sha1| Some(*sha1) != entry.sha1))
+        .unwrap();
+    manifest.entries[position].sha1 = Some(other);
+    media.sign(&manifest);
+    let refused = media.verify(&[]);
+    assert_eq!(refused.code, 1);
+    let name_sha1 = entry.sha1.unwrap();
+    assert_eq!(
+        stderr_line(&refused),
+        format!(
+            "wsus-airgap: refused: {}: entry `{}` gives SHA-1 {other} where its name says \
+             {name_sha1}",
+            media.manifest().display(),
+            entry.path
+        )
+    );
+
+    let mut manifest = original.clone();
+    manifest.sequence = u64::MAX;
+    media.sign(&manifest);
+    let refused = media.verify(&[]);
+    assert_eq!(refused.code, 1);
+    assert_eq!(
+        stderr_line(&refused),
+        format!(
+            "wsus-airgap: refused: {}: the sequence is {}, the largest there is: no later media \
+             could be newer",
+            media.manifest().display(),
+            u64::MAX
+        )
+    );
+
+    // Signed as it was made, it verifies: the check itself found nothing else.
+    media.sign(&original);
+    assert_eq!(media.verify(&[]).code, 0);
+}

@@ -7,6 +7,7 @@
 //! sequence against the trust state. Any failure rejects the whole manifest.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -16,8 +17,12 @@ use serde::Deserialize;
 use super::keys::{KeyId, PublicKey};
 use super::signature::{self, SignatureError};
 use super::trust::{Accepted, TrustState};
-use super::{FORMAT_VERSION, MANIFEST_FILE, Manifest, SIGNATURE_FILE, Timestamp, trusted_comment};
+use super::{
+    FORMAT_VERSION, FileEntry, MANIFEST_FILE, Manifest, SIGNATURE_FILE, Timestamp, trusted_comment,
+};
 use crate::capped_read::{self, CappedError};
+use crate::content::Sha1Digest;
+use crate::content::layout::{Placement, classify};
 
 /// The largest manifest read: about a million entries.
 pub const MANIFEST_MAX: u64 = 256 * 1024 * 1024;
@@ -192,6 +197,13 @@ pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
     if manifest.sequence == 0 {
         return Err("the sequence is 0; sequences start at 1".to_owned());
     }
+    // Nothing could ever be newer, so the key could never be used again.
+    if manifest.sequence == u64::MAX {
+        return Err(format!(
+            "the sequence is {}, the largest there is: no later media could be newer",
+            u64::MAX
+        ));
+    }
     let entries = &manifest.entries;
     for pair in entries.windows(2) {
         let (before, after) = (&pair[0].path, &pair[1].path);
@@ -222,6 +234,15 @@ pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
                     entry.path, entries[file].path
                 ));
             }
+        }
+    }
+    for entry in entries {
+        if let Some(name_sha1) = contradicted_sha1(entry) {
+            return Err(format!(
+                "entry `{}` gives SHA-1 {} where its name says {name_sha1}",
+                entry.path,
+                entry.sha1.expect("only a given SHA-1 contradicts")
+            ));
         }
     }
     let files = entries.len() as u64;
@@ -257,6 +278,23 @@ pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The SHA-1 a content file's name (`XX/<SHA-1>.<ext>`) gives, when the entry's `sha1` says
+/// another. WSUS names content by its SHA-1, so a manifest that disagrees with a name lists a
+/// file WSUS would take for damaged, except an `.esd` file, whose name is not the SHA-1 of
+/// its bytes (audit warns of those, and manifests include them).
+fn contradicted_sha1(entry: &FileEntry) -> Option<Sha1Digest> {
+    let sha1 = entry.sha1?;
+    let components: Vec<&OsStr> = entry.path.as_str().split('/').map(OsStr::new).collect();
+    match classify(&components) {
+        Placement::Content { name, .. }
+            if name.sha1 != sha1 && !name.extension.eq_ignore_ascii_case("esd") =>
+        {
+            Some(name.sha1)
+        }
+        _ => None,
+    }
 }
 
 /// Reads at most `limit` bytes of `path`, refusing larger files before reading them.
