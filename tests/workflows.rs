@@ -492,3 +492,35 @@ fn export_signs_the_package_it_read_even_if_the_media_copy_is_swapped() {
     assert_eq!(package.size, given.len() as u64);
     assert_eq!(package.blake3.to_string(), blake3::hash(&given).to_string());
 }
+
+/// Links on the media are refused as the content's links are, never followed: the content
+/// folder, the manifest, its signature and the package, each a link to the real thing
+/// elsewhere.
+#[cfg(unix)]
+#[test]
+fn links_on_the_media_are_refused_and_never_followed() {
+    for name in ["WsusContent", MANIFEST_FILE, SIGNATURE_FILE, "export.cab"] {
+        let sites = Sites::new().exported();
+        let on_media = sites.media().join(name);
+        let elsewhere = sites.path("elsewhere");
+        fs::rename(&on_media, &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &on_media).unwrap();
+        let before = sites.disconnected_side();
+
+        let outcome = transfer::import(&sites.import_options(), &Recorder::new(String::new));
+
+        let refused = match outcome {
+            Ok(Outcome::Refused(refusal)) => refusal,
+            Ok(Outcome::Done(_)) => panic!("{name}: imported through the link"),
+            Err(error) => panic!("{name}: {error}"),
+        };
+        let named = refused
+            .files()
+            .iter()
+            .any(|file| file.path == name && ["link", "changed"].contains(&file.problem));
+        let said = refused.to_string();
+        assert!(named || said.contains("link"), "{name}: {said}");
+        assert_eq!(sites.disconnected_side(), before, "{name}");
+        assert_eq!(sites.accepted(), None, "{name}");
+    }
+}

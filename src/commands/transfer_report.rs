@@ -83,6 +83,12 @@ fn write_evidence(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
             }
             write_updates_at_risk(out, at_risk)
         }
+        Refusal::Links { paths, .. } => {
+            for path in paths {
+                writeln!(out, "link: {} (never followed)", printable(path))?;
+            }
+            Ok(())
+        }
         Refusal::NotCovered { paths, at_risk, .. } => {
             write_updates_at_risk(out, at_risk)?;
             for path in paths {

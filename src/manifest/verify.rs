@@ -21,8 +21,9 @@ use super::{
     FORMAT_VERSION, FileEntry, MANIFEST_FILE, Manifest, SIGNATURE_FILE, Timestamp, trusted_comment,
 };
 use crate::capped_read::{self, CappedError};
-use crate::content::Sha1Digest;
 use crate::content::layout::{Placement, classify};
+use crate::content::{EntryType, Sha1Digest};
+use crate::regular_file::{self, Opened};
 
 /// The largest manifest read: about a million entries.
 pub const MANIFEST_MAX: u64 = 256 * 1024 * 1024;
@@ -58,6 +59,15 @@ pub enum VerifyError {
         path: PathBuf,
         source: SignatureError,
     },
+    #[error(
+        "{}: {}, not a file of the media's own: links are never followed",
+        path.display(),
+        match found {
+            EntryType::Link => "a link",
+            _ => "a device, pipe or socket",
+        }
+    )]
+    NotAFile { path: PathBuf, found: EntryType },
     #[error("{}: missing: a manifest without its signature is unfinished or altered", path.display())]
     Unsigned { path: PathBuf },
     #[error("{}: format version {found}; this version of wsus-airgap reads version {FORMAT_VERSION}", path.display())]
@@ -297,9 +307,24 @@ fn contradicted_sha1(entry: &FileEntry) -> Option<Sha1Digest> {
     }
 }
 
-/// Reads at most `limit` bytes of `path`, refusing larger files before reading them.
+/// Reads at most `limit` bytes of the regular file at `path`, refusing larger files before
+/// reading them, and a link (never followed) or a device.
 fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, VerifyError> {
-    capped_read::read_capped(path, limit).map_err(|error| match error {
+    let io_error = |source| VerifyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = match regular_file::open(path).map_err(io_error)? {
+        Opened::File(file) => file,
+        Opened::Not(found) => {
+            return Err(VerifyError::NotAFile {
+                path: path.to_owned(),
+                found,
+            });
+        }
+        Opened::Folder => return Err(io_error(io::ErrorKind::IsADirectory.into())),
+    };
+    capped_read::read_file_capped(file, limit).map_err(|error| match error {
         CappedError::Io(source) => VerifyError::Io {
             path: path.to_owned(),
             source,

@@ -9,14 +9,15 @@ use std::time::SystemTime;
 
 use crate::check;
 use crate::content::FolderError;
-use crate::manifest::PackageEntry;
 use crate::manifest::contents::{self, ContentsCheck, Found, PackageState};
 use crate::manifest::keys::PublicKey;
 use crate::manifest::trust::TrustState;
 use crate::manifest::verify::{self, Verified, VerifyError, VerifyOptions};
+use crate::manifest::{MANIFEST_FILE, PackageEntry, SIGNATURE_FILE};
 use crate::mirror::{self, Applied, ApplyOptions, Listing, MirrorError, Plan, PlanOptions};
 use crate::package::{self, Package, PackageError};
 use crate::progress::{Phase, Phases, Progress};
+use crate::regular_file;
 
 use super::Media;
 use super::outcome::{Outcome, Refusal, TransferError};
@@ -161,6 +162,21 @@ pub(super) fn pass(
     phases: &dyn Phases,
 ) -> Result<Outcome<MediaCheck>, TransferError> {
     let trusted = PublicKey::read(trust)?;
+    // Links are never followed: one where the media must hold its own folder or file is a
+    // refusal, as a link among the content files is. (Reading the manifest and its
+    // signature refuses a link put there after this look, and the package is refused as
+    // changed.)
+    let links: Vec<String> = [Media::CONTENT_FOLDER, MANIFEST_FILE, SIGNATURE_FILE]
+        .into_iter()
+        .filter(|name| regular_file::is_link(&media.file(name)))
+        .map(str::to_owned)
+        .collect();
+    if !links.is_empty() {
+        return Ok(Outcome::Refused(Refusal::Links {
+            media: media.root.clone(),
+            paths: links,
+        }));
+    }
     let options = VerifyOptions {
         now,
         allow_expired: false,

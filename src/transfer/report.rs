@@ -124,7 +124,7 @@ impl Imported {
 pub struct RefusalReport<'a> {
     pub result: &'static str,
     pub error: String,
-    /// What was refused: `manifest`, `media`, `not-covered`, `content`, `gaps`,
+    /// What was refused: `manifest`, `media`, `links`, `not-covered`, `content`, `gaps`,
     /// `too-many-deletions` or `rejected`.
     pub refusal: &'static str,
     pub files: Vec<Concerned<'a>>,
