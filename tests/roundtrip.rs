@@ -321,9 +321,12 @@ fn assert_would_fail_for_lack_of(stderr: &str, path: &str) {
     assert_eq!(id.matches('-').count(), 4, "{header}");
 }
 
-/// The files of a trip that nothing but a successful import may change, as bytes.
+/// The files of a trip that nothing but a successful import may change, as bytes. The
+/// content folder's lock file (`WsusContent.lock`, empty, left for the next run) is none of
+/// them.
 fn untouchable(trip: &Trip) -> BTreeMap<String, Option<Vec<u8>>> {
     let mut all = snapshot(&trip.disconnected());
+    all.remove("WsusContent.lock");
     for file in [trip.state(), trip.record()] {
         all.insert(file.display().to_string(), fs::read(&file).ok());
     }
@@ -1290,4 +1293,32 @@ fn a_content_file_changed_with_its_time_set_back_is_never_taken_as_in_place() {
     let imported = trip.import(&whole);
     assert_eq!(imported.code, 0, "{}", imported.stderr);
     trip.assert_content_equal();
+}
+
+/// One import at a time into a content folder, whatever its trust state: while another run
+/// holds the content folder's lock (`WsusContent.lock`), an import with another trust state
+/// is turned away before its gate, changing nothing.
+#[test]
+fn an_import_into_a_content_folder_another_run_holds_is_turned_away() {
+    let (trip, media) = Trip::exported(20);
+    let held = hold_lock_of(&trip.content());
+    let other_state = trip.path("other-state.json");
+    let mut command = trip.gate_command_with_state("import", &media, &trip.content(), &other_state);
+    command.arg("--wsusutil").arg(stand_in_wsusutil());
+    let before = untouchable(&trip);
+
+    let busy = trip.run(&mut command);
+    assert_eq!(
+        (busy.code, busy.stderr.as_str()),
+        (
+            2,
+            busy_error(&trip.content(), "copy into this folder").as_str()
+        )
+    );
+    assert_eq!(untouchable(&trip), before);
+    assert!(!other_state.exists());
+
+    drop(held);
+    let imported = trip.run(&mut command);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
 }

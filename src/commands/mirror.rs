@@ -56,6 +56,12 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         max_delete: args.max_delete,
         quarantine: args.quarantine.clone(),
     };
+    // One run at a time writes the destination; a dry run writes nothing.
+    let _one_run = if args.dry_run {
+        None
+    } else {
+        Some(mirror::lock_destination(&args.destination)?)
+    };
     let (plan, applied) = mirror::plan_and_apply(
         &args.source,
         &args.destination,

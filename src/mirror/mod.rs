@@ -23,7 +23,7 @@ pub use cache::{HashCache, Stamp};
 pub use plan::{
     Action, ActionKind, ActionPath, Caches, Listing, Plan, PlanOptions, PlanTotals, Side, plan,
 };
-pub use session::{default_cache_folder, plan_and_apply};
+pub use session::{default_cache_folder, lock_destination, plan_and_apply};
 
 use crate::content::FolderError;
 use crate::relpath::RelPathError;

@@ -11,7 +11,7 @@ use crate::atomic_file;
 use crate::manifest::Timestamp;
 use crate::manifest::keys::KeyId;
 use crate::manifest::trust::TrustState;
-use crate::mirror::{ActionKind, ApplyOptions, Deletions, Plan, PlanTotals};
+use crate::mirror::{self, ActionKind, ApplyOptions, Deletions, Plan, PlanTotals};
 use crate::run_lock::RunLock;
 
 use super::events::{Events, Step};
@@ -91,11 +91,13 @@ pub fn import(
     // server), from before the gate on, or a second import that passed the gate while the
     // first ran would import the same media again.
     let receipt_path = beside_content(&options.content, RECEIPT_FILE);
-    let (_one_import, mut state) = if options.dry_run {
-        (None, TrustState::load(&options.state)?)
+    // And one run at a time into the content folder, whatever its trust state.
+    let (_one_import, _one_copy, mut state) = if options.dry_run {
+        (None, None, TrustState::load(&options.state)?)
     } else {
         let (lock, state) = prepare_to_record(&options.state, &receipt_path)?;
-        (Some(lock), state)
+        let copy_lock = mirror::lock_destination(&options.content)?;
+        (Some(lock), Some(copy_lock), state)
     };
     // The package is read off the media once, into a folder of this import's own; wsusutil
     // is given that copy. A dry run leaves the trust state's folder alone.
