@@ -14,7 +14,8 @@ use wsus_airgap::manifest::keys::{PublicKey, SecretKey};
 use wsus_airgap::manifest::trust::TrustState;
 use wsus_airgap::manifest::verify::{self, MANIFEST_MAX, VerifyOptions};
 use wsus_airgap::manifest::{
-    MANIFEST_FILE, Manifest, SIGNATURE_FILE, Timestamp, TransferMode, signature, trusted_comment,
+    Blake3Digest, MANIFEST_FILE, Manifest, SIGNATURE_FILE, Timestamp, TransferMode, signature,
+    trusted_comment,
 };
 
 /// A generated export laid out as media (`export.cab`, `WsusContent/`), and a key pair in a
@@ -155,6 +156,7 @@ fn options() -> VerifyOptions {
         allow_expired: false,
         allow_rollback: false,
         state: None,
+        allow_already_accepted: false,
     }
 }
 
@@ -417,6 +419,7 @@ fn a_sequence_not_newer_than_the_trust_state_is_refused_unless_allowed() {
     let state_path = media.keys.path().join("trust-state.json");
     let public = PublicKey::read(&media.public()).unwrap();
     let when = Timestamp::new(SystemTime::now());
+    let manifest_blake3 = Blake3Digest(blake3::hash(&fs::read(media.manifest()).unwrap()));
     let state_arg = state_path.to_str().unwrap();
 
     // No state file yet: the first media from this key.
@@ -430,7 +433,7 @@ fn a_sequence_not_newer_than_the_trust_state_is_refused_unless_allowed() {
 
     for accepted in [5, 6] {
         let mut state = TrustState::default();
-        state.accept(public.id, accepted, when);
+        state.accept(public.id, accepted, when, manifest_blake3);
         state.save(&state_path).unwrap();
         let refused = media.verify(&["--state", state_arg]);
         assert_eq!(refused.code, 1);
@@ -450,7 +453,7 @@ fn a_sequence_not_newer_than_the_trust_state_is_refused_unless_allowed() {
     }
 
     let mut state = TrustState::default();
-    state.accept(public.id, 4, when);
+    state.accept(public.id, 4, when, manifest_blake3);
     state.save(&state_path).unwrap();
     let newer = media.verify(&["--state", state_arg]);
     assert_eq!(newer.code, 0, "{}", newer.stderr);

@@ -315,17 +315,14 @@ fn a_refused_import_changes_nothing() {
     assert_eq!(recorder.steps(), ["ImportStarted"]);
     assert_eq!(sites.disconnected_side(), before);
 
-    // Repaired, it imports; the same media again is refused as replayed, changing nothing.
+    // Repaired, it imports; the same media again is imported already, changing nothing.
     fs::write(&on_media, &original).unwrap();
     let outcome = transfer::import(&sites.import_options(), &Recorder::new(String::new));
     assert!(matches!(outcome, Ok(Outcome::Done(_))), "{outcome:?}");
     let before = sites.disconnected_side();
     let outcome = transfer::import(&sites.import_options(), &Recorder::new(String::new)).unwrap();
     assert!(
-        matches!(
-            outcome,
-            Outcome::Refused(Refusal::Manifest(VerifyError::Replayed { .. }))
-        ),
+        matches!(&outcome, Outcome::Done(again) if again.already_imported.is_some()),
         "{outcome:?}"
     );
     assert_eq!(sites.disconnected_side(), before);
@@ -523,4 +520,59 @@ fn links_on_the_media_are_refused_and_never_followed() {
         assert_eq!(sites.disconnected_side(), before, "{name}");
         assert_eq!(sites.accepted(), None, "{name}");
     }
+}
+
+/// A kill after wsusutil ran but before the receipt was written: the same media again is
+/// "already imported", changes nothing and writes the missing receipt; another manifest
+/// with that sequence is still refused as replayed.
+#[test]
+fn the_manifest_last_accepted_is_already_imported_and_its_missing_receipt_rewritten() {
+    let sites = Sites::new().exported();
+    let first = transfer::import(&sites.import_options(), &Recorder::new(String::new));
+    assert!(matches!(first, Ok(Outcome::Done(_))), "{first:?}");
+    let receipt = fs::read(sites.receipt()).unwrap();
+    fs::remove_file(sites.receipt()).unwrap();
+    let state = fs::read(sites.state()).unwrap();
+    let log = fs::read(sites.import_log()).unwrap();
+    let recorder = Recorder::new(String::new);
+
+    let outcome = transfer::import(&sites.import_options(), &recorder).unwrap();
+
+    let Outcome::Done(again) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(again.already_imported.is_some(), "{again:?}");
+    assert_eq!(
+        recorder.steps(),
+        ["ImportStarted", "Verified", "AlreadyImported"]
+    );
+    assert_eq!(
+        fs::read(sites.receipt()).unwrap(),
+        receipt,
+        "rewritten as it was"
+    );
+    assert_eq!(fs::read(sites.state()).unwrap(), state);
+    assert_eq!(
+        fs::read(sites.import_log()).unwrap(),
+        log,
+        "wsusutil ran again"
+    );
+
+    // Another manifest signed with the same sequence is not the one accepted.
+    let resigned = ExportOptions {
+        sequence: Some(1),
+        now: SystemTime::now() + std::time::Duration::from_secs(5),
+        ..sites.export_options()
+    };
+    let outcome = transfer::export(&resigned, &Recorder::new(String::new));
+    assert!(matches!(outcome, Ok(Outcome::Done(_))), "{outcome:?}");
+    let outcome = transfer::import(&sites.import_options(), &Recorder::new(String::new)).unwrap();
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Refused(Refusal::Manifest(VerifyError::Replayed { .. }))
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(fs::read(sites.state()).unwrap(), state);
 }

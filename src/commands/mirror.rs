@@ -26,6 +26,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
                 allow_expired: false,
                 allow_rollback: false,
                 state: None,
+                allow_already_accepted: false,
             };
             let verified = match verify::verify(folder, &trusted, &options) {
                 Ok(verified) => verified,

@@ -267,6 +267,23 @@ pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
         return write_document(&imported.report());
     }
     let mut out = super::stdout::lock();
+    if let Some(accepted) = imported.already_imported {
+        let verified = &imported.check.verified;
+        writeln!(
+            out,
+            "signature: good, key {}, sequence {}, expires {}",
+            verified.key_id, verified.manifest.sequence, verified.manifest.expires
+        )?;
+        if let Some(receipt) = &imported.receipt {
+            writeln!(out, "receipt: {}", printable(&display(receipt)))?;
+        }
+        writeln!(
+            out,
+            "result: already imported at {accepted} (sequence {}); nothing was changed",
+            imported.sequence()
+        )?;
+        return out.flush();
+    }
     write_media_summary(&mut out, &imported.check)?;
     let Some(receipt) = &imported.receipt else {
         writeln!(out, "content (dry run): {copied}")?;

@@ -18,7 +18,8 @@ use super::keys::{KeyId, PublicKey};
 use super::signature::{self, SignatureError};
 use super::trust::{Accepted, TrustState};
 use super::{
-    FORMAT_VERSION, FileEntry, MANIFEST_FILE, Manifest, SIGNATURE_FILE, Timestamp, trusted_comment,
+    Blake3Digest, FORMAT_VERSION, FileEntry, MANIFEST_FILE, Manifest, SIGNATURE_FILE, Timestamp,
+    trusted_comment,
 };
 use crate::capped_read::{self, CappedError};
 use crate::content::layout::{Placement, classify};
@@ -41,6 +42,11 @@ pub struct VerifyOptions {
     pub allow_rollback: bool,
     /// The disconnected side's trust state; `None` skips the sequence check.
     pub state: Option<TrustState>,
+    /// Accept the manifest the trust state last accepted from its key, byte for byte (the
+    /// same sequence and BLAKE3), past its expiry too (recorded in
+    /// [`Verified::already_accepted`]); any other manifest with that sequence stays
+    /// replayed. An import of it does nothing but say so.
+    pub allow_already_accepted: bool,
 }
 
 /// Why a manifest is refused.
@@ -112,6 +118,11 @@ pub struct Verified {
     pub previous: Option<Accepted>,
     /// The sequence was not newer than `previous` and `allow_rollback` let it through.
     pub rollback: bool,
+    /// The BLAKE3 of the manifest's bytes.
+    pub manifest_blake3: Blake3Digest,
+    /// The manifest is the one `previous` records, and `allow_already_accepted` let it
+    /// through.
+    pub already_accepted: bool,
 }
 
 /// Verifies `folder/manifest.json` against `folder/manifest.json.minisig` and `trusted`.
@@ -168,20 +179,27 @@ pub fn verify(
         )));
     }
 
+    let manifest_blake3 = Blake3Digest(blake3::hash(&bytes));
+    let previous = options
+        .state
+        .as_ref()
+        .and_then(|state| state.accepted(signed.key_id));
+    let already_accepted = options.allow_already_accepted
+        && previous.is_some_and(|previous| {
+            previous.sequence == manifest.sequence
+                && previous.manifest_blake3 == Some(manifest_blake3)
+        });
     let now = Timestamp::new(options.now);
     let expired = now > manifest.expires;
-    if expired && !options.allow_expired {
+    if expired && !options.allow_expired && !already_accepted {
         return Err(VerifyError::Expired {
             path: manifest_path,
             expires: manifest.expires,
             now,
         });
     }
-    let previous = options
-        .state
-        .as_ref()
-        .and_then(|state| state.accepted(signed.key_id));
-    let rollback = previous.is_some_and(|previous| manifest.sequence <= previous.sequence);
+    let rollback = !already_accepted
+        && previous.is_some_and(|previous| manifest.sequence <= previous.sequence);
     if let Some(previous) = previous.filter(|_| rollback && !options.allow_rollback) {
         return Err(VerifyError::Replayed {
             path: manifest_path,
@@ -198,6 +216,8 @@ pub fn verify(
         expired,
         previous,
         rollback,
+        manifest_blake3,
+        already_accepted,
     })
 }
 

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use crate::check::UpdateGap;
 use crate::content::Finding;
-use crate::manifest::TransferMode;
 use crate::manifest::keys::KeyId;
+use crate::manifest::{Timestamp, TransferMode};
 use crate::mirror::PlanTotals;
 use crate::progress::Phases;
 
@@ -80,6 +80,14 @@ pub enum Step<'a> {
     Imported {
         sequence: u64,
         receipt: &'a Path,
+    },
+    /// The media's manifest is the one last accepted: nothing is done, but a missing
+    /// receipt is written again.
+    AlreadyImported {
+        sequence: u64,
+        accepted: Timestamp,
+        receipt: &'a Path,
+        rewritten: bool,
     },
 }
 
@@ -180,6 +188,26 @@ impl fmt::Display for Step<'_> {
                 "finished: sequence {sequence} imported; receipt {}",
                 receipt.display()
             ),
+            Step::AlreadyImported {
+                sequence,
+                accepted,
+                receipt,
+                rewritten,
+            } => {
+                write!(
+                    f,
+                    "finished: sequence {sequence} already imported at {accepted}; nothing was \
+                     changed"
+                )?;
+                if *rewritten {
+                    write!(
+                        f,
+                        "; the missing receipt {} written again",
+                        receipt.display()
+                    )?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -42,6 +42,27 @@ pub struct MediaCheck {
 }
 
 impl MediaCheck {
+    /// The check of media whose manifest was imported already: verified, nothing else read.
+    fn nothing_read(verified: Verified) -> Self {
+        MediaCheck {
+            verified,
+            contents: ContentsCheck {
+                missing: Vec::new(),
+                changed: Vec::new(),
+                extra: Vec::new(),
+                unlisted: Vec::new(),
+                intact_files: 0,
+                intact_bytes: 0,
+                not_carried: 0,
+                package: None,
+            },
+            package: None,
+            package_copy: None,
+            unlisted_references: Vec::new(),
+            acknowledged_gaps: Vec::new(),
+        }
+    }
+
     /// True when the media is intact and its manifest covers every package reference.
     pub fn passed(&self) -> bool {
         self.contents.is_intact() && self.unlisted_references.is_empty()
@@ -73,6 +94,10 @@ pub fn check_media(
     progress: &dyn Progress,
 ) -> Result<MediaCheck, GateError> {
     let verified = verify::verify(&media.root, trusted, options)?;
+    if verified.already_accepted {
+        // Imported already: nothing on the media will be used, so nothing more is read.
+        return Ok(MediaCheck::nothing_read(verified));
+    }
     let manifest = &verified.manifest;
     let taken = manifest
         .package
@@ -151,12 +176,15 @@ fn take_package(
 }
 
 /// Passes the media through the gate against the trust `state`: a refusal carries what was
-/// wrong and the updates it puts at risk.
+/// wrong and the updates it puts at risk. With `allow_already_accepted`, the manifest the
+/// state last accepted passes with nothing else checked (see
+/// [`Verified::already_accepted`]).
 pub(super) fn pass(
     media: &Media,
     trust: &Path,
     state: &TrustState,
     now: SystemTime,
+    allow_already_accepted: bool,
     package_folder: &Path,
     jobs: Option<NonZeroUsize>,
     phases: &dyn Phases,
@@ -182,6 +210,7 @@ pub(super) fn pass(
         allow_expired: false,
         allow_rollback: false,
         state: Some(state.clone()),
+        allow_already_accepted,
     };
     let result = {
         let progress = phases.progress(Phase::Checking);

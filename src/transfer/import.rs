@@ -59,10 +59,14 @@ pub struct Imported {
     pub check: MediaCheck,
     /// The copy plan's totals.
     pub copied: PlanTotals,
-    /// The receipt written beside the content folder; `None` in a dry run.
+    /// The receipt written beside the content folder; `None` in a dry run (and for media
+    /// imported already, when there is none).
     pub receipt: Option<PathBuf>,
     /// `wsusutil reset` ran after the import.
     pub reset: bool,
+    /// The manifest is the one the trust state last accepted, at this time: nothing was
+    /// copied or run, and the trust state is as it was.
+    pub already_imported: Option<Timestamp>,
 }
 
 impl Imported {
@@ -112,6 +116,7 @@ pub fn import(
         &options.trust,
         &state,
         options.now,
+        true,
         package_folder.path(),
         options.jobs,
         events,
@@ -122,6 +127,9 @@ pub fn import(
         sequence: manifest.sequence,
         files_listed: manifest.totals.files,
     });
+    if check.verified.already_accepted {
+        return already_imported(options, &media, check, receipt_path, events).map(Outcome::Done);
+    }
     let copied = proceed!(copy_content(options, &media, &check, events)?);
     if options.dry_run {
         return Ok(Outcome::Done(Imported {
@@ -130,6 +138,7 @@ pub fn import(
             copied,
             receipt: None,
             reset: false,
+            already_imported: None,
         }));
     }
     // The content must now hold every listed file: planned again, nothing may be left to do.
@@ -151,11 +160,37 @@ pub fn import(
 
     run_wsusutil(options, &media, &check, events)?;
 
-    // Done: first the trust state, so that this media can never be imported again, then the
-    // receipt for the return trip (without which the next export only carries more).
+    record(options, &media, &check, &mut state, &receipt_path, events)?;
+    Ok(Outcome::Done(Imported {
+        media: options.media.clone(),
+        check,
+        copied,
+        receipt: Some(receipt_path),
+        reset: options.reset,
+        already_imported: None,
+    }))
+}
+
+/// Records a done import: first the trust state, so that this media can never be imported
+/// again, then the receipt for the return trip (without which the next export only carries
+/// more), beside the content and on the media.
+fn record(
+    options: &ImportOptions,
+    media: &Media,
+    check: &MediaCheck,
+    state: &mut TrustState,
+    receipt_path: &Path,
+    events: &dyn Events,
+) -> Result<(), TransferError> {
+    let manifest = &check.verified.manifest;
     let now = Timestamp::new(options.now);
     let key_id = check.verified.key_id;
-    state.accept(key_id, manifest.sequence, now);
+    state.accept(
+        key_id,
+        manifest.sequence,
+        now,
+        check.verified.manifest_blake3,
+    );
     state.save(&options.state)?;
     let receipt = Receipt::new(
         key_id.to_string(),
@@ -163,24 +198,72 @@ pub fn import(
         now,
         &manifest.entries,
     );
-    receipt.write(&receipt_path)?;
+    receipt.write(receipt_path)?;
     if let Err(error) = receipt.write(&media.file(Media::RECEIPT)) {
+        events.step(&Step::ReceiptNotOnMedia {
+            error: &error,
+            kept_at: receipt_path,
+        });
+    }
+    events.step(&Step::Imported {
+        sequence: manifest.sequence,
+        receipt: receipt_path,
+    });
+    Ok(())
+}
+
+/// Media whose manifest is the one the trust state last accepted: nothing is copied, run or
+/// recorded, but a receipt that is missing (a run killed after wsusutil, before it wrote
+/// the receipt) is written again, as it was, dated when the import was accepted.
+fn already_imported(
+    options: &ImportOptions,
+    media: &Media,
+    check: MediaCheck,
+    receipt_path: PathBuf,
+    events: &dyn Events,
+) -> Result<Imported, TransferError> {
+    let verified = &check.verified;
+    let manifest = &verified.manifest;
+    let accepted = verified
+        .previous
+        .expect("an already accepted manifest was accepted before")
+        .accepted;
+    let receipt = Receipt::new(
+        verified.key_id.to_string(),
+        manifest.sequence,
+        accepted,
+        &manifest.entries,
+    );
+    let missing = |path: &Path| std::fs::symlink_metadata(path).is_err();
+    let rewritten = !options.dry_run && missing(&receipt_path);
+    if rewritten {
+        receipt.write(&receipt_path)?;
+    }
+    let on_media = media.file(Media::RECEIPT);
+    if !options.dry_run
+        && missing(&on_media)
+        && let Err(error) = receipt.write(&on_media)
+    {
         events.step(&Step::ReceiptNotOnMedia {
             error: &error,
             kept_at: &receipt_path,
         });
     }
-    events.step(&Step::Imported {
+    events.step(&Step::AlreadyImported {
         sequence: manifest.sequence,
+        accepted,
         receipt: &receipt_path,
+        rewritten,
     });
-    Ok(Outcome::Done(Imported {
+    let receipt = (!missing(&receipt_path)).then_some(receipt_path);
+    Ok(Imported {
         media: options.media.clone(),
         check,
-        copied,
-        receipt: Some(receipt_path),
-        reset: options.reset,
-    }))
+        copied: PlanTotals::default(),
+        receipt,
+        reset: false,
+        already_imported: Some(accepted),
+    })
 }
 
 /// The copy into the content folder: carried out under the options' brakes if `apply`.

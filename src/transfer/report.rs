@@ -85,7 +85,7 @@ impl Ready {
     }
 }
 
-/// An import's report (`result`: `imported`, or `dry-run`).
+/// An import's report (`result`: `imported`, `dry-run`, or `already-imported`).
 #[derive(Debug, Serialize)]
 pub struct ImportReport {
     pub result: &'static str,
@@ -96,12 +96,17 @@ pub struct ImportReport {
     /// The receipt written; `None` in a dry run.
     pub receipt: Option<String>,
     pub reset: bool,
+    /// When the manifest was accepted, for media imported already.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub already_imported_at: Option<String>,
 }
 
 impl Imported {
     pub fn report(&self) -> ImportReport {
         ImportReport {
-            result: if self.receipt.is_some() {
+            result: if self.already_imported.is_some() {
+                "already-imported"
+            } else if self.receipt.is_some() {
                 "imported"
             } else {
                 "dry-run"
@@ -115,6 +120,7 @@ impl Imported {
                 .as_ref()
                 .map(|receipt| receipt.display().to_string()),
             reset: self.reset,
+            already_imported_at: self.already_imported.map(|time| time.to_string()),
         }
     }
 }

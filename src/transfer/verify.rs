@@ -54,6 +54,7 @@ pub fn verify(
         &options.trust,
         &state,
         options.now,
+        false,
         package_folder.path(),
         options.jobs,
         events,
