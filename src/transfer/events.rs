@@ -188,28 +188,35 @@ impl fmt::Display for Step<'_> {
                 "finished: sequence {sequence} imported; receipt {}",
                 receipt.display()
             ),
-            Step::AlreadyImported {
-                sequence,
-                accepted,
-                receipt,
-                rewritten,
-            } => {
-                write!(
-                    f,
-                    "finished: sequence {sequence} already imported at {accepted}; nothing was \
-                     changed"
-                )?;
-                if *rewritten {
-                    write!(
-                        f,
-                        "; the missing receipt {} written again",
-                        receipt.display()
-                    )?;
-                }
-                Ok(())
-            }
+            Step::AlreadyImported { .. } => already_imported(f, self),
         }
     }
+}
+
+/// `finished: sequence N already imported at T; nothing was changed`, and the receipt if it
+/// was written again.
+fn already_imported(f: &mut fmt::Formatter<'_>, step: &Step<'_>) -> fmt::Result {
+    let Step::AlreadyImported {
+        sequence,
+        accepted,
+        receipt,
+        rewritten,
+    } = step
+    else {
+        unreachable!("only AlreadyImported is written here")
+    };
+    write!(
+        f,
+        "finished: sequence {sequence} already imported at {accepted}; nothing was changed"
+    )?;
+    if *rewritten {
+        write!(
+            f,
+            "; the missing receipt {} written again",
+            receipt.display()
+        )?;
+    }
+    Ok(())
 }
 
 /// Receives a workflow's steps and hands out progress for its stages. Both have empty

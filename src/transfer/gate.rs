@@ -175,21 +175,28 @@ fn take_package(
     Ok((PackageState::Changed { path, found }, None))
 }
 
+/// What the gate holds media against.
+pub(super) struct Against<'a> {
+    /// The public key the media must be signed with.
+    pub trust: &'a Path,
+    pub state: &'a TrustState,
+    pub now: SystemTime,
+    /// Let the manifest the state last accepted through (see [`pass`]).
+    pub allow_already_accepted: bool,
+}
+
 /// Passes the media through the gate against the trust `state`: a refusal carries what was
 /// wrong and the updates it puts at risk. With `allow_already_accepted`, the manifest the
 /// state last accepted passes with nothing else checked (see
 /// [`Verified::already_accepted`]).
 pub(super) fn pass(
     media: &Media,
-    trust: &Path,
-    state: &TrustState,
-    now: SystemTime,
-    allow_already_accepted: bool,
+    against: &Against,
     package_folder: &Path,
     jobs: Option<NonZeroUsize>,
     phases: &dyn Phases,
 ) -> Result<Outcome<MediaCheck>, TransferError> {
-    let trusted = PublicKey::read(trust)?;
+    let trusted = PublicKey::read(against.trust)?;
     // Links are never followed: one where the media must hold its own folder or file is a
     // refusal, as a link among the content files is. (Reading the manifest and its
     // signature refuses a link put there after this look, and the package is refused as
@@ -206,11 +213,11 @@ pub(super) fn pass(
         }));
     }
     let options = VerifyOptions {
-        now,
+        now: against.now,
         allow_expired: false,
         allow_rollback: false,
-        state: Some(state.clone()),
-        allow_already_accepted,
+        state: Some(against.state.clone()),
+        allow_already_accepted: against.allow_already_accepted,
     };
     let result = {
         let progress = phases.progress(Phase::Checking);

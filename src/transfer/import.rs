@@ -15,7 +15,7 @@ use crate::mirror::{self, ActionKind, ApplyOptions, Deletions, Plan, PlanTotals}
 use crate::run_lock::RunLock;
 
 use super::events::{Events, Step};
-use super::gate::{self, Copy, MediaCheck};
+use super::gate::{self, Against, Copy, MediaCheck};
 use super::outcome::{Outcome, Refusal, TransferError};
 use super::private::PrivateFolder;
 use super::receipt::Receipt;
@@ -111,12 +111,15 @@ pub fn import(
         PrivateFolder::fresh(&package_folder_of(&options.state))
     }
     .map_err(|error| TransferError::io(&package_folder_of(&options.state), "create", error))?;
+    let against = Against {
+        trust: &options.trust,
+        state: &state,
+        now: options.now,
+        allow_already_accepted: true,
+    };
     let check = proceed!(gate::pass(
         &media,
-        &options.trust,
-        &state,
-        options.now,
-        true,
+        &against,
         package_folder.path(),
         options.jobs,
         events,
