@@ -64,6 +64,7 @@ fn main() {
                 allow_expired: false,
                 allow_rollback: false,
                 state: None,
+                allow_already_accepted: false,
             };
             let verified = verify::verify(&dir, &public, &options).unwrap();
             println!(

@@ -15,6 +15,7 @@ pub mod mirror;
 mod owner_only;
 pub mod package;
 pub mod progress;
+pub mod regular_file;
 pub mod relpath;
 pub mod retry;
 pub mod run_lock;

@@ -176,7 +176,13 @@ fn import_writes_one_document_for_each_outcome() {
             .to_string()
     );
 
-    // The same media again is a replay.
+    // The same media again was imported already: nothing is done.
+    let (code, document) = run_json(&mut trip.gate("import", &media), SCHEMA);
+    assert_eq!((code, &document["result"]), (0, &json!("already-imported")));
+    assert!(document["already_imported_at"].is_string(), "{document}");
+
+    // Media that is not as signed is refused.
+    fs::write(media.join("manifest.json"), b"{}").unwrap();
     let (code, document) = run_json(&mut trip.gate("import", &media), SCHEMA);
     assert_eq!((code, &document["result"]), (1, &json!("refused")));
     assert_eq!(document["refusal"], "manifest");

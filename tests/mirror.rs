@@ -758,3 +758,31 @@ fn read_only_hidden_sources_copy_to_plain_files_and_read_only_destinations_give_
          3 unchanged (11 B)\nresult: done\n"
     );
 }
+
+/// One run at a time into a destination: while another holds its lock (`<DEST>.lock`), a
+/// mirror is turned away before it changes anything, then runs once it is let go.
+#[test]
+fn a_mirror_into_a_destination_another_run_holds_is_turned_away() {
+    let sides = small_sides();
+    let mut lock = sides.destination().into_os_string();
+    lock.push(".lock");
+    let held = fs::File::create(&lock).unwrap();
+    held.try_lock().unwrap();
+    let before = support::snapshot(&sides.destination());
+
+    let busy = sides.mirror(&[]);
+    assert_eq!(busy.code, 2, "{}", busy.stderr);
+    assert_eq!(
+        busy.stderr,
+        format!(
+            "wsus-airgap: error: {}.lock: another wsus-airgap copy into this folder is running \
+             (it holds this lock); nothing was changed: run again once it has finished\n",
+            sides.destination().display()
+        )
+    );
+    assert_eq!(support::snapshot(&sides.destination()), before);
+
+    drop(held);
+    let done = sides.mirror(&[]);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+}

@@ -423,19 +423,21 @@ fn the_log_says_why_an_import_was_refused() {
     let media = trip.path("media");
     let exported = run_command(&mut trip.export(&media, None));
     assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let victim = media.join("WsusContent").join(&trip.site.files[0].path);
+    let mut bytes = fs::read(&victim).unwrap();
+    bytes[0] ^= 1;
+    fs::write(&victim, bytes).unwrap();
     let log = trip.path("import.log");
-    let import = || run_command(trip.gate("import", &media).arg("--log").arg(&log));
-    assert_eq!(import().code, 0);
-    let replayed = import();
-    assert_eq!(replayed.code, 1, "{}", replayed.stderr);
+    let refused = run_command(trip.gate("import", &media).arg("--log").arg(&log));
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
     let log = fs::read_to_string(&log).unwrap();
-    let refused = log
+    let line = log
         .lines()
         .find(|line| line.contains(" import: refused: "))
         .unwrap_or_else(|| panic!("no refusal in the log:\n{log}"));
     assert!(
-        refused.contains("is not newer than sequence 1")
-            && refused.ends_with("; the trust state is unchanged"),
-        "{refused}"
+        line.contains(": 1 problem (1 changed); ")
+            && line.ends_with("; the trust state is unchanged"),
+        "{line}"
     );
 }

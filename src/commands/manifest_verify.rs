@@ -30,6 +30,7 @@ pub fn run(args: &ManifestVerifyArgs) -> Result<Exit> {
         allow_expired: args.allow_expired,
         allow_rollback: args.allow_rollback,
         state,
+        allow_already_accepted: false,
     };
     let verified = match verify::verify(&args.folder, &trusted, &options) {
         Ok(verified) => verified,

@@ -26,6 +26,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
                 allow_expired: false,
                 allow_rollback: false,
                 state: None,
+                allow_already_accepted: false,
             };
             let verified = match verify::verify(folder, &trusted, &options) {
                 Ok(verified) => verified,
@@ -55,6 +56,12 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
     let apply_options = ApplyOptions {
         max_delete: args.max_delete,
         quarantine: args.quarantine.clone(),
+    };
+    // One run at a time writes the destination; a dry run writes nothing.
+    let _one_run = if args.dry_run {
+        None
+    } else {
+        Some(mirror::lock_destination(&args.destination)?)
     };
     let (plan, applied) = mirror::plan_and_apply(
         &args.source,

@@ -86,6 +86,12 @@ fn write_evidence(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
             }
             write_updates_at_risk(out, at_risk)
         }
+        Refusal::Links { paths, .. } => {
+            for path in paths {
+                writeln!(out, "link: {} (never followed)", printable(path))?;
+            }
+            Ok(())
+        }
         Refusal::NotCovered { paths, at_risk, .. } => {
             write_updates_at_risk(out, at_risk)?;
             for path in paths {
@@ -259,6 +265,27 @@ pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
         return write_document(&imported.report());
     }
     let mut out = super::stdout::lock();
+    if let Some(accepted) = imported.already_imported {
+        let verified = &imported.check.verified;
+        writeln!(
+            out,
+            "signature: good, key {}, sequence {}, expires {}",
+            verified.key_id, verified.manifest.sequence, verified.manifest.expires
+        )?;
+        if let Some(receipt) = &imported.receipt {
+            writeln!(
+                out,
+                "receipt: {}",
+                printable(&receipt.display().to_string())
+            )?;
+        }
+        writeln!(
+            out,
+            "result: already imported at {accepted} (sequence {}); nothing was changed",
+            imported.sequence()
+        )?;
+        return out.flush();
+    }
     write_media_summary(&mut out, &imported.check)?;
     let Some(receipt) = &imported.receipt else {
         // A dry run names every kind of file it would touch.

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use crate::check::UpdateGap;
 use crate::content::Finding;
-use crate::manifest::TransferMode;
 use crate::manifest::keys::KeyId;
+use crate::manifest::{Timestamp, TransferMode};
 use crate::mirror::{Action, ActionKind, PlanTotals};
 
 use super::export::Staging;
@@ -88,6 +88,14 @@ pub enum Step<'a> {
     Imported {
         sequence: u64,
         receipt: &'a Path,
+    },
+    /// The media's manifest is the one last accepted: nothing is done, but a missing
+    /// receipt is written again.
+    AlreadyImported {
+        sequence: u64,
+        accepted: Timestamp,
+        receipt: &'a Path,
+        rewritten: bool,
     },
 }
 
@@ -183,6 +191,7 @@ impl fmt::Display for Step<'_> {
                 "finished: sequence {sequence} imported; receipt {}",
                 receipt.display()
             ),
+            Step::AlreadyImported { .. } => already_imported(f, self),
         }
     }
 }
@@ -233,6 +242,32 @@ impl fmt::Display for FileLine<'_> {
             _ => Ok(()),
         }
     }
+}
+
+/// `finished: sequence N already imported at T; nothing was changed`, and the receipt if it
+/// was written again.
+fn already_imported(f: &mut fmt::Formatter<'_>, step: &Step<'_>) -> fmt::Result {
+    let Step::AlreadyImported {
+        sequence,
+        accepted,
+        receipt,
+        rewritten,
+    } = step
+    else {
+        unreachable!("only AlreadyImported is written here")
+    };
+    write!(
+        f,
+        "finished: sequence {sequence} already imported at {accepted}; nothing was changed"
+    )?;
+    if *rewritten {
+        write!(
+            f,
+            "; the missing receipt {} written again",
+            receipt.display()
+        )?;
+    }
+    Ok(())
 }
 
 /// Receives a workflow's steps and hands out progress for its stages. Both have empty

@@ -24,6 +24,7 @@ use crate::relpath::RelPath;
 
 use super::events::{Events, Step};
 use super::outcome::{Outcome, Refusal, TransferError};
+use super::private::{self, PrivateFolder};
 use super::receipt::Receipt;
 use super::{Media, readme_text, sequence, wsusutil};
 
@@ -157,16 +158,33 @@ pub fn export(
         // An earlier signature here would vouch for a half-staged folder: it goes first.
         remove_if_present(&media.file(SIGNATURE_FILE))?;
     }
-    let package_path = place_package(options, &media, events)?;
+    // The package is read once, into a folder of this export's own: the manifest describes
+    // that copy, and that copy goes onto the media.
+    let private = match (&options.package, options.dry_run) {
+        (PackageSource::Given(_), true) => None,
+        _ => Some(PrivateFolder::temporary().map_err(|error| {
+            TransferError::io(&std::env::temp_dir(), "create a folder in", error)
+        })?),
+    };
+    let package_path = obtain_package(options, &media, private.as_ref(), events)?;
+    let on_media = match &private {
+        Some(_) => media
+            .root
+            .join(package_path.file_name().unwrap_or_default()),
+        None => package_path.clone(),
+    };
 
     let mut created = proceed!(build_manifest(options, &package_path, sequence, events)?);
     let package = created.package.take().expect("a package was given");
     events.step(&Step::PackageRead {
-        path: &package_path,
+        path: &on_media,
         updates: package.updates.len(),
     });
     let mut manifest = created.manifest;
     manifest.gaps = proceed!(references_covered(options, &package, &manifest, events)?);
+    if private.is_some() {
+        place_package(&package_path, &on_media, &manifest)?;
+    }
     let held = receipt
         .as_ref()
         .map_or(0, |receipt| receipt.mark_held(&mut manifest.entries));
@@ -176,7 +194,7 @@ pub fn export(
         media: options.media.clone(),
         manifest,
         key_id,
-        package: package_path,
+        package: on_media,
         held,
         staged,
         written: None,
@@ -247,25 +265,40 @@ fn sign(manifest: &Manifest, secret: &SecretKey, media: &Media) -> Result<Writte
     Ok(create::sign_and_write(manifest, secret, &media.root)?)
 }
 
-/// The package on the media: `wsusutil export` run into it, or the given package copied
-/// there (in a dry run, the given package where it is).
-fn place_package(
+/// The package to describe: `wsusutil export` run into the `private` folder, or the given
+/// package copied there (in a dry run, the given package where it is).
+fn obtain_package(
     options: &ExportOptions,
     media: &Media,
+    private: Option<&PrivateFolder>,
     events: &dyn Events,
 ) -> Result<PathBuf, TransferError> {
+    let Some(private) = private else {
+        let PackageSource::Given(given) = &options.package else {
+            unreachable!("only a dry run of a given package has no private folder")
+        };
+        return Ok(given.clone());
+    };
     match &options.package {
-        PackageSource::Given(given) if options.dry_run => Ok(given.clone()),
-        PackageSource::Given(given) => copy_package(given, media),
+        PackageSource::Given(given) => {
+            let name = given.file_name().ok_or_else(|| {
+                TransferError::io(
+                    given,
+                    "take its file name",
+                    io::Error::from(io::ErrorKind::InvalidInput),
+                )
+            })?;
+            let copy = private.path().join(name);
+            private::place(given, &copy)?;
+            Ok(copy)
+        }
         PackageSource::Wsusutil(program) => {
-            let package_path = media.file(Media::PACKAGE);
+            let package_path = private.path().join(Media::PACKAGE);
             let log_path = media.file(Media::EXPORT_LOG);
-            // wsusutil can neither replace a read-only package nor add to a read-only log,
-            // and media copied back from a DVD is read-only.
-            for path in [&package_path, &log_path] {
-                make_replaceable(path)
-                    .map_err(|error| TransferError::io(path, "make writable", error))?;
-            }
+            // wsusutil cannot add to a read-only log, and media copied back from a DVD is
+            // read-only.
+            make_replaceable(&log_path)
+                .map_err(|error| TransferError::io(&log_path, "make writable", error))?;
             events.step(&Step::WsusutilStarted {
                 program,
                 verb: "export",
@@ -279,6 +312,26 @@ fn place_package(
             Ok(package_path)
         }
     }
+}
+
+/// Copies the described package onto the media, hashing what it writes: the media must get
+/// the bytes the manifest describes.
+fn place_package(
+    package: &Path,
+    on_media: &Path,
+    manifest: &Manifest,
+) -> Result<(), TransferError> {
+    let entry = manifest
+        .package
+        .as_ref()
+        .expect("the manifest has a package");
+    let (size, blake3) = private::place(package, on_media)?;
+    if (size, blake3) != (entry.size, entry.blake3) {
+        return Err(TransferError::PackageChanged {
+            path: package.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Hashes every content file into a manifest; damaged content is refused.
@@ -364,20 +417,6 @@ fn stage_content(
         dry_run: options.dry_run,
     });
     Ok(plan.totals)
-}
-
-/// Copies the given package into the media root (unless it is already there), atomically.
-fn copy_package(given: &Path, media: &Media) -> Result<PathBuf, TransferError> {
-    let name = given.file_name().ok_or_else(|| {
-        TransferError::io(
-            given,
-            "take its file name",
-            io::Error::from(io::ErrorKind::InvalidInput),
-        )
-    })?;
-    let target = media.root.join(name);
-    atomic_file::copy(given, &target)?;
-    Ok(target)
 }
 
 fn remove_if_present(path: &Path) -> Result<(), TransferError> {

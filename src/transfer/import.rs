@@ -11,12 +11,13 @@ use crate::atomic_file;
 use crate::manifest::Timestamp;
 use crate::manifest::keys::KeyId;
 use crate::manifest::trust::TrustState;
-use crate::mirror::{Action, ApplyOptions, Deletions, Plan, PlanTotals};
+use crate::mirror::{self, Action, ApplyOptions, Deletions, Plan, PlanTotals};
 use crate::run_lock::RunLock;
 
 use super::events::{Events, FileLine, Step};
-use super::gate::{self, Copy, MediaCheck};
+use super::gate::{self, Against, Copy, MediaCheck};
 use super::outcome::{Outcome, Refusal, TransferError};
+use super::private::PrivateFolder;
 use super::receipt::Receipt;
 use super::{Media, wsusutil};
 
@@ -63,10 +64,14 @@ pub struct Imported {
     pub files: Vec<Action>,
     /// Where quarantined files went.
     pub quarantine: Option<PathBuf>,
-    /// The receipt written beside the content folder; `None` in a dry run.
+    /// The receipt written beside the content folder; `None` in a dry run (and for media
+    /// imported already, when there is none).
     pub receipt: Option<PathBuf>,
     /// `wsusutil reset` ran after the import.
     pub reset: bool,
+    /// The manifest is the one the trust state last accepted, at this time: nothing was
+    /// copied or run, and the trust state is as it was.
+    pub already_imported: Option<Timestamp>,
 }
 
 impl Imported {
@@ -95,17 +100,32 @@ pub fn import(
     // server), from before the gate on, or a second import that passed the gate while the
     // first ran would import the same media again.
     let receipt_path = beside_content(&options.content, RECEIPT_FILE);
-    let (_one_import, mut state) = if options.dry_run {
-        (None, TrustState::load(&options.state)?)
+    // And one run at a time into the content folder, whatever its trust state.
+    let (_one_import, _one_copy, mut state) = if options.dry_run {
+        (None, None, TrustState::load(&options.state)?)
     } else {
         let (lock, state) = prepare_to_record(&options.state, &receipt_path)?;
-        (Some(lock), state)
+        let copy_lock = mirror::lock_destination(&options.content)?;
+        (Some(lock), Some(copy_lock), state)
+    };
+    // The package is read off the media once, into a folder of this import's own; wsusutil
+    // is given that copy. A dry run leaves the trust state's folder alone.
+    let package_folder = if options.dry_run {
+        PrivateFolder::temporary()
+    } else {
+        PrivateFolder::fresh(&package_folder_of(&options.state))
+    }
+    .map_err(|error| TransferError::io(&package_folder_of(&options.state), "create", error))?;
+    let against = Against {
+        trust: &options.trust,
+        state: &state,
+        now: options.now,
+        allow_already_accepted: true,
     };
     let check = proceed!(gate::pass(
         &media,
-        &options.trust,
-        &state,
-        options.now,
+        &against,
+        package_folder.path(),
         options.jobs,
         events,
     )?);
@@ -115,6 +135,9 @@ pub fn import(
         sequence: manifest.sequence,
         files_listed: manifest.totals.files,
     });
+    if check.verified.already_accepted {
+        return already_imported(options, &media, check, receipt_path, events).map(Outcome::Done);
+    }
     let (copied, files) = proceed!(copy_content(options, &media, &check, events)?);
     if options.dry_run {
         return Ok(Outcome::Done(Imported {
@@ -125,6 +148,7 @@ pub fn import(
             quarantine: options.quarantine.clone(),
             receipt: None,
             reset: false,
+            already_imported: None,
         }));
     }
     // The content must now hold every listed file: planned again, nothing may be left to do.
@@ -146,29 +170,7 @@ pub fn import(
 
     run_wsusutil(options, &media, &check, events)?;
 
-    // Done: first the trust state, so that this media can never be imported again, then the
-    // receipt for the return trip (without which the next export only carries more).
-    let now = Timestamp::new(options.now);
-    let key_id = check.verified.key_id;
-    state.accept(key_id, manifest.sequence, now);
-    state.save(&options.state)?;
-    let receipt = Receipt::new(
-        key_id.to_string(),
-        manifest.sequence,
-        now,
-        &manifest.entries,
-    );
-    receipt.write(&receipt_path)?;
-    if let Err(error) = receipt.write(&media.file(Media::RECEIPT)) {
-        events.step(&Step::ReceiptNotOnMedia {
-            error: &error,
-            kept_at: &receipt_path,
-        });
-    }
-    events.step(&Step::Imported {
-        sequence: manifest.sequence,
-        receipt: &receipt_path,
-    });
+    record(options, &media, &check, &mut state, &receipt_path, events)?;
     Ok(Outcome::Done(Imported {
         media: options.media.clone(),
         check,
@@ -177,7 +179,105 @@ pub fn import(
         quarantine: options.quarantine.clone(),
         receipt: Some(receipt_path),
         reset: options.reset,
+        already_imported: None,
     }))
+}
+
+/// Records a done import: first the trust state, so that this media can never be imported
+/// again, then the receipt for the return trip (without which the next export only carries
+/// more), beside the content and on the media.
+fn record(
+    options: &ImportOptions,
+    media: &Media,
+    check: &MediaCheck,
+    state: &mut TrustState,
+    receipt_path: &Path,
+    events: &dyn Events,
+) -> Result<(), TransferError> {
+    let manifest = &check.verified.manifest;
+    let now = Timestamp::new(options.now);
+    let key_id = check.verified.key_id;
+    state.accept(
+        key_id,
+        manifest.sequence,
+        now,
+        check.verified.manifest_blake3,
+    );
+    state.save(&options.state)?;
+    let receipt = Receipt::new(
+        key_id.to_string(),
+        manifest.sequence,
+        now,
+        &manifest.entries,
+    );
+    receipt.write(receipt_path)?;
+    if let Err(error) = receipt.write(&media.file(Media::RECEIPT)) {
+        events.step(&Step::ReceiptNotOnMedia {
+            error: &error,
+            kept_at: receipt_path,
+        });
+    }
+    events.step(&Step::Imported {
+        sequence: manifest.sequence,
+        receipt: receipt_path,
+    });
+    Ok(())
+}
+
+/// Media whose manifest is the one the trust state last accepted: nothing is copied, run or
+/// recorded, but a receipt that is missing (a run killed after wsusutil, before it wrote
+/// the receipt) is written again, as it was, dated when the import was accepted.
+fn already_imported(
+    options: &ImportOptions,
+    media: &Media,
+    check: MediaCheck,
+    receipt_path: PathBuf,
+    events: &dyn Events,
+) -> Result<Imported, TransferError> {
+    let verified = &check.verified;
+    let manifest = &verified.manifest;
+    let accepted = verified
+        .previous
+        .expect("an already accepted manifest was accepted before")
+        .accepted;
+    let receipt = Receipt::new(
+        verified.key_id.to_string(),
+        manifest.sequence,
+        accepted,
+        &manifest.entries,
+    );
+    let missing = |path: &Path| std::fs::symlink_metadata(path).is_err();
+    let rewritten = !options.dry_run && missing(&receipt_path);
+    if rewritten {
+        receipt.write(&receipt_path)?;
+    }
+    let on_media = media.file(Media::RECEIPT);
+    if !options.dry_run
+        && missing(&on_media)
+        && let Err(error) = receipt.write(&on_media)
+    {
+        events.step(&Step::ReceiptNotOnMedia {
+            error: &error,
+            kept_at: &receipt_path,
+        });
+    }
+    events.step(&Step::AlreadyImported {
+        sequence: manifest.sequence,
+        accepted,
+        receipt: &receipt_path,
+        rewritten,
+    });
+    let receipt = (!missing(&receipt_path)).then_some(receipt_path);
+    Ok(Imported {
+        media: options.media.clone(),
+        check,
+        copied: PlanTotals::default(),
+        files: Vec::new(),
+        quarantine: None,
+        receipt,
+        reset: false,
+        already_imported: Some(accepted),
+    })
 }
 
 /// The copy into the content folder: carried out under the options' brakes if `apply`.
@@ -262,13 +362,11 @@ fn run_wsusutil(
     check: &MediaCheck,
     events: &dyn Events,
 ) -> Result<(), TransferError> {
-    let package = match &check.verified.manifest.package {
-        Some(entry) => entry.name.under(&media.root),
-        None => {
-            return Err(TransferError::NoPackage {
-                media: media.root.clone(),
-            });
-        }
+    // The private copy the gate verified and parsed, never the media's file.
+    let Some(package) = &check.package_copy else {
+        return Err(TransferError::NoPackage {
+            media: media.root.clone(),
+        });
     };
     let import_log = beside_content(&options.content, IMPORT_LOG);
     let program = &options.wsusutil;
@@ -276,7 +374,7 @@ fn run_wsusutil(
         program,
         verb: "import",
     });
-    let result = wsusutil::import(program, &package, &import_log);
+    let result = wsusutil::import(program, package, &import_log);
     events.step(&Step::WsusutilEnded {
         verb: "import",
         succeeded: result.is_ok(),
@@ -295,6 +393,14 @@ fn run_wsusutil(
         result?;
     }
     Ok(())
+}
+
+/// Where an import keeps its private copy of the package: beside the trust state, named
+/// after it (`trust-state.json.package`), guarded by its lock.
+pub fn package_folder_of(state: &Path) -> PathBuf {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".package");
+    PathBuf::from(name)
 }
 
 /// A file beside the content folder (`D:\WSUS\WsusContent` -> `D:\WSUS\<name>`).

@@ -28,6 +28,7 @@ pub mod export;
 pub mod gate;
 pub mod import;
 pub mod outcome;
+pub mod private;
 pub mod receipt;
 pub mod report;
 pub mod sequence;

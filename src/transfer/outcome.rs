@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::atomic_file::CopyError;
 use crate::check::UpdateGap;
-use crate::manifest::contents::ContentsCheck;
+use crate::manifest::contents::{ContentsCheck, PackageState};
 use crate::manifest::create::{self, CreateError};
 use crate::manifest::keys::KeyError;
 use crate::manifest::trust::TrustStateError;
@@ -24,6 +24,7 @@ use crate::relpath::RelPathError;
 use crate::run_lock::RunLockError;
 
 use super::gate::GateError;
+use super::private::PlaceError;
 use super::receipt::ReceiptError;
 use super::sequence::SequenceError;
 use super::wsusutil::WsusutilError;
@@ -52,6 +53,9 @@ pub enum Refusal {
         /// The updates that need those references.
         at_risk: Vec<UpdateGap>,
     },
+    /// Links where the media must hold a folder or a file of its own (its content folder,
+    /// the manifest, its signature), relative to the media: never followed.
+    Links { media: PathBuf, paths: Vec<String> },
     /// Files the manifest lists that neither the media nor the content folder holds.
     NotCovered {
         content: PathBuf,
@@ -103,6 +107,18 @@ impl fmt::Display for Refusal {
                 } else {
                     "references"
                 },
+            ),
+            Refusal::Links { media, paths } => write!(
+                f,
+                "{}: {} where the media must hold {} of its own: {}; links are never followed",
+                media.display(),
+                if paths.len() == 1 { "a link" } else { "links" },
+                if paths.len() == 1 {
+                    "a folder or file"
+                } else {
+                    "folders and files"
+                },
+                paths.join(", ")
             ),
             Refusal::NotCovered { content, paths, .. } => write!(
                 f,
@@ -166,6 +182,7 @@ impl Refusal {
         match self {
             Refusal::Manifest(_) => "manifest",
             Refusal::Media { .. } => "media",
+            Refusal::Links { .. } => "links",
             Refusal::NotCovered { .. } => "not-covered",
             Refusal::Content { .. } => "content",
             Refusal::Gaps { .. } => "gaps",
@@ -211,8 +228,20 @@ impl Refusal {
                     files.extend(paths.into_iter().map(|path| Concerned { path, problem }));
                 }
                 files.extend(each(unlisted_references, "not-listed"));
+                // The package, by its name beside the manifest.
+                let package = match &contents.package {
+                    Some(PackageState::Missing { path }) => Some((path, "missing")),
+                    Some(PackageState::Changed { path, .. }) => Some((path, "changed")),
+                    _ => None,
+                };
+                if let Some((path, problem)) = package
+                    && let Some(path) = path.file_name().and_then(|name| name.to_str())
+                {
+                    files.push(Concerned { path, problem });
+                }
                 files
             }
+            Refusal::Links { paths, .. } => each(paths, "link"),
             Refusal::NotCovered { paths, .. } => each(paths, "not-covered"),
             Refusal::Content { problems, .. } => problems
                 .iter()
@@ -273,6 +302,13 @@ pub enum TransferError {
     StagingIncomplete,
     #[error("{}: {changed} files changed during the import; rerun", content.display())]
     ChangedDuringImport { content: PathBuf, changed: u64 },
+    #[error(
+        "{}: the package changed while it was copied onto the media; nothing was signed",
+        path.display()
+    )]
+    PackageChanged { path: PathBuf },
+    #[error(transparent)]
+    Place(#[from] PlaceError),
     #[error("{}: the manifest names no package to import", media.display())]
     NoPackage { media: PathBuf },
     #[error(
@@ -297,6 +333,7 @@ impl TransferError {
             TransferError::Mirror(error) => error,
             TransferError::Wsusutil(error) => error,
             TransferError::Copy(error) => error,
+            TransferError::Place(error) => error,
             TransferError::Unrecordable(error) => error.cause(),
             other => other,
         }

@@ -88,7 +88,7 @@ impl Ready {
     }
 }
 
-/// An import's report (`result`: `imported`, or `dry-run`).
+/// An import's report (`result`: `imported`, `dry-run`, or `already-imported`).
 #[derive(Debug, Serialize)]
 pub struct ImportReport<'a> {
     pub result: &'static str,
@@ -105,12 +105,17 @@ pub struct ImportReport<'a> {
     /// The receipt written; `None` in a dry run.
     pub receipt: Option<String>,
     pub reset: bool,
+    /// When the manifest was accepted, for media imported already.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub already_imported_at: Option<String>,
 }
 
 impl Imported {
     pub fn report(&self) -> ImportReport<'_> {
         ImportReport {
-            result: if self.receipt.is_some() {
+            result: if self.already_imported.is_some() {
+                "already-imported"
+            } else if self.receipt.is_some() {
                 "imported"
             } else {
                 "dry-run"
@@ -130,6 +135,7 @@ impl Imported {
                 .as_ref()
                 .map(|receipt| receipt.display().to_string()),
             reset: self.reset,
+            already_imported_at: self.already_imported.map(|time| time.to_string()),
         }
     }
 }
@@ -139,7 +145,7 @@ impl Imported {
 pub struct RefusalReport<'a> {
     pub result: &'static str,
     pub error: String,
-    /// What was refused: `manifest`, `media`, `not-covered`, `content`, `gaps`,
+    /// What was refused: `manifest`, `media`, `links`, `not-covered`, `content`, `gaps`,
     /// `too-many-deletions` or `rejected`.
     pub refusal: &'static str,
     pub files: Vec<Concerned<'a>>,

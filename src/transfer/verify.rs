@@ -11,8 +11,9 @@ use crate::mirror::{ApplyOptions, PlanTotals};
 
 use super::Media;
 use super::events::Events;
-use super::gate::{self, Copy, MediaCheck};
+use super::gate::{self, Against, Copy, MediaCheck};
 use super::outcome::{Outcome, TransferError};
+use super::private::PrivateFolder;
 
 /// What to verify.
 #[derive(Debug, Clone)]
@@ -46,11 +47,18 @@ pub fn verify(
 ) -> Result<Outcome<Ready>, TransferError> {
     let media = Media::new(&options.media);
     let state = TrustState::load(&options.state)?;
+    let package_folder = PrivateFolder::temporary()
+        .map_err(|error| TransferError::io(&std::env::temp_dir(), "create a folder in", error))?;
+    let against = Against {
+        trust: &options.trust,
+        state: &state,
+        now: options.now,
+        allow_already_accepted: false,
+    };
     let check = match gate::pass(
         &media,
-        &options.trust,
-        &state,
-        options.now,
+        &against,
+        package_folder.path(),
         options.jobs,
         events,
     )? {
