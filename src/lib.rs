@@ -14,6 +14,7 @@ pub mod mirror;
 #[cfg(windows)]
 mod owner_only;
 pub mod package;
+pub mod printable;
 pub mod progress;
 pub mod regular_file;
 pub mod relpath;

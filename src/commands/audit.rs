@@ -8,9 +8,9 @@ use serde::Serialize;
 use wsus_airgap::content::{Audit, AuditOptions, Finding, Severity, Totals};
 
 use super::Exit;
-use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
 use crate::cli::AuditArgs;
+use wsus_airgap::printable::{Printable, printable};
 
 pub fn run(args: &AuditArgs) -> Result<Exit> {
     let options = AuditOptions { jobs: args.jobs };

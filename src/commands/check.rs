@@ -10,9 +10,9 @@ use wsus_airgap::content::{self, AuditOptions};
 use wsus_airgap::package;
 
 use super::Exit;
-use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
 use crate::cli::CheckArgs;
+use wsus_airgap::printable::{Printable, printable};
 
 /// Orphans listed in the text report; `--json` lists them all.
 const ORPHANS_SHOWN: usize = 20;

@@ -9,10 +9,10 @@ use std::io::IsTerminal;
 use wsus_airgap::progress::{Milestones, Phase, Phases, Progress};
 use wsus_airgap::transfer::{Events, Outcome, Step, TransferError};
 
-use super::printable::printable;
 use super::progress_bar::{Bar, spinner};
 use super::render::write_updates_at_risk;
 use super::step_log::StepLog;
+use wsus_airgap::printable::printable;
 
 /// Events shown on the terminal and written to the step log.
 pub struct Console {

@@ -10,11 +10,11 @@ use wsus_airgap::manifest::keys::SecretKey;
 use wsus_airgap::manifest::trusted_comment;
 use wsus_airgap::transfer::{Refusal, Step, sequence};
 
-use super::printable::printable;
 use super::progress_bar::Bar;
 use super::transfer_report::{Subject, report_refusal};
 use super::{Exit, plural};
 use crate::cli::ManifestCreateArgs;
+use wsus_airgap::printable::printable;
 
 pub fn run(args: &ManifestCreateArgs) -> Result<Exit> {
     // The key is read first: a wrong key file should not cost an hour of hashing.

@@ -11,9 +11,9 @@ use wsus_airgap::manifest::verify::{self, VerifyOptions};
 use wsus_airgap::transfer::Refusal;
 
 use super::Exit;
-use super::printable::Printable;
 use super::transfer_report::{Subject, report_refusal};
 use crate::cli::ManifestShowArgs;
+use wsus_airgap::printable::Printable;
 
 pub fn run(args: &ManifestShowArgs) -> Result<Exit> {
     let trusted = PublicKey::read(&args.trust)?;

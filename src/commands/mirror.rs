@@ -12,10 +12,10 @@ use wsus_airgap::mirror::{self, Applied, ApplyOptions, Deletions, Listing, Plan,
 use wsus_airgap::transfer::Refusal;
 
 use super::console::Console;
-use super::printable::{Printable, printable};
 use super::transfer_report::{Subject, report_refusal};
 use super::{Exit, plural};
 use crate::cli::MirrorArgs;
+use wsus_airgap::printable::{Printable, printable};
 
 pub fn run(args: &MirrorArgs) -> Result<Exit> {
     let (listing, manifest_mode) = match (&args.manifest, &args.trust) {

@@ -22,7 +22,6 @@ mod manifest_create;
 mod manifest_show;
 mod manifest_verify;
 mod mirror;
-mod printable;
 mod progress_bar;
 mod render;
 mod stdout;
@@ -33,12 +32,12 @@ mod verify;
 use std::process::ExitCode;
 
 use crate::cli::{Command, ManifestCommand};
-use printable::printable;
 use wsus_airgap::check::ApprovedError;
 use wsus_airgap::content::FolderError;
 use wsus_airgap::manifest::create::CreateError;
 use wsus_airgap::manifest::keys::KeyError;
 use wsus_airgap::package::PackageError;
+use wsus_airgap::printable::printable;
 use wsus_airgap::transfer::wsusutil::WsusutilError;
 use wsus_airgap::transfer::{Outcome, TransferError};
 

@@ -8,7 +8,7 @@ use wsus_airgap::manifest::contents::ContentsCheck;
 use wsus_airgap::package::EMPTY_PACKAGE_HINT;
 use wsus_airgap::transfer::wsusutil::WsusutilError;
 
-use super::printable::printable;
+use wsus_airgap::printable::printable;
 
 /// One line per file that is not as the manifest lists it.
 pub fn write_problems(check: &ContentsCheck, out: &mut impl Write) -> io::Result<()> {

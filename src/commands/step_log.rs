@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 
-use super::printable::printable;
+use wsus_airgap::printable::printable;
 
 /// An open step log, or none when no `--log` was given.
 pub struct StepLog {

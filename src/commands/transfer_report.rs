@@ -16,8 +16,8 @@ use wsus_airgap::transfer::report::RefusalReport;
 use wsus_airgap::transfer::verify::ImportWouldCopy;
 use wsus_airgap::transfer::{Exported, Imported, Ready, Refusal};
 
-use super::printable::{Printable, printable};
 use super::render::{write_problems, write_updates_at_risk};
+use wsus_airgap::printable::{Printable, printable};
 
 /// What a refused report names as the thing refused.
 #[derive(Clone, Copy)]
