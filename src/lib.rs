@@ -20,3 +20,4 @@ pub mod retry;
 pub mod run_lock;
 pub mod synth;
 pub mod transfer;
+pub mod volumes;
