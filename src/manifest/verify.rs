@@ -254,7 +254,7 @@ pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
             ));
         }
     }
-    Ok(())
+    super::volumes::check(manifest)
 }
 
 /// Reads at most `limit` bytes of `path`, refusing larger files before reading them.
