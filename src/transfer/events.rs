@@ -89,6 +89,8 @@ pub enum Step<'a> {
         sequence: u64,
         receipt: &'a Path,
     },
+    /// A step of a transfer split over volumes.
+    Volume(super::volumes::VolumeStep<'a>),
 }
 
 /// The step in words, as a step log records it.
@@ -183,6 +185,7 @@ impl fmt::Display for Step<'_> {
                 "finished: sequence {sequence} imported; receipt {}",
                 receipt.display()
             ),
+            Step::Volume(step) => write!(f, "{step}"),
         }
     }
 }

@@ -198,7 +198,7 @@ pub fn export(
 
 /// Proves that the content holds every file the package references; the files it lacks are
 /// a refusal, or with `allow_gaps` the manifest's gaps.
-fn references_covered(
+pub(super) fn references_covered(
     options: &ExportOptions,
     package: &Package,
     manifest: &Manifest,
@@ -249,7 +249,7 @@ fn sign(manifest: &Manifest, secret: &SecretKey, media: &Media) -> Result<Writte
 
 /// The package on the media: `wsusutil export` run into it, or the given package copied
 /// there (in a dry run, the given package where it is).
-fn place_package(
+pub(super) fn place_package(
     options: &ExportOptions,
     media: &Media,
     events: &dyn Events,
@@ -282,7 +282,7 @@ fn place_package(
 }
 
 /// Hashes every content file into a manifest; damaged content is refused.
-fn build_manifest(
+pub(super) fn build_manifest(
     options: &ExportOptions,
     package: &Path,
     sequence: u64,
@@ -380,7 +380,7 @@ fn copy_package(given: &Path, media: &Media) -> Result<PathBuf, TransferError> {
     Ok(target)
 }
 
-fn remove_if_present(path: &Path) -> Result<(), TransferError> {
+pub(super) fn remove_if_present(path: &Path) -> Result<(), TransferError> {
     match make_replaceable(path).and_then(|()| fs::remove_file(path)) {
         Err(error) if error.kind() != io::ErrorKind::NotFound => {
             Err(TransferError::io(path, "remove", error))

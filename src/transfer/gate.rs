@@ -99,7 +99,11 @@ pub fn check_media(
         .as_ref()
         .map(|entry| entry.name.under(&media.root))
         .unwrap_or_default();
-    let contents = contents::check(manifest, &media.content(), &package_path, jobs, progress)?;
+    let contents = match manifest.volumes {
+        // One volume of a split transfer: what the manifest puts on it, and nothing else.
+        Some(_) => super::volumes::check_volume(manifest, media, jobs, progress)?.contents,
+        None => contents::check(manifest, &media.content(), &package_path, jobs, progress)?,
+    };
     let package_intact = matches!(
         contents.package,
         Some(contents::PackageState::Intact { .. })

@@ -259,6 +259,8 @@ pub enum TransferError {
     Wsusutil(#[from] WsusutilError),
     #[error(transparent)]
     Copy(#[from] CopyError),
+    #[error(transparent)]
+    Volumes(#[from] super::volumes::VolumesError),
     #[error("{}: cannot {action}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -297,6 +299,7 @@ impl TransferError {
             TransferError::Mirror(error) => error,
             TransferError::Wsusutil(error) => error,
             TransferError::Copy(error) => error,
+            TransferError::Volumes(error) => error,
             TransferError::Unrecordable(error) => error.cause(),
             other => other,
         }

@@ -1,0 +1,1 @@
+//! Taking volumes in.
