@@ -74,7 +74,7 @@ fn hint(subject: Subject, refusal: &Refusal) -> Option<&'static str> {
 /// The lines that show what was wrong, before the `refused:` line.
 fn write_evidence(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
     match refusal {
-        Refusal::Manifest(_) => Ok(()),
+        Refusal::Manifest(_) | Refusal::OtherTransfer { .. } => Ok(()),
         Refusal::Media {
             contents, at_risk, ..
         } => {

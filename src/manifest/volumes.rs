@@ -55,7 +55,10 @@ pub(crate) fn check(manifest: &Manifest) -> Result<(), String> {
     };
     let in_range = |volume: u32| (1..=set.count).contains(&volume);
     if !in_range(set.package_volume) {
-        return Err(format!("package volume {} is not a volume", set.package_volume));
+        return Err(format!(
+            "package volume {} is not a volume",
+            set.package_volume
+        ));
     }
     for entry in &manifest.entries {
         let path = &entry.path;

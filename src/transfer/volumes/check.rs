@@ -81,19 +81,24 @@ pub fn check_volume(
     progress: &dyn Progress,
 ) -> Result<VolumeCheck, FolderError> {
     let set = manifest.volumes.expect("a manifest of volumes");
-    let marker = read_marker(&media.root).filter(|marker| {
-        marker.count == set.count && (1..=set.count).contains(&marker.volume)
-    });
+    let marker = read_marker(&media.root)
+        .filter(|marker| marker.count == set.count && (1..=set.count).contains(&marker.volume));
     let volume = marker.map_or(0, |marker| marker.volume);
     let expected = expected_on(manifest, &media.root, volume);
     let package_here = manifest
         .package
         .as_ref()
         .filter(|_| set.package_volume == volume);
-    let mut allowed: Vec<String> = [MANIFEST_FILE, SIGNATURE_FILE, Media::README, MARKER, Media::RECEIPT]
-        .iter()
-        .map(|name| fold_case(name))
-        .collect();
+    let mut allowed: Vec<String> = [
+        MANIFEST_FILE,
+        SIGNATURE_FILE,
+        Media::README,
+        MARKER,
+        Media::RECEIPT,
+    ]
+    .iter()
+    .map(|name| fold_case(name))
+    .collect();
     allowed.extend(package_here.map(|package| package.name.folded()));
     let listing = tree::list(&media.root)?;
     let by_name: HashMap<String, usize> = expected
@@ -163,7 +168,11 @@ pub fn check_volume(
         let path = entry.name.under(&media.root);
         package_state(entry.size, entry.blake3, path)
     });
-    let not_carried = manifest.entries.iter().filter(|entry| !entry.carried).count() as u64;
+    let not_carried = manifest
+        .entries
+        .iter()
+        .filter(|entry| !entry.carried)
+        .count() as u64;
     let contents = ContentsCheck {
         missing,
         changed,

@@ -69,7 +69,12 @@ pub fn export(
         unsign_old_media(&media)?;
     }
     let package_path = place_package(options, &media, events)?;
-    let mut created = proceed!(build_manifest(options, &package_path, claim.sequence, events)?);
+    let mut created = proceed!(build_manifest(
+        options,
+        &package_path,
+        claim.sequence,
+        events
+    )?);
     let package = created.package.take().expect("a package was given");
     events.step(&Step::PackageRead {
         path: &package_path,
@@ -81,7 +86,11 @@ pub fn export(
         .as_ref()
         .map_or(0, |receipt| receipt.mark_held(&mut manifest.entries));
     let planned = pack(&mut manifest, volumes)?;
-    let chunks = manifest.entries.iter().map(|entry| entry.chunks.len()).sum();
+    let chunks = manifest
+        .entries
+        .iter()
+        .map(|entry| entry.chunks.len())
+        .sum();
     events.step(&Step::Volume(VolumeStep::Planned {
         count: planned.count,
         volume_size: volumes.volume_size,
@@ -116,8 +125,8 @@ fn unsign_old_media(media: &Media) -> Result<(), TransferError> {
     fs::create_dir_all(&media.root)
         .map_err(|error| TransferError::io(&media.root, "create the media folder", error))?;
     remove_if_present(&media.file(SIGNATURE_FILE))?;
-    let listing = fs::read_dir(&media.root)
-        .map_err(|error| TransferError::io(&media.root, "list", error))?;
+    let listing =
+        fs::read_dir(&media.root).map_err(|error| TransferError::io(&media.root, "list", error))?;
     for entry in listing.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let numbered = name
@@ -289,7 +298,12 @@ fn sign_volumes(
     for volume in 1..=count {
         let folder = volume_folder(&media.root, volume);
         let marker = Marker { volume, count };
-        let readme = readme_text(marker, manifest.sequence, &key_id.to_string(), &manifest.source.host);
+        let readme = readme_text(
+            marker,
+            manifest.sequence,
+            &key_id.to_string(),
+            &manifest.source.host,
+        );
         let marker_bytes = serde_json::to_vec_pretty(&marker).expect("a marker serializes");
         for (name, bytes) in [(Media::README, readme.into_bytes()), (MARKER, marker_bytes)] {
             write_file(&folder.join(name), &bytes)?;
@@ -297,7 +311,8 @@ fn sign_volumes(
     }
     let mut first = None;
     for volume in 1..=count {
-        let written = create::sign_and_write(manifest, secret, &volume_folder(&media.root, volume))?;
+        let written =
+            create::sign_and_write(manifest, secret, &volume_folder(&media.root, volume))?;
         first.get_or_insert(written);
     }
     Ok(first.expect("there is at least one volume"))

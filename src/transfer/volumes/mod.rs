@@ -28,9 +28,9 @@ use crate::manifest::volumes::folder_name;
 use crate::progress::Progress;
 use crate::relpath::RelPath;
 
-pub use check::{VolumeCheck, check_volume, is_volume};
+pub use check::{VolumeCheck, check_volume, is_volume, read_marker};
 pub use export::{VolumeOptions, export};
-// import
+pub use import::{VolumesImport, import};
 
 /// The file on each volume that says which volume it is. It is not signed: a volume whose
 /// files are not the ones the signed manifest puts on the volume it claims to be is refused.
@@ -119,6 +119,8 @@ pub enum VolumesError {
     Plan(#[from] crate::volumes::PlanError),
     #[error("{}: changed while it was written onto the volumes; export again", path.display())]
     SourceChanged { path: PathBuf },
+    #[error("{}: the joined chunks are not the signed file; nothing was put in place", path.display())]
+    Joined { path: PathBuf },
     #[error("{}: cannot {action}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -200,7 +202,11 @@ impl fmt::Display for VolumeStep<'_> {
                 media.display()
             ),
             VolumeStep::Needed { sequence, needed } => {
-                write!(f, "sequence {sequence}: volumes still needed: {}", Numbers(needed))
+                write!(
+                    f,
+                    "sequence {sequence}: volumes still needed: {}",
+                    Numbers(needed)
+                )
             }
             VolumeStep::Superseded { sequence } => write!(
                 f,
