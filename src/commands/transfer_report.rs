@@ -14,6 +14,7 @@ use wsus_airgap::transfer::export::Staging;
 use wsus_airgap::transfer::gate::MediaCheck;
 use wsus_airgap::transfer::report::RefusalReport;
 use wsus_airgap::transfer::verify::ImportWouldCopy;
+use wsus_airgap::transfer::volumes::VolumesImport;
 use wsus_airgap::transfer::{Exported, Imported, Ready, Refusal};
 
 use super::printable::{Printable, printable};
@@ -253,6 +254,14 @@ fn write_files(out: &mut impl Write, imported: &Imported, kind: ActionKind) -> i
 }
 
 /// What an import did (or, in a dry run, would do).
+/// A split import still waiting for volumes: which are in, which are still needed.
+pub fn write_waiting(waiting: &VolumesImport, json: bool) -> io::Result<()> {
+    match waiting.waiting_report() {
+        Some(report) if json => write_document(&report),
+        _ => writeln!(super::stdout::lock(), "{waiting}"),
+    }
+}
+
 pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
     let copied = imported.copied;
     if json {

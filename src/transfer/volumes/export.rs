@@ -322,3 +322,15 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), TransferError> {
     atomic_file::write(path, bytes, Access::Shared, Existing::Replace)
         .map_err(|error| TransferError::io(path, "write", error))
 }
+
+/// Exports onto volumes when `volumes` are given, else onto single media as ever.
+pub fn export_any(
+    options: &ExportOptions,
+    volumes: Option<&VolumeOptions>,
+    events: &dyn Events,
+) -> Result<Outcome<Exported>, TransferError> {
+    match volumes {
+        Some(volumes) => export(options, volumes, events),
+        None => super::super::export(options, events),
+    }
+}

@@ -420,3 +420,83 @@ fn remove_folder(folder: &Path) -> Result<(), TransferError> {
         _ => Ok(()),
     }
 }
+
+/// Imports `media`: volumes of a split transfer through [`import`], single media as ever.
+pub fn import_any(
+    options: &ImportOptions,
+    media: &[PathBuf],
+    events: &dyn Events,
+) -> Result<Outcome<VolumesImport>, TransferError> {
+    let first = media.first().unwrap_or(&options.media);
+    if !super::is_volume(first) {
+        let options = ImportOptions {
+            media: first.clone(),
+            ..options.clone()
+        };
+        let outcome = super::super::import(&options, events)?;
+        return Ok(match outcome {
+            Outcome::Done(imported) => Outcome::Done(VolumesImport::Complete(Box::new(imported))),
+            Outcome::Refused(refusal) => Outcome::Refused(refusal),
+        });
+    }
+    if options.dry_run {
+        return Err(super::VolumesError::DryRun.into());
+    }
+    import(options, media, events)
+}
+
+/// A split import still waiting for volumes, as `--json` reports it (`result`: `waiting`).
+#[derive(Debug, serde::Serialize)]
+pub struct WaitingReport<'a> {
+    pub result: &'static str,
+    pub sequence: u64,
+    pub volumes: u32,
+    pub taken: &'a [u32],
+    pub needed: &'a [u32],
+}
+
+impl VolumesImport {
+    /// The report of a split import still waiting; `None` once complete.
+    pub fn waiting_report(&self) -> Option<WaitingReport<'_>> {
+        match self {
+            VolumesImport::Waiting {
+                sequence,
+                count,
+                taken,
+                needed,
+            } => Some(WaitingReport {
+                result: "waiting",
+                sequence: *sequence,
+                volumes: *count,
+                taken,
+                needed,
+            }),
+            VolumesImport::Complete(_) => None,
+        }
+    }
+}
+
+/// `volumes taken: 1, 3 of 4; still needed: 2, 4` and the result line.
+impl std::fmt::Display for VolumesImport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use super::Numbers;
+        match self {
+            VolumesImport::Waiting {
+                sequence,
+                count,
+                taken,
+                needed,
+            } => write!(
+                f,
+                "volumes taken: {} of {count}\nstill needed: {}\nresult: waiting for {} more \
+                 volume(s) of sequence {sequence}; nothing is imported until the last is in",
+                Numbers(taken),
+                Numbers(needed),
+                needed.len()
+            ),
+            VolumesImport::Complete(imported) => {
+                write!(f, "result: imported sequence {}", imported.sequence())
+            }
+        }
+    }
+}
