@@ -92,6 +92,8 @@ fn synthetic(count: u64) -> Manifest {
                 blake3: Blake3Digest(blake3::hash(seed.as_bytes())),
                 sha1: Some(sha1),
                 carried: true,
+                volume: None,
+                chunks: Vec::new(),
             }
         })
         .collect();
@@ -115,5 +117,6 @@ fn synthetic(count: u64) -> Manifest {
         },
         entries,
         gaps: Vec::new(),
+        volumes: None,
     }
 }

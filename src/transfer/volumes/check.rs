@@ -125,6 +125,47 @@ pub fn check_volume(
             }),
         }
     }
+    let (intact_files, intact_bytes) =
+        hash_expected(&expected, &seen, jobs, progress, &mut changed)?;
+    changed.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut missing: Vec<String> = (expected.iter().zip(&seen))
+        .filter(|(_, seen)| !**seen)
+        .map(|(file, _)| file.name.clone())
+        .collect();
+    if marker.is_none() {
+        missing.insert(0, MARKER.to_owned());
+    }
+    let package = package_here.map(|entry| {
+        let path = entry.name.under(&media.root);
+        package_state(entry.size, entry.blake3, path)
+    });
+    let not_carried = manifest
+        .entries
+        .iter()
+        .filter(|entry| !entry.carried)
+        .count() as u64;
+    let contents = ContentsCheck {
+        missing,
+        changed,
+        extra,
+        unlisted: listing.unreadable,
+        intact_files,
+        intact_bytes,
+        not_carried,
+        package,
+    };
+    Ok(VolumeCheck { marker, contents })
+}
+
+/// Hashes the expected files that are there, adding those not as listed to `changed`;
+/// returns the count and bytes of those intact.
+fn hash_expected(
+    expected: &[Expected],
+    seen: &[bool],
+    jobs: Option<NonZeroUsize>,
+    progress: &dyn Progress,
+    changed: &mut Vec<Changed>,
+) -> Result<(u64, u64), FolderError> {
     let to_hash: Vec<usize> = (0..expected.len()).filter(|&index| seen[index]).collect();
     let hashed = tree::hash_in_parallel(
         to_hash,
@@ -156,34 +197,7 @@ pub fn check_volume(
             )),
         }
     }
-    changed.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut missing: Vec<String> = (expected.iter().zip(&seen))
-        .filter(|(_, seen)| !**seen)
-        .map(|(file, _)| file.name.clone())
-        .collect();
-    if marker.is_none() {
-        missing.insert(0, MARKER.to_owned());
-    }
-    let package = package_here.map(|entry| {
-        let path = entry.name.under(&media.root);
-        package_state(entry.size, entry.blake3, path)
-    });
-    let not_carried = manifest
-        .entries
-        .iter()
-        .filter(|entry| !entry.carried)
-        .count() as u64;
-    let contents = ContentsCheck {
-        missing,
-        changed,
-        extra,
-        unlisted: listing.unreadable,
-        intact_files,
-        intact_bytes,
-        not_carried,
-        package,
-    };
-    Ok(VolumeCheck { marker, contents })
+    Ok((intact_files, intact_bytes))
 }
 
 fn changed_file(file: &Expected, found: Found) -> Changed {

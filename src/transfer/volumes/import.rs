@@ -80,26 +80,13 @@ pub fn import(
         )?);
         let manifest = &check.verified.manifest;
         let marker = read_marker(volume_path).expect("a volume that passed the gate says which");
-        let current = match progress.take() {
-            Some(current) if current.transfer == transfer_id(manifest) => current,
-            Some(other) if other.sequence >= manifest.sequence => {
-                return Ok(Outcome::Refused(Refusal::OtherTransfer {
-                    media: volume_path.clone(),
-                    sequence: manifest.sequence,
-                    in_progress: other.sequence,
-                    needed: other.needed(),
-                }));
-            }
-            Some(older) => {
-                remove_folder(&older.folder(&staging))?;
-                events.step(&Step::Volume(VolumeStep::Superseded {
-                    sequence: older.sequence,
-                }));
-                Progress::start(manifest)
-            }
-            None => Progress::start(manifest),
-        };
-        let mut current = current;
+        let mut current = proceed!(follow(
+            progress.take(),
+            manifest,
+            volume_path,
+            &staging,
+            events
+        )?);
         if current.taken.contains(&marker.volume) {
             events.step(&Step::Volume(VolumeStep::AlreadyTaken {
                 media: volume_path,
@@ -158,6 +145,37 @@ pub fn import(
     )?);
     remove_folder(&staging)?;
     Ok(Outcome::Done(VolumesImport::Complete(Box::new(imported))))
+}
+
+/// The progress to go on with for the volume at `volume_path`: the same transfer's, or a
+/// fresh start when there is none or the one under way is older (its staging dropped). A
+/// volume not newer than another transfer under way is refused.
+fn follow(
+    progress: Option<Progress>,
+    manifest: &crate::manifest::Manifest,
+    volume_path: &Path,
+    staging: &Path,
+    events: &dyn Events,
+) -> Result<Outcome<Progress>, TransferError> {
+    Ok(Outcome::Done(match progress {
+        Some(current) if current.transfer == transfer_id(manifest) => current,
+        Some(other) if other.sequence >= manifest.sequence => {
+            return Ok(Outcome::Refused(Refusal::OtherTransfer {
+                media: volume_path.to_owned(),
+                sequence: manifest.sequence,
+                in_progress: other.sequence,
+                needed: other.needed(),
+            }));
+        }
+        Some(older) => {
+            remove_folder(&older.folder(staging))?;
+            events.step(&Step::Volume(VolumeStep::Superseded {
+                sequence: older.sequence,
+            }));
+            Progress::start(manifest)
+        }
+        None => Progress::start(manifest),
+    }))
 }
 
 /// Places the volume's whole files into the content folder and stages its chunks and the
