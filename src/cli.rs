@@ -2,10 +2,13 @@
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use clap::{Args, Parser, Subcommand};
 use wsus_airgap::manifest::TransferMode;
-use wsus_airgap::transfer::default_state_path;
+use wsus_airgap::transfer::volumes::VolumeOptions;
+use wsus_airgap::transfer::{ImportOptions, PackageSource, default_state_path, wsusutil};
+use wsus_airgap::volumes::Size;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -340,6 +343,14 @@ pub struct ExportArgs {
     /// lists them as gaps.
     #[arg(long)]
     pub allow_gaps: bool,
+    /// Split the transfer into volumes of at most SIZE bytes each, in volume-01 ... volume-NN:
+    /// bytes or units (4.7GB, 4GiB), or dvd (4700372992), dvd-dl (8543666176), bd25
+    /// (25025314816), bd50 (50050629632).
+    #[arg(long, value_name = "SIZE", value_parser = clap::value_parser!(Size))]
+    pub volume_size: Option<Size>,
+    /// With --volume-size: cut files larger than SIZE into chunks (fat32: 4294967295).
+    #[arg(long, value_name = "SIZE", requires = "volume_size", value_parser = clap::value_parser!(Size))]
+    pub max_file_size: Option<Size>,
     /// Show what would be staged; write nothing (needs --package).
     #[arg(long, requires = "package")]
     pub dry_run: bool,
@@ -351,6 +362,26 @@ pub struct ExportArgs {
     /// Number of files hashed at once [default: one per CPU].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+}
+
+impl ExportArgs {
+    /// The volumes to split the transfer into, if asked.
+    pub fn volumes(&self) -> Option<VolumeOptions> {
+        self.volume_size.map(|size| VolumeOptions {
+            volume_size: size.0,
+            max_file_size: self.max_file_size.map(|size| size.0),
+        })
+    }
+
+    /// Where the package comes from: the one given, or wsusutil export.
+    pub fn package_source(&self) -> PackageSource {
+        match (&self.package, &self.wsusutil) {
+            (Some(package), _) => PackageSource::Given(package.clone()),
+            (None, program) => {
+                PackageSource::Wsusutil(program.clone().unwrap_or_else(wsusutil::default_program))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -377,9 +408,10 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The media folder.
-    #[arg(long, value_name = "DIR")]
-    pub media: PathBuf,
+    /// The media folder, or a volume of a split transfer; volumes may be given in any order,
+    /// one at a time or several (--media repeated).
+    #[arg(long, value_name = "DIR", required = true)]
+    pub media: Vec<PathBuf>,
     /// The public key the media must be signed with.
     #[arg(long, value_name = "PUBLIC")]
     pub trust: PathBuf,
@@ -414,4 +446,24 @@ pub struct ImportArgs {
     /// Number of files hashed at once [default: one per CPU].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+}
+
+impl ImportArgs {
+    /// The import's options, at `now`, with hash caches in `cache_folder`.
+    pub fn options(&self, now: SystemTime, cache_folder: Option<PathBuf>) -> ImportOptions {
+        ImportOptions {
+            media: self.media[0].clone(),
+            trust: self.trust.clone(),
+            content: self.content.clone(),
+            wsusutil: (self.wsusutil.clone()).unwrap_or_else(wsusutil::default_program),
+            reset: self.reset,
+            state: self.state.clone(),
+            dry_run: self.dry_run,
+            max_delete: self.max_delete,
+            quarantine: self.quarantine.clone(),
+            now,
+            cache_folder,
+            jobs: self.jobs,
+        }
+    }
 }

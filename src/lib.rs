@@ -22,3 +22,4 @@ pub mod retry;
 pub mod run_lock;
 pub mod synth;
 pub mod transfer;
+pub mod volumes;

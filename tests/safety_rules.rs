@@ -37,14 +37,8 @@ fn the_gate_refuses_signed_media_whose_manifest_leaves_out_a_referenced_file() {
     );
     assert_eq!(resigned.code, 0, "{}", resigned.stderr);
 
-    // What an import may not change (the lock files it takes aside).
-    let disconnected = || {
-        let mut all = snapshot(&trip.path("disconnected"));
-        all.retain(|path, _| !path.ends_with(".lock"));
-        all
-    };
     for verb in ["verify", "import"] {
-        let before = disconnected();
+        let before = trip.disconnected_files();
         let refused = run_command(&mut trip.gate(verb, &media));
         assert_eq!(refused.code, 1, "{verb}: {}", refused.stderr);
         assert!(
@@ -58,7 +52,7 @@ fn the_gate_refuses_signed_media_whose_manifest_leaves_out_a_referenced_file() {
                 && last.ends_with("; 1 package reference the manifest does not list"),
             "{last}"
         );
-        assert_eq!(disconnected(), before, "{verb}");
+        assert_eq!(trip.disconnected_files(), before, "{verb}");
     }
 }
 

@@ -14,6 +14,7 @@ use wsus_airgap::transfer::export::Staging;
 use wsus_airgap::transfer::gate::MediaCheck;
 use wsus_airgap::transfer::report::RefusalReport;
 use wsus_airgap::transfer::verify::ImportWouldCopy;
+use wsus_airgap::transfer::volumes::VolumesImport;
 use wsus_airgap::transfer::{Exported, Imported, Ready, Refusal};
 
 use super::render::{write_problems, write_updates_at_risk};
@@ -74,7 +75,7 @@ fn hint(subject: Subject, refusal: &Refusal) -> Option<&'static str> {
 /// The lines that show what was wrong, before the `refused:` line.
 fn write_evidence(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
     match refusal {
-        Refusal::Manifest(_) => Ok(()),
+        Refusal::Manifest(_) | Refusal::OtherTransfer { .. } => Ok(()),
         Refusal::Media {
             contents, at_risk, ..
         } => {
@@ -259,6 +260,14 @@ fn write_files(out: &mut impl Write, imported: &Imported, kind: ActionKind) -> i
 }
 
 /// What an import did (or, in a dry run, would do).
+/// A split import still waiting for volumes: which are in, which are still needed.
+pub fn write_waiting(waiting: &VolumesImport, json: bool) -> io::Result<()> {
+    match waiting.waiting_report() {
+        Some(report) if json => write_document(&report),
+        _ => writeln!(super::stdout::lock(), "{waiting}"),
+    }
+}
+
 pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
     let copied = imported.copied;
     if json {

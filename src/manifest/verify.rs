@@ -305,7 +305,7 @@ pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
             ));
         }
     }
-    Ok(())
+    super::volumes::check(manifest)
 }
 
 /// The SHA-1 a content file's name (`XX/<SHA-1>.<ext>`) gives, when the entry's `sha1` says

@@ -97,6 +97,8 @@ pub enum Step<'a> {
         receipt: &'a Path,
         rewritten: bool,
     },
+    /// A step of a transfer split over volumes.
+    Volume(super::volumes::VolumeStep<'a>),
 }
 
 /// The step in words, as a step log records it.
@@ -192,6 +194,7 @@ impl fmt::Display for Step<'_> {
                 receipt.display()
             ),
             Step::AlreadyImported { .. } => already_imported(f, self),
+            Step::Volume(step) => write!(f, "{step}"),
         }
     }
 }

@@ -216,7 +216,7 @@ pub fn export(
 
 /// Proves that the content holds every file the package references; the files it lacks are
 /// a refusal, or with `allow_gaps` the manifest's gaps.
-fn references_covered(
+pub(super) fn references_covered(
     options: &ExportOptions,
     package: &Package,
     manifest: &Manifest,
@@ -267,7 +267,7 @@ fn sign(manifest: &Manifest, secret: &SecretKey, media: &Media) -> Result<Writte
 
 /// The package to describe: `wsusutil export` run into the `private` folder, or the given
 /// package copied there (in a dry run, the given package where it is).
-fn obtain_package(
+pub(super) fn obtain_package(
     options: &ExportOptions,
     media: &Media,
     private: Option<&PrivateFolder>,
@@ -316,7 +316,7 @@ fn obtain_package(
 
 /// Copies the described package onto the media, hashing what it writes: the media must get
 /// the bytes the manifest describes.
-fn place_package(
+pub(super) fn place_package(
     package: &Path,
     on_media: &Path,
     manifest: &Manifest,
@@ -335,7 +335,7 @@ fn place_package(
 }
 
 /// Hashes every content file into a manifest; damaged content is refused.
-fn build_manifest(
+pub(super) fn build_manifest(
     options: &ExportOptions,
     package: &Path,
     sequence: u64,
@@ -419,7 +419,7 @@ fn stage_content(
     Ok(plan.totals)
 }
 
-fn remove_if_present(path: &Path) -> Result<(), TransferError> {
+pub(super) fn remove_if_present(path: &Path) -> Result<(), TransferError> {
     match make_replaceable(path).and_then(|()| fs::remove_file(path)) {
         Err(error) if error.kind() != io::ErrorKind::NotFound => {
             Err(TransferError::io(path, "remove", error))

@@ -131,21 +131,35 @@ pub fn check_media(
         return Ok(MediaCheck::nothing_read(verified));
     }
     let manifest = &verified.manifest;
+    // The content is checked here; the package is judged as it is copied into
+    // `package_folder`, and what the content check says of it is replaced by that.
+    let (mut contents, package_here) = match manifest.volumes {
+        // One volume of a split transfer: what the manifest puts on it, and nothing else.
+        Some(_) => {
+            let contents = super::volumes::check_volume(manifest, media, jobs, progress)?.contents;
+            let here = contents.package.is_some();
+            (contents, here)
+        }
+        None => {
+            let copy_path = manifest
+                .package
+                .as_ref()
+                .map(|entry| entry.name.under(package_folder))
+                .unwrap_or_default();
+            let contents = contents::check(manifest, &media.content(), &copy_path, jobs, progress)?;
+            (contents, true)
+        }
+    };
     let taken = manifest
         .package
         .as_ref()
+        .filter(|_| package_here)
         .map(|entry| take_package(entry, media, package_folder))
         .transpose()?;
-    // The content is checked here; the package was judged as it was copied, and what the
-    // content check says of it (looking at the private copy, if any) is replaced by that.
-    let copy_path = manifest
-        .package
-        .as_ref()
-        .map(|entry| entry.name.under(package_folder))
-        .unwrap_or_default();
-    let mut contents = contents::check(manifest, &media.content(), &copy_path, jobs, progress)?;
     let (package_state, package_copy) = taken.unzip();
-    contents.package = package_state;
+    if package_here {
+        contents.package = package_state;
+    }
     let package_copy = package_copy.flatten();
     // Only a package whose bytes are the signed ones is parsed.
     let package = package_copy.as_deref().map(package::open).transpose()?;

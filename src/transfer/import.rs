@@ -281,7 +281,7 @@ fn already_imported(
 }
 
 /// The copy into the content folder: carried out under the options' brakes if `apply`.
-fn copy_of(options: &ImportOptions, apply: bool) -> Copy<'_> {
+pub(super) fn copy_of(options: &ImportOptions, apply: bool) -> Copy<'_> {
     Copy {
         content: &options.content,
         brakes: ApplyOptions {
@@ -296,7 +296,7 @@ fn copy_of(options: &ImportOptions, apply: bool) -> Copy<'_> {
 
 /// Copies the media's content into the content folder (in a dry run, plans it): a copy that
 /// stops is an error, one that the brakes or the hashes stop is a refusal.
-fn copy_content(
+pub(super) fn copy_content(
     options: &ImportOptions,
     media: &Media,
     check: &MediaCheck,
@@ -356,7 +356,7 @@ fn deleted_paths(plan: &Plan) -> Vec<String> {
 }
 
 /// `wsusutil import` of the media's package, then `reset` if asked.
-fn run_wsusutil(
+pub(super) fn run_wsusutil(
     options: &ImportOptions,
     media: &Media,
     check: &MediaCheck,
@@ -415,7 +415,7 @@ pub fn beside_content(content: &Path, name: &str) -> PathBuf {
 /// folder is made if needed; the receipt's (the content folder's) is probed only when it
 /// exists: a mistyped `--content` makes no folder here, and a folder the copy makes is
 /// writable.
-fn prepare_to_record(
+pub(super) fn prepare_to_record(
     state_path: &Path,
     receipt: &Path,
 ) -> Result<(RunLock, TrustState), TransferError> {

@@ -33,6 +33,7 @@ pub mod receipt;
 pub mod report;
 pub mod sequence;
 pub mod verify;
+pub mod volumes;
 pub mod wsusutil;
 
 use std::path::{Path, PathBuf};

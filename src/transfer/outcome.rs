@@ -84,6 +84,14 @@ pub enum Refusal {
     },
     /// Import: files that were not as signed when copied, so not put in place.
     Rejected { rejected: Vec<Rejected> },
+    /// Import of a volume: another transfer's volumes are being taken in, and this one is
+    /// not newer.
+    OtherTransfer {
+        media: PathBuf,
+        sequence: u64,
+        in_progress: u64,
+        needed: Vec<u32>,
+    },
 }
 
 /// The refusal in one sentence.
@@ -165,6 +173,18 @@ impl fmt::Display for Refusal {
                     "the content folder could not be completed; rerun to resume"
                 )
             }
+            Refusal::OtherTransfer {
+                media,
+                sequence,
+                in_progress,
+                needed,
+            } => write!(
+                f,
+                "{} is a volume of sequence {sequence}, not of sequence {in_progress}, whose \
+                 import is under way (volumes still needed: {})",
+                media.display(),
+                super::volumes::Numbers(needed),
+            ),
         }
     }
 }
@@ -188,6 +208,7 @@ impl Refusal {
             Refusal::Gaps { .. } => "gaps",
             Refusal::TooManyDeletions { .. } => "too-many-deletions",
             Refusal::Rejected { .. } => "rejected",
+            Refusal::OtherTransfer { .. } => "other-transfer",
         }
     }
 
@@ -210,7 +231,7 @@ impl Refusal {
                 .collect()
         }
         match self {
-            Refusal::Manifest(_) => Vec::new(),
+            Refusal::Manifest(_) | Refusal::OtherTransfer { .. } => Vec::new(),
             Refusal::Media {
                 contents,
                 unlisted_references,
@@ -288,6 +309,8 @@ pub enum TransferError {
     Wsusutil(#[from] WsusutilError),
     #[error(transparent)]
     Copy(#[from] CopyError),
+    #[error(transparent)]
+    Volumes(#[from] super::volumes::VolumesError),
     #[error("{}: cannot {action}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -334,6 +357,7 @@ impl TransferError {
             TransferError::Wsusutil(error) => error,
             TransferError::Copy(error) => error,
             TransferError::Place(error) => error,
+            TransferError::Volumes(error) => error,
             TransferError::Unrecordable(error) => error.cause(),
             other => other,
         }

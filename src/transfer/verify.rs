@@ -65,7 +65,9 @@ pub fn verify(
         Outcome::Done(check) => check,
         Outcome::Refused(refusal) => return Ok(Outcome::Refused(refusal)),
     };
+    // A volume holds part of the transfer: what the content lacks overall is not its to cover.
     let import_would_copy = match &options.content {
+        _ if check.verified.manifest.volumes.is_some() => None,
         None => None,
         Some(content) => {
             let copy = Copy {

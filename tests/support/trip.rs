@@ -39,6 +39,14 @@ impl Trip {
         self.dir.path().join(name)
     }
 
+    /// Everything on the disconnected side, but the lock files runs take aside: what a
+    /// refused run may not change.
+    pub fn disconnected_files(&self) -> std::collections::BTreeMap<String, Option<Vec<u8>>> {
+        let mut all = super::snapshot(&self.path("disconnected"));
+        all.retain(|path, _| !path.ends_with(".lock"));
+        all
+    }
+
     pub fn content(&self) -> PathBuf {
         self.path("disconnected").join("WsusContent")
     }
