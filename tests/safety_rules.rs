@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use support::trip::Trip;
-use support::{TestSite, has_line, independent_sha1, run, run_command, snapshot};
+use support::{TestSite, has_line, independent_sha1, run, run_command};
 use wsus_airgap::synth::SiteSpec;
 
 /// Media whose manifest is correctly signed but leaves out a file the package references is
