@@ -201,3 +201,53 @@ fn a_killed_volume_import_converges_on_a_rerun() {
     assert_eq!(record(&trip).lines().count(), 1);
     assert_same_files(&trip.site.root, &trip.content());
 }
+
+/// `verify` of one volume against the content folder names the other volumes still needed,
+/// and forgets those an import took in already.
+#[test]
+fn verifying_one_volume_names_the_volumes_still_needed() {
+    let trip = trip(6);
+    let volumes = export(&trip, &trip.path("media"), &[]);
+    assert!(volumes.len() >= 3, "{} volumes", volumes.len());
+    let others: Vec<String> = (2..=volumes.len())
+        .map(|volume| format!("volume {volume} ("))
+        .collect();
+
+    let verified = run_command(&mut trip.gate("verify", &volumes[0]));
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    let needed = verified
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("still needed: "))
+        .unwrap_or_else(|| panic!("no `still needed:` line in\n{}", verified.stdout));
+    for other in &others {
+        assert!(needed.contains(other.as_str()), "{other} in {needed}");
+    }
+
+    // Once volume 2 is in, it is no longer needed.
+    let taken = import(&trip, &[&volumes[1]]);
+    assert_eq!(taken.code, 0, "{}", taken.stderr);
+    let verified = run_command(&mut trip.gate("verify", &volumes[0]));
+    let needed = verified
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("still needed: "))
+        .unwrap();
+    assert!(!needed.contains(&others[0]), "{needed}");
+    assert!(needed.contains(&others[1]), "{needed}");
+
+    // The same in the JSON report, which its schema describes.
+    let json = run_command(trip.gate("verify", &volumes[0]).arg("--json"));
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let listed: Vec<u64> = document["volumes_needed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|needed| needed["volume"].as_u64().unwrap())
+        .collect();
+    assert!(!listed.contains(&2) && listed.contains(&3), "{listed:?}");
+    let written = trip.path("verify.json");
+    fs::write(&written, &json.stdout).unwrap();
+    support::assert_valid_against_schema("verify-report.schema.json", &written);
+}

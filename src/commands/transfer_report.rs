@@ -15,6 +15,7 @@ use wsus_airgap::transfer::gate::MediaCheck;
 use wsus_airgap::transfer::report::RefusalReport;
 use wsus_airgap::transfer::verify::ImportWouldCopy;
 use wsus_airgap::transfer::volumes::VolumesImport;
+use wsus_airgap::transfer::volumes::outlook::StillNeeded;
 use wsus_airgap::transfer::{Exported, Imported, Ready, Refusal};
 
 use super::render::{write_problems, write_updates_at_risk};
@@ -226,6 +227,9 @@ pub fn write_ready(ready: &Ready, json: bool) -> io::Result<()> {
     write_media_summary(&mut out, check)?;
     if let Some(totals) = ready.import_would_copy {
         writeln!(out, "content: {}", ImportWouldCopy(totals))?;
+    }
+    if let Some(needed) = &ready.volumes_needed {
+        writeln!(out, "still needed: {}", StillNeeded(needed))?;
     }
     writeln!(out, "result: ready to import")?;
     out.flush()

@@ -8,6 +8,7 @@ use crate::mirror::{Action, PlanTotals};
 use crate::relpath::RelPath;
 
 use super::outcome::Concerned;
+use super::volumes::outlook::VolumeNeeded;
 use super::{Exported, Imported, Ready, Refusal};
 
 /// An export's report (`result`: `exported`, or `dry-run`).
@@ -66,6 +67,9 @@ pub struct ReadyReport<'a> {
     /// The updates the acknowledged gaps leave without their files.
     pub updates_at_risk: &'a [UpdateGap],
     pub import_would_copy: Option<PlanTotals>,
+    /// For a volume of a split transfer, with `--content`: the other volumes still needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volumes_needed: Option<&'a [VolumeNeeded]>,
 }
 
 impl Ready {
@@ -84,6 +88,7 @@ impl Ready {
             acknowledged_gaps: &check.acknowledged_gaps,
             updates_at_risk: &check.gap_updates,
             import_would_copy: self.import_would_copy,
+            volumes_needed: self.volumes_needed.as_deref(),
         }
     }
 }

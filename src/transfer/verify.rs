@@ -14,6 +14,7 @@ use super::events::Events;
 use super::gate::{self, Against, Copy, MediaCheck};
 use super::outcome::{Outcome, TransferError};
 use super::private::PrivateFolder;
+use super::volumes::outlook::VolumeNeeded;
 
 /// What to verify.
 #[derive(Debug, Clone)]
@@ -38,6 +39,9 @@ pub struct Ready {
     pub check: MediaCheck,
     /// With a content folder: what an import would copy, replace and delete there.
     pub import_would_copy: Option<PlanTotals>,
+    /// For a volume of a split transfer, with a content folder: the other volumes still
+    /// needed, and how many of the missing files each holds.
+    pub volumes_needed: Option<Vec<VolumeNeeded>>,
 }
 
 /// Verifies the media, telling `events` its progress.
@@ -65,10 +69,31 @@ pub fn verify(
         Outcome::Done(check) => check,
         Outcome::Refused(refusal) => return Ok(Outcome::Refused(refusal)),
     };
-    // A volume holds part of the transfer: what the content lacks overall is not its to cover.
+    // A volume holds part of the transfer: what the content lacks beyond it is named by the
+    // volumes still needed, not refused.
+    let marker = check
+        .verified
+        .manifest
+        .volumes
+        .and(super::volumes::read_marker(&options.media));
+    let mut volumes_needed = None;
     let import_would_copy = match &options.content {
-        _ if check.verified.manifest.volumes.is_some() => None,
         None => None,
+        Some(content) if marker.is_some() => {
+            let volume = marker.expect("a volume").volume;
+            let manifest = &check.verified.manifest;
+            let (totals, needed) = super::volumes::outlook::outlook(
+                manifest,
+                volume,
+                &options.media,
+                content,
+                options.cache_folder.as_deref(),
+                options.jobs,
+                events,
+            )?;
+            volumes_needed = Some(needed);
+            Some(totals)
+        }
         Some(content) => {
             let copy = Copy {
                 content,
@@ -87,6 +112,7 @@ pub fn verify(
         media: options.media.clone(),
         check,
         import_would_copy,
+        volumes_needed,
     }))
 }
 

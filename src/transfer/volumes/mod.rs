@@ -13,6 +13,7 @@
 pub mod check;
 pub mod export;
 pub mod import;
+pub mod outlook;
 pub mod progress;
 
 use std::fmt;
