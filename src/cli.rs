@@ -70,6 +70,9 @@ pub struct AuditArgs {
     /// The WsusContent folder to audit.
     #[arg(value_name = "WSUSCONTENT")]
     pub content: PathBuf,
+    /// Also write the report as one self-contained HTML page (for a change board) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].
@@ -100,6 +103,9 @@ pub struct CheckArgs {
     /// content fail the check; other gaps are reported as information.
     #[arg(long, value_name = "FILE")]
     pub approved: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page (for a change board) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].
@@ -353,6 +359,9 @@ pub struct VerifyArgs {
     /// The trust state: the last sequence imported per key [default: see README].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page (for a change board) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].
@@ -394,6 +403,9 @@ pub struct ImportArgs {
     /// Append a plain-text record of each step to this file.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page (for a change board) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].

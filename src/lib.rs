@@ -16,6 +16,7 @@ mod owner_only;
 pub mod package;
 pub mod progress;
 pub mod relpath;
+pub mod report;
 pub mod retry;
 pub mod run_lock;
 pub mod synth;

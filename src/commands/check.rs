@@ -4,15 +4,15 @@ use std::io::{self, Write};
 
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};
-use serde::Serialize;
+use wsus_airgap::check::report::CheckReport;
 use wsus_airgap::check::{self, Check, FileState, UpdateGap};
 use wsus_airgap::content::{self, AuditOptions};
-use wsus_airgap::package;
+use wsus_airgap::{package, report};
 
 use super::printable::Printable;
 use super::progress_bar::Bar;
 use super::render::update_heading;
-use super::{Exit, display, plural};
+use super::{Exit, plural};
 use crate::cli::CheckArgs;
 
 /// Orphans listed in the text report; `--json` lists them all.
@@ -31,10 +31,15 @@ pub fn run(args: &CheckArgs) -> Result<Exit> {
     bar.finish();
     let audit = result?;
     let check = check::compare(&package, &audit, approved.as_ref());
+    let document = CheckReport::new(&args.package, &args.content, &package, &check);
+    report::write_html(args.html.as_deref(), |made| {
+        report::html::check(&document, made)
+    })?;
 
     let mut stdout = super::stdout::lock();
     if args.output.json {
-        write_json(args, &check, &mut stdout)?;
+        serde_json::to_writer_pretty(&mut stdout, &document)?;
+        writeln!(stdout)?;
     } else {
         write_text(args, &check, &mut Printable(&mut stdout))?;
     }
@@ -193,29 +198,4 @@ fn write_summary(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::R
         )?;
     }
     writeln!(out, "result: {check}")
-}
-
-/// The JSON document: the check as the library returns it, with what was checked and the
-/// verdict.
-fn write_json(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct Document<'a> {
-        package: String,
-        content: String,
-        result: &'static str,
-        #[serde(flatten)]
-        check: &'a Check,
-    }
-    let document = Document {
-        package: display(&args.package),
-        content: display(&args.content),
-        result: if check.passed() {
-            "complete"
-        } else {
-            "incomplete"
-        },
-        check,
-    };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
 }

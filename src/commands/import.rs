@@ -3,8 +3,8 @@
 use std::time::SystemTime;
 
 use anyhow::Result;
-use wsus_airgap::mirror;
 use wsus_airgap::transfer::{self, ImportOptions, Outcome, default_state_path, wsusutil};
+use wsus_airgap::{mirror, report};
 
 use super::console::Console;
 use super::step_log::StepLog;
@@ -30,6 +30,7 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         cache_folder: mirror::default_cache_folder(),
         jobs: args.jobs,
     };
+    report::check_writable(args.html.as_deref())?;
     let console = Console::new(
         args.output.quiet,
         StepLog::open(args.log.as_deref(), "import")?,
@@ -38,6 +39,10 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
         transfer::import(&options, &console),
         "the trust state is unchanged",
     )?;
+    report::write_html(args.html.as_deref(), |made| {
+        let quarantine = args.quarantine.as_deref();
+        report::html::import(&outcome, &args.media, &args.content, quarantine, made)
+    })?;
     match &outcome {
         Outcome::Done(imported) => {
             write_imported(imported, args.output.json)?;
