@@ -110,7 +110,7 @@ fn findings(findings: &[&Finding]) -> Markup {
                     tr {
                         td { span class={ "s " (severity) } { (severity) } }
                         td { (finding.kind.name()) }
-                        td { code { (finding.path) } }
+                        td.path { code { (finding.path) } }
                         td { (detail(finding)) }
                     }
                 }

@@ -63,7 +63,7 @@ pub(super) fn page(
                 main {
                     p.kind { "wsus-airgap " (command) " report" }
                     p.verdict.pass[verdict.passed].fail[!verdict.passed] id="verdict" {
-                        strong { (verdict.word) } (sentence(verdict))
+                        strong { (verdict.word) } " " (sentence(verdict))
                     }
                     p.meaning id="meaning" { (verdict.meaning) }
                     section id="checked" {
