@@ -111,11 +111,13 @@ fn scaled(value: u64, whole: u64, length: u64) -> u64 {
     ((u128::from(value) * u128::from(length) + u128::from(whole) / 2) / u128::from(whole)) as u64
 }
 
-/// `12.5%`; `<0.1%` for a share too small to show as a number.
+/// `12.5%`; `<0.1%` and `>99.9%` for shares that a tenth would round to none or all.
 fn percent(value: u64, total: u64) -> String {
     let share = value as f64 * 100.0 / total as f64;
-    if share > 0.0 && share < 0.1 {
+    if share > 0.0 && share < 0.05 {
         "<0.1%".to_owned()
+    } else if (99.95..100.0).contains(&share) {
+        ">99.9%".to_owned()
     } else {
         format!("{share:.1}%")
     }
@@ -147,6 +149,8 @@ mod tests {
     fn shares_are_rounded_to_a_tenth_and_the_smallest_are_not_shown_as_zero() {
         assert_eq!(percent(1, 3), "33.3%");
         assert_eq!(percent(1, 100_000), "<0.1%");
+        assert_eq!(percent(99_999, 100_000), ">99.9%");
+        assert_eq!(percent(7, 7), "100.0%");
         assert_eq!(percent(0, 10), "0.0%");
     }
 
