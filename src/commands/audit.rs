@@ -1,4 +1,4 @@
-//! `wsus-airgap audit`: the text and JSON faces of `content::audit`.
+//! `wsus-airgap audit`: the text, JSON and HTML faces of `content::audit`.
 
 use std::io::{self, Write};
 

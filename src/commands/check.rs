@@ -1,4 +1,4 @@
-//! `wsus-airgap check`: the text and JSON faces of `check::compare`.
+//! `wsus-airgap check`: the text, JSON and HTML faces of `check::compare`.
 
 use std::io::{self, Write};
 
