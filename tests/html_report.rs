@@ -491,6 +491,12 @@ fn verify_and_import_reports_say_what_the_gate_proved_and_what_the_import_did() 
             .text("meaning")
             .contains(document["receipt"].as_str().unwrap())
     );
+    let files = report.texts("#files", "li");
+    assert_eq!(files.len(), document["files"].as_array().unwrap().len());
+    assert!(
+        files.iter().all(|line| line.starts_with("copy ")),
+        "{files:?}"
+    );
 
     // The same media again: refused as replayed, in red, with the reason.
     let (run, document, report) = sides.gate("verify", &media, &sides.path("again.html"));

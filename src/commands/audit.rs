@@ -9,9 +9,9 @@ use wsus_airgap::content::{Audit, AuditOptions};
 use wsus_airgap::report;
 
 use super::Exit;
-use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
 use crate::cli::AuditArgs;
+use wsus_airgap::printable::{Printable, printable};
 
 pub fn run(args: &AuditArgs) -> Result<Exit> {
     let options = AuditOptions { jobs: args.jobs };

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use anyhow::Result;
-use wsus_airgap::transfer::{self, Outcome, VerifyMediaOptions, default_state_path};
+use wsus_airgap::transfer::{self, Outcome, VerifyMediaOptions};
 use wsus_airgap::{mirror, report};
 
 use super::console::Console;
@@ -16,7 +16,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let options = VerifyMediaOptions {
         media: args.media.clone(),
         trust: args.trust.clone(),
-        state: args.state.clone().unwrap_or_else(default_state_path),
+        state: args.state.clone(),
         content: args.content.clone(),
         now: SystemTime::now(),
         cache_folder: mirror::default_cache_folder(),

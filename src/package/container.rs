@@ -88,8 +88,17 @@ fn describe_bytes(bytes: &[u8]) -> String {
 fn read_gzip(path: &Path, file: File) -> Result<Package, PackageError> {
     let mut inner = tempfile::tempfile().map_err(PackageError::io(path))?;
     let mut decoder = flate2::read::MultiGzDecoder::new(BufReader::new(file));
-    io::copy(&mut decoder, &mut inner)
-        .map_err(|error| PackageError::invalid(path, "gzip", format!("cannot unpack: {error}")))?;
+    io::copy(&mut decoder, &mut inner).map_err(|error| {
+        let detail = if error.kind() == io::ErrorKind::UnexpectedEof {
+            let length = std::fs::metadata(path).map_or(0, |metadata| metadata.len());
+            format!(
+                "cut short: the compressed data ends early, after {length} bytes; copy it again"
+            )
+        } else {
+            format!("cannot unpack: {error}")
+        };
+        PackageError::invalid(path, "gzip", detail)
+    })?;
     let magic = read_magic(&mut inner).map_err(PackageError::io(path))?;
     let text_start = magic.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&magic);
     if magic.starts_with(CAB_MAGIC) {
@@ -114,9 +123,10 @@ fn read_gzip(path: &Path, file: File) -> Result<Package, PackageError> {
 
 fn read_cab<R: Read + Seek>(
     path: &Path,
-    reader: R,
+    mut reader: R,
     container: Container,
 ) -> Result<Package, PackageError> {
+    check_not_cut_short(path, &mut reader, container)?;
     let mut cabinet = cab::Cabinet::new(reader).map_err(|error| {
         PackageError::invalid(path, "cabinet", format!("not a readable cabinet: {error}"))
     })?;
@@ -221,6 +231,41 @@ fn read_cab<R: Read + Seek>(
         export,
         updates,
     })
+}
+
+/// Refuses a cabinet shorter than its header says (`cbCabinet`, bytes 8 to 11): a copy cut
+/// short, named as such rather than by the read that would run out of bytes.
+fn check_not_cut_short(
+    path: &Path,
+    reader: &mut (impl Read + Seek),
+    container: Container,
+) -> Result<(), PackageError> {
+    let io_error = PackageError::io(path);
+    let mut header = [0u8; 12];
+    reader.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    let read = reader
+        .by_ref()
+        .take(12)
+        .read(&mut header)
+        .map_err(io_error)?;
+    let length = reader.seek(SeekFrom::End(0)).map_err(io_error)?;
+    reader.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    let declared = u32::from_le_bytes(header[8..12].try_into().expect("four bytes"));
+    if read < 12 || length < u64::from(declared) {
+        let member = match container {
+            Container::GzipCab => "gzip: cabinet",
+            _ => "cabinet",
+        };
+        return Err(PackageError::invalid(
+            path,
+            member,
+            format!(
+                "cut short: it ends after {length} bytes, and its header says it holds \
+                 {declared}; copy it again"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn list_or_none(names: &[String]) -> String {

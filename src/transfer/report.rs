@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::check::UpdateGap;
 use crate::check::report::PackageOrigin;
 use crate::manifest::Timestamp;
-use crate::mirror::PlanTotals;
+use crate::mirror::{Action, PlanTotals};
 use crate::relpath::RelPath;
 
 use super::gate::MediaCheck;
@@ -67,6 +67,8 @@ pub struct ReadyReport<'a> {
     pub bytes_intact: u64,
     pub files_not_carried: u64,
     pub acknowledged_gaps: &'a [String],
+    /// The updates the acknowledged gaps leave without their files.
+    pub updates_at_risk: &'a [UpdateGap],
     pub import_would_copy: Option<PlanTotals>,
 }
 
@@ -85,6 +87,7 @@ impl Ready {
             bytes_intact: check.contents.intact_bytes,
             files_not_carried: check.contents.not_carried,
             acknowledged_gaps: &check.acknowledged_gaps,
+            updates_at_risk: &check.gap_updates,
             import_would_copy: self.import_would_copy,
         }
     }
@@ -117,7 +120,7 @@ impl<'a> GateReport<'a> {
     }
 }
 
-/// An import's report (`result`: `imported`, or `dry-run`).
+/// An import's report (`result`: `imported`, `dry-run`, or `already-imported`).
 #[derive(Debug, Serialize)]
 pub struct ImportReport<'a> {
     pub result: &'static str,
@@ -126,17 +129,28 @@ pub struct ImportReport<'a> {
     pub sequence: u64,
     pub expires: String,
     pub gate: GateReport<'a>,
-    pub acknowledged_gaps: &'a [String],
     pub content: PlanTotals,
+    /// Every file copied, replaced, deleted or quarantined (in a dry run, that would be).
+    pub files: &'a [Action],
+    /// Where quarantined files went.
+    pub quarantine: Option<String>,
+    pub acknowledged_gaps: &'a [String],
+    /// The updates the media's acknowledged gaps leave without their files.
+    pub updates_at_risk: &'a [UpdateGap],
     /// The receipt written; `None` in a dry run.
     pub receipt: Option<String>,
     pub reset: bool,
+    /// When the manifest was accepted, for media imported already.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub already_imported_at: Option<String>,
 }
 
 impl Imported {
     pub fn report(&self) -> ImportReport<'_> {
         ImportReport {
-            result: if self.receipt.is_some() {
+            result: if self.already_imported.is_some() {
+                "already-imported"
+            } else if self.receipt.is_some() {
                 "imported"
             } else {
                 "dry-run"
@@ -146,13 +160,20 @@ impl Imported {
             sequence: self.sequence(),
             expires: self.check.verified.manifest.expires.to_string(),
             gate: GateReport::new(&self.check),
-            acknowledged_gaps: &self.check.acknowledged_gaps,
             content: self.copied,
+            files: &self.files,
+            quarantine: self
+                .quarantine
+                .as_ref()
+                .map(|folder| folder.display().to_string()),
+            acknowledged_gaps: &self.check.acknowledged_gaps,
+            updates_at_risk: &self.check.gap_updates,
             receipt: self
                 .receipt
                 .as_ref()
                 .map(|receipt| receipt.display().to_string()),
             reset: self.reset,
+            already_imported_at: self.already_imported.map(|time| time.to_string()),
         }
     }
 }
@@ -162,7 +183,7 @@ impl Imported {
 pub struct RefusalReport<'a> {
     pub result: &'static str,
     pub error: String,
-    /// What was refused: `manifest`, `media`, `not-covered`, `content`, `gaps`,
+    /// What was refused: `manifest`, `media`, `links`, `not-covered`, `content`, `gaps`,
     /// `too-many-deletions` or `rejected`.
     pub refusal: &'static str,
     pub files: Vec<Concerned<'a>>,

@@ -11,8 +11,9 @@ use crate::mirror::{ApplyOptions, PlanTotals};
 
 use super::Media;
 use super::events::Events;
-use super::gate::{self, Copy, MediaCheck};
+use super::gate::{self, Against, Copy, MediaCheck};
 use super::outcome::{Outcome, TransferError};
+use super::private::PrivateFolder;
 
 /// What to verify.
 #[derive(Debug, Clone)]
@@ -46,18 +47,27 @@ pub fn verify(
 ) -> Result<Outcome<Ready>, TransferError> {
     let media = Media::new(&options.media);
     let state = TrustState::load(&options.state)?;
+    let package_folder = PrivateFolder::temporary()
+        .map_err(|error| TransferError::io(&std::env::temp_dir(), "create a folder in", error))?;
+    let against = Against {
+        trust: &options.trust,
+        state: &state,
+        now: options.now,
+        allow_already_accepted: false,
+    };
     let check = match gate::pass(
         &media,
-        &options.trust,
-        &state,
-        options.now,
+        &against,
+        package_folder.path(),
         options.jobs,
         events,
     )? {
         Outcome::Done(check) => check,
         Outcome::Refused(refusal) => return Ok(Outcome::Refused(refusal)),
     };
+    // A volume holds part of the transfer: what the content lacks overall is not its to cover.
     let import_would_copy = match &options.content {
+        _ if check.verified.manifest.volumes.is_some() => None,
         None => None,
         Some(content) => {
             let copy = Copy {
@@ -78,4 +88,35 @@ pub fn verify(
         check,
         import_would_copy,
     }))
+}
+
+/// What an import would do in the content folder, in words: `an import would copy N (B) and
+/// replace N[, and delete N the manifest does not list (B)]; N already in place`.
+pub struct ImportWouldCopy(pub PlanTotals);
+
+impl std::fmt::Display for ImportWouldCopy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use indicatif::{HumanBytes, HumanCount};
+        let totals = &self.0;
+        write!(
+            f,
+            "an import would copy {} ({}) and replace {}",
+            HumanCount(totals.copy_files),
+            HumanBytes(totals.copy_bytes),
+            HumanCount(totals.replace_files),
+        )?;
+        if totals.delete_files > 0 {
+            write!(
+                f,
+                ", and delete {} the manifest does not list ({})",
+                HumanCount(totals.delete_files),
+                HumanBytes(totals.delete_bytes),
+            )?;
+        }
+        write!(
+            f,
+            "; {} already in place",
+            HumanCount(totals.unchanged_files)
+        )
+    }
 }

@@ -15,6 +15,7 @@ mod chart;
 mod check;
 mod page;
 mod parts;
+mod refused;
 mod transfer;
 
 pub use audit::audit;

@@ -6,6 +6,9 @@ use maud::{Markup, html};
 
 use crate::check::UpdateGap;
 
+/// The heading of the section on the updates that would fail.
+pub(super) const AT_RISK: &str = "Updates that would show \"Failed to download\"";
+
 /// A file an update lacks, and what is wrong with it.
 pub(super) struct FileLine<'a> {
     pub path: &'a str,

@@ -1,21 +1,23 @@
-//! The reports of `verify` and `import`: whether the media passes the gate, what an import did
-//! or would do, and, when refused, the evidence.
+//! The reports of `verify` and `import`: whether the media passes the gate, and what an import
+//! did or would do. A refusal's report is [`super::refused`]'s.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use maud::{Markup, html};
 
 use super::chart::{self, Part};
 use super::page::{Fact, Verdict, page};
-use super::parts::{self, Count, FileLine, count, files_and_bytes};
-use crate::mirror::PlanTotals;
+use super::parts::{self, AT_RISK, Count, FileLine, bytes, count, files_and_bytes};
+use super::refused::refused_page;
+use crate::check::UpdateGap;
+use crate::mirror::{Action, ActionKind, PlanTotals};
 use crate::report::Made;
-use crate::transfer::report::{GateReport, ImportReport, ReadyReport, RefusalReport};
-use crate::transfer::{Imported, Outcome, Ready};
+use crate::transfer::report::{GateReport, ImportReport, ReadyReport};
+use crate::transfer::volumes::{VolumesImport, WaitingReport};
+use crate::transfer::{Outcome, Ready};
 
-/// The heading of the section on updates that would fail.
-const AT_RISK: &str = "Updates that would show \"Failed to download\"";
+/// Files an import acted on, listed by name; the JSON report lists them all.
+const FILES_SHOWN: usize = 200;
 
 /// The report of `verify` of the media at `media`, against the content folder `content` if
 /// one was given.
@@ -38,18 +40,23 @@ pub fn verify(
     }
 }
 
-/// The report of `import` of the media at `media` into the content folder `content`, moving
-/// what it deletes to `quarantine` if one was given.
+/// The report of `import` of the media at `media` (the first volume given, for a split
+/// transfer) into the content folder `content`.
 pub fn import(
-    outcome: &Outcome<Imported>,
+    outcome: &Outcome<VolumesImport>,
     media: &Path,
     content: &Path,
-    quarantine: Option<&Path>,
     made: &Made,
 ) -> String {
     let content = content.display().to_string();
     match outcome {
-        Outcome::Done(imported) => imported_page(&imported.report(), &content, quarantine, made),
+        Outcome::Done(VolumesImport::Complete(imported)) => {
+            imported_page(&imported.report(), &content, made)
+        }
+        Outcome::Done(waiting) => match waiting.waiting_report() {
+            Some(report) => waiting_page(&report, media, &content, made),
+            None => unreachable!("an import that is not complete is waiting"),
+        },
         Outcome::Refused(refusal) => refused_page(
             "import",
             &refusal.report(),
@@ -102,20 +109,15 @@ fn ready_page(report: &ReadyReport, content: Option<&str>, made: &Made) -> Strin
         ),
     };
     let sections = html! {
-        (acknowledged(report.acknowledged_gaps))
+        (acknowledged(report.acknowledged_gaps, report.updates_at_risk))
         @if let Some(totals) = &report.import_would_copy {
-            (plan("would-copy", "What an import would do in the content folder", totals, None))
+            (plan("would-copy", "What an import would do in the content folder", totals, false))
         }
     };
     page("verify", &verdict, &checked, &sections, made)
 }
 
-fn imported_page(
-    report: &ImportReport,
-    content: &str,
-    quarantine: Option<&Path>,
-    made: &Made,
-) -> String {
+fn imported_page(report: &ImportReport, content: &str, made: &Made) -> String {
     let mut checked = vec![("Media", report.media.clone())];
     checked.extend(gate_facts(
         &report.key_id,
@@ -124,21 +126,39 @@ fn imported_page(
         &report.gate,
     ));
     checked.push(("Content folder", content.to_owned()));
-    let quarantine = quarantine.map(|path| path.display().to_string());
-    if let Some(folder) = &quarantine {
+    if let Some(folder) = &report.quarantine {
         checked.push(("Quarantine folder", folder.clone()));
     }
-    let done = report.receipt.is_some();
-    let verdict = Verdict {
-        passed: true,
-        word: if done { "Imported" } else { "Ready to import" },
-        sentence: if done {
-            format!("sequence {} imported", report.sequence)
-        } else {
-            "dry run: the media would be imported".into()
-        },
-        meaning: match &report.receipt {
-            Some(receipt) => format!(
+    let verdict = imported_verdict(report, content);
+    let done = report.receipt.is_some() && report.already_imported_at.is_none();
+    let heading = if done {
+        "What the import did in the content folder"
+    } else {
+        "What an import would do in the content folder"
+    };
+    let sections = html! {
+        (acknowledged(report.acknowledged_gaps, report.updates_at_risk))
+        @if report.already_imported_at.is_none() {
+            (plan("copied", heading, &report.content, report.quarantine.is_some()))
+            (files_acted_on(report.files))
+        }
+    };
+    page("import", &verdict, &checked, &sections, made)
+}
+
+fn imported_verdict(report: &ImportReport, content: &str) -> Verdict {
+    let (word, sentence, meaning) = match (&report.already_imported_at, &report.receipt) {
+        (Some(at), _) => (
+            "Already imported",
+            format!("sequence {} was imported at {at}", report.sequence),
+            "This very media was imported before: nothing was copied, wsusutil did not run and \
+             the trust state is unchanged."
+                .to_owned(),
+        ),
+        (None, Some(receipt)) => (
+            "Imported",
+            format!("sequence {} imported", report.sequence),
+            format!(
                 "The media passed the gate, its content was copied into {content} and proven \
                  complete, and only then did wsusutil import run{}. The trust state now refuses \
                  this media and any older one; the receipt {receipt} tells the next export what \
@@ -149,21 +169,48 @@ fn imported_page(
                     ""
                 }
             ),
-            None => "The media passed the gate, and the copy into the content folder was \
-                     planned; a dry run changes nothing and does not run wsusutil."
-                .into(),
-        },
+        ),
+        (None, None) => (
+            "Ready to import",
+            "dry run: the media would be imported".to_owned(),
+            "The media passed the gate, and the copy into the content folder was planned; a dry \
+             run changes nothing and does not run wsusutil."
+                .to_owned(),
+        ),
     };
-    let heading = if done {
-        "What the import did in the content folder"
-    } else {
-        "What an import would do in the content folder"
+    Verdict {
+        passed: true,
+        word,
+        sentence,
+        meaning,
+    }
+}
+
+/// A split transfer whose volumes are not all in yet.
+fn waiting_page(report: &WaitingReport, media: &Path, content: &str, made: &Made) -> String {
+    let numbers = |volumes: &[u32]| {
+        let numbers: Vec<String> = volumes.iter().map(u32::to_string).collect();
+        numbers.join(", ")
     };
-    let sections = html! {
-        (acknowledged(report.acknowledged_gaps))
-        (plan("copied", heading, &report.content, quarantine.as_deref()))
+    let checked: [Fact; 4] = [
+        ("Media (a volume)", media.display().to_string()),
+        ("Content folder", content.to_owned()),
+        ("Sequence", report.sequence.to_string()),
+        (
+            "Volumes taken",
+            format!("{} of {}", numbers(report.taken), report.volumes),
+        ),
+    ];
+    let verdict = Verdict {
+        passed: true,
+        word: "Waiting for volumes",
+        sentence: format!("still needed: volume {}", numbers(report.needed)),
+        meaning: "The volumes given are in, each proven as signed. Nothing is imported until \
+                  the last volume is in: then the import proves the content complete and runs \
+                  wsusutil import."
+            .into(),
     };
-    page("import", &verdict, &checked, &sections, made)
+    page("import", &verdict, &checked, &html! {}, made)
 }
 
 /// What the gate proved, as lines of "what was checked".
@@ -190,30 +237,37 @@ fn gate_facts(key_id: &str, sequence: u64, expires: &str, gate: &GateReport) -> 
     facts
 }
 
-/// The updates that would fail: for media that passed, those the export acknowledged as gaps.
-fn acknowledged(gaps: &[String]) -> Markup {
+/// The updates that would fail for media that passed: those the export acknowledged as gaps.
+fn acknowledged(gaps: &[String], updates: &[UpdateGap]) -> Markup {
+    let file = |path| FileLine {
+        path,
+        state: "gap",
+        detail: String::new(),
+    };
     html! {
-        section id="at-risk" {
-            h2 { (AT_RISK) }
-            @if gaps.is_empty() {
+        @if gaps.is_empty() {
+            section id="at-risk" {
+                h2 { (AT_RISK) }
                 p.none { "None: every file the package references is listed and proven." }
-            } @else {
-                p.note {
-                    "The export was made with --allow-gaps: the package references "
-                    (count(gaps.len() as u64)) " files the connected server lacked. The updates \
-                    that need them will show \"Failed to download\" until their files arrive:"
-                }
-                (parts::capped(gaps, usize::MAX, |gap| html! { code { (gap) } }))
             }
+        } @else {
+            (parts::updates("at-risk", AT_RISK, "None named.", updates, file))
+            p.note {
+                "The export was made with --allow-gaps: the package references "
+                (count(gaps.len() as u64)) " files the connected server lacked. The updates \
+                above will show \"Failed to download\" until their files arrive. The gaps:"
+            }
+            (parts::capped(gaps, FILES_SHOWN, |gap| html! { code { (gap) } }))
         }
     }
 }
 
 /// The copy into the content folder: files and bytes by action, and a bar of each.
-fn plan(id: &str, heading: &str, totals: &PlanTotals, quarantine: Option<&str>) -> Markup {
-    let deleted = match quarantine {
-        Some(_) => "Moved to the quarantine folder",
-        None => "Deleted (not listed; mirror mode)",
+fn plan(id: &str, heading: &str, totals: &PlanTotals, quarantined: bool) -> Markup {
+    let deleted = if quarantined {
+        "Moved to the quarantine folder"
+    } else {
+        "Deleted (not listed; mirror mode)"
     };
     let rows = [
         ("Copied in", "copy", totals.copy_files, totals.copy_bytes),
@@ -251,99 +305,23 @@ fn plan(id: &str, heading: &str, totals: &PlanTotals, quarantine: Option<&str>) 
     }
 }
 
-/// A refused verification or import: why, the updates at risk and every file concerned.
-fn refused_page(
-    command: &str,
-    report: &RefusalReport,
-    media: &str,
-    content: Option<&str>,
-    made: &Made,
-) -> String {
-    let checked: [Fact; 3] = [
-        ("Media", media.to_owned()),
-        (
-            "Content folder",
-            content.map_or(
-                "not given: only the media was checked".into(),
-                str::to_owned,
-            ),
-        ),
-        ("Refused for", refusal_kind(report.refusal).to_owned()),
-    ];
-    let meaning = if command == "import" {
-        "The import was refused: wsusutil import did not run and the trust state is unchanged. \
-         The evidence is below."
-    } else {
-        "An import of this media would be refused, and would change nothing. Do not import it: \
-         the evidence is below."
+/// Every file the import copied, replaced, deleted or quarantined, by name.
+fn files_acted_on(files: &[Action]) -> Markup {
+    let name = |kind: ActionKind| match kind {
+        ActionKind::Copy => "copy",
+        ActionKind::Replace => "replace",
+        ActionKind::Quarantine => "quarantine",
+        _ => "delete",
     };
-    let verdict = Verdict {
-        passed: false,
-        word: "Refused",
-        sentence: report.error.clone(),
-        meaning: meaning.into(),
-    };
-    let problems: HashMap<&str, &'static str> = report
-        .files
-        .iter()
-        .map(|file| (file.path, file.problem))
-        .collect();
-    let file = |path| FileLine {
-        path,
-        state: problems.get(path).copied().unwrap_or("missing"),
-        detail: String::new(),
-    };
-    let none = "None named: the refusal does not concern the files of particular updates.";
-    let sections = html! {
-        (parts::updates("at-risk", AT_RISK, none, report.updates_at_risk, file))
-        (concerned(report))
-    };
-    page(command, &verdict, &checked, &sections, made)
-}
-
-/// Every file a refusal concerns, counted by problem, then listed.
-fn concerned(report: &RefusalReport) -> Markup {
-    let mut by_problem: Vec<(&str, u64)> = Vec::new();
-    for file in &report.files {
-        match by_problem
-            .iter_mut()
-            .find(|(problem, _)| *problem == file.problem)
-        {
-            Some((_, files)) => *files += 1,
-            None => by_problem.push((file.problem, 1)),
-        }
-    }
     html! {
-        section id="concerned" {
-            h2 { "Files the refusal concerns (" (count(report.files.len() as u64)) ")" }
-            @if report.files.is_empty() {
-                p.none { "None: the manifest itself was refused." }
-            } @else {
-                p { @for (index, (problem, files)) in by_problem.iter().enumerate() {
-                    @if index > 0 { ", " } (count(*files)) " " (problem)
-                } }
-                (parts::capped(&report.files, usize::MAX, |file| html! {
-                    span class={ "s " (file.problem) } { (file.problem) } " " code { (file.path) }
+        @if !files.is_empty() {
+            section id="files" {
+                h3 { "Files (" (count(files.len() as u64)) ")" }
+                (parts::capped(files, FILES_SHOWN, |action| html! {
+                    span class={ "s " (name(action.kind)) } { (name(action.kind)) } " "
+                    code { (action.path.as_str()) } " (" (bytes(action.size)) ")"
                 }))
             }
         }
-    }
-}
-
-/// What a kind of refusal means, in words.
-fn refusal_kind(kind: &str) -> &'static str {
-    match kind {
-        "manifest" => {
-            "the manifest: unsigned, a bad signature, an unknown format, expired or replayed"
-        }
-        "media" => {
-            "the media: not as signed, or its package references files the manifest does not list"
-        }
-        "not-covered" => "coverage: listed files neither on the media nor in the content folder",
-        "too-many-deletions" => {
-            "the deletion brake: the copy would delete more than --max-delete allows"
-        }
-        "rejected" => "the copy: files not as signed when copied were not put in place",
-        _ => "the content",
     }
 }
