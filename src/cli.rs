@@ -74,6 +74,9 @@ pub struct AuditArgs {
     /// The WsusContent folder to audit.
     #[arg(value_name = "WSUSCONTENT")]
     pub content: PathBuf,
+    /// Also write the report as one self-contained HTML page (for a change board) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].
@@ -104,6 +107,9 @@ pub struct CheckArgs {
     /// content fail the check; other gaps are reported as information.
     #[arg(long, value_name = "FILE")]
     pub approved: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page (for a change board) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].
@@ -399,6 +405,9 @@ pub struct VerifyArgs {
     /// The trust state: the last sequence imported per key.
     #[arg(long, value_name = "FILE", default_value_os_t = default_state_path())]
     pub state: PathBuf,
+    /// Also write the report as one self-contained HTML page (for a change board) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].
@@ -441,6 +450,9 @@ pub struct ImportArgs {
     /// Append a plain-text record of each step to this file.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page (for a change board) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].

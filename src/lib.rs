@@ -18,6 +18,7 @@ pub mod printable;
 pub mod progress;
 pub mod regular_file;
 pub mod relpath;
+pub mod report;
 pub mod retry;
 pub mod run_lock;
 pub mod synth;

@@ -12,6 +12,7 @@
 //! are orphans.
 
 mod approved;
+pub mod report;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;

@@ -1,13 +1,13 @@
-//! `wsus-airgap check`: the text and JSON faces of `check::compare`.
+//! `wsus-airgap check`: the text, JSON and HTML faces of `check::compare`.
 
 use std::io::{self, Write};
 
 use anyhow::Result;
 use indicatif::HumanCount;
-use serde::Serialize;
+use wsus_airgap::check::report::CheckReport;
 use wsus_airgap::check::{self, Check, FileState, Summary, UpdateGap};
 use wsus_airgap::content::{self, AuditOptions};
-use wsus_airgap::package;
+use wsus_airgap::{package, report};
 
 use super::Exit;
 use super::progress_bar::Bar;
@@ -30,10 +30,15 @@ pub fn run(args: &CheckArgs) -> Result<Exit> {
     bar.finish();
     let audit = result?;
     let check = check::compare(&package, &audit, approved.as_ref());
+    let document = CheckReport::new(&args.package, &args.content, &package, &check);
+    report::write_html(args.html.as_deref(), |made| {
+        report::html::check(&document, made)
+    })?;
 
     let mut stdout = super::stdout::lock();
     if args.output.json {
-        write_json(args, &check, &mut stdout)?;
+        serde_json::to_writer_pretty(&mut stdout, &document)?;
+        writeln!(stdout)?;
     } else {
         write_text(args, &check, &mut Printable(&mut stdout))?;
     }
@@ -138,29 +143,4 @@ fn write_gaps(check: &Check, gaps: &[UpdateGap], out: &mut impl Write) -> io::Re
         }
     }
     Ok(())
-}
-
-/// The JSON document: the check as the library returns it, with what was checked and the
-/// verdict.
-fn write_json(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct Document<'a> {
-        package: String,
-        content: String,
-        result: &'static str,
-        #[serde(flatten)]
-        check: &'a Check,
-    }
-    let document = Document {
-        package: args.package.display().to_string(),
-        content: args.content.display().to_string(),
-        result: if check.passed() {
-            "complete"
-        } else {
-            "incomplete"
-        },
-        check,
-    };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
 }

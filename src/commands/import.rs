@@ -3,9 +3,9 @@
 use std::time::SystemTime;
 
 use anyhow::Result;
-use wsus_airgap::mirror;
 use wsus_airgap::transfer::volumes::VolumesImport;
 use wsus_airgap::transfer::{self, Outcome};
+use wsus_airgap::{mirror, report};
 
 use super::console::Console;
 use super::step_log::StepLog;
@@ -15,12 +15,16 @@ use crate::cli::ImportArgs;
 
 pub fn run(args: &ImportArgs) -> Result<Exit> {
     let options = args.options(SystemTime::now(), mirror::default_cache_folder());
+    report::check_writable(args.html.as_deref())?;
     let console = Console::new(
         args.output.quiet,
         StepLog::open(args.log.as_deref(), "import")?,
     );
     let imported = transfer::volumes::import_any(&options, &args.media, &console);
     let outcome = console.logged(imported, "the trust state is unchanged")?;
+    report::write_html(args.html.as_deref(), |made| {
+        report::html::import(&outcome, &options.media, &options.content, made)
+    })?;
     match &outcome {
         Outcome::Done(VolumesImport::Complete(imported)) => {
             write_imported(imported, args.output.json)?;

@@ -4,9 +4,12 @@
 use serde::Serialize;
 
 use crate::check::UpdateGap;
+use crate::check::report::PackageOrigin;
+use crate::manifest::Timestamp;
 use crate::mirror::{Action, PlanTotals};
 use crate::relpath::RelPath;
 
+use super::gate::MediaCheck;
 use super::outcome::Concerned;
 use super::volumes::outlook::VolumeNeeded;
 use super::{Exported, Imported, Ready, Refusal};
@@ -60,6 +63,7 @@ pub struct ReadyReport<'a> {
     pub key_id: String,
     pub sequence: u64,
     pub expires: String,
+    pub gate: GateReport<'a>,
     pub files_intact: u64,
     pub bytes_intact: u64,
     pub files_not_carried: u64,
@@ -82,6 +86,7 @@ impl Ready {
             key_id: check.verified.key_id.to_string(),
             sequence: manifest.sequence,
             expires: manifest.expires.to_string(),
+            gate: GateReport::new(check),
             files_intact: check.contents.intact_files,
             bytes_intact: check.contents.intact_bytes,
             files_not_carried: check.contents.not_carried,
@@ -93,6 +98,33 @@ impl Ready {
     }
 }
 
+/// What the gate proved beyond the key, the sequence and the expiry: where and when the media
+/// was signed, the sequence it follows, and the package it carries.
+#[derive(Debug, Serialize)]
+pub struct GateReport<'a> {
+    /// When the manifest was signed, and the name of the machine that signed it.
+    pub signed: Timestamp,
+    pub signed_on: &'a str,
+    /// The sequence last accepted from this key, per the trust state; `None` when it held
+    /// none.
+    pub last_accepted: Option<u64>,
+    /// The WSUS server that wrote the package the media carries, and when; `None` without a
+    /// package.
+    pub package: Option<PackageOrigin<'a>>,
+}
+
+impl<'a> GateReport<'a> {
+    fn new(check: &'a MediaCheck) -> Self {
+        let verified = &check.verified;
+        GateReport {
+            signed: verified.manifest.created,
+            signed_on: &verified.manifest.source.host,
+            last_accepted: verified.previous.map(|previous| previous.sequence),
+            package: check.package.as_ref().map(PackageOrigin::from),
+        }
+    }
+}
+
 /// An import's report (`result`: `imported`, `dry-run`, or `already-imported`).
 #[derive(Debug, Serialize)]
 pub struct ImportReport<'a> {
@@ -100,11 +132,14 @@ pub struct ImportReport<'a> {
     pub media: String,
     pub key_id: String,
     pub sequence: u64,
+    pub expires: String,
+    pub gate: GateReport<'a>,
     pub content: PlanTotals,
     /// Every file copied, replaced, deleted or quarantined (in a dry run, that would be).
     pub files: &'a [Action],
     /// Where quarantined files went.
     pub quarantine: Option<String>,
+    pub acknowledged_gaps: &'a [String],
     /// The updates the media's acknowledged gaps leave without their files.
     pub updates_at_risk: &'a [UpdateGap],
     /// The receipt written; `None` in a dry run.
@@ -128,12 +163,15 @@ impl Imported {
             media: self.media.display().to_string(),
             key_id: self.key_id().to_string(),
             sequence: self.sequence(),
+            expires: self.check.verified.manifest.expires.to_string(),
+            gate: GateReport::new(&self.check),
             content: self.copied,
             files: &self.files,
             quarantine: self
                 .quarantine
                 .as_ref()
                 .map(|folder| folder.display().to_string()),
+            acknowledged_gaps: &self.check.acknowledged_gaps,
             updates_at_risk: &self.check.gap_updates,
             receipt: self
                 .receipt
