@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Benchmark: `wsus-airgap mirror` against `rsync -a` on the same generated trees.
+# Benchmark: `wsus-airgap mirror` against `rsync -a` and `cp -a` + `sync` on the same generated
+# trees.
 #
-# Usage: [FILES=N] [RUNS=N] bench/mirror.sh [WORK_DIR]
+# Usage: [FILES=N] [RUNS=N] [BIN=PATH] bench/mirror.sh [WORK_DIR]
 #   WORK_DIR  where to generate (default: ${TMPDIR:-/tmp}/wsus-airgap-bench-mirror); the source
 #             tree is kept and reused while FILES is unchanged.
 #   FILES     content files (default 50000), 1 KiB to 64 KiB each.
-#   RUNS      runs of each timed step (default 3); the best wall time is kept.
+#   RUNS      runs of each timed step (default 3); the median wall time is kept (the best in
+#             step 3).
+#   BIN       the wsus-airgap to measure (default: this tree's release build).
 # Needs: rsync, python3, GNU time (/usr/bin/time).
 #
-# Steps, each timed for both tools on their own destination, page cache warm:
-#   1. first copy into an empty destination (information);
+# Steps, each timed for each tool on its own destination, page cache warm:
+#   1. first copy into an empty destination: of the FILES tree against rsync (information),
+#      and of a Pareto tree (1,500 files, 64 KiB to 96 MiB, about 2.7 GB) against `cp -a`
+#      followed by `sync`, since wsus-airgap's copies are on disk when it returns. Target:
+#      wsus-airgap's throughput >= cp -a + sync's. Each Pareto copy is deleted after its run,
+#      so that page-cache pressure from earlier copies does not slow later ones. (`sync`
+#      writes back every file system's dirty data, other programs' too: on a shared machine
+#      its time varies with what else runs);
 #   2. a second incremental run when nothing changed. Target: wsus-airgap <= rsync -a;
 #   3. 10% of the source files rewritten (same size, new bytes and time), then a run.
 #      Target: wsus-airgap's copy throughput >= 0.8x rsync's. Each run gets a fresh 10%.
@@ -30,7 +39,7 @@ done
 [ -x "$gnu_time" ] || { echo "bench: GNU time ($gnu_time) is not installed" >&2; exit 2; }
 
 cargo build --release --quiet --bins --examples
-bin=target/release/wsus-airgap
+bin=${BIN:-target/release/wsus-airgap}
 source bench/lib.sh
 
 mkdir -p "$dir"
@@ -42,12 +51,21 @@ if [ ! -d "$src" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$files" ]; then
   target/release/examples/synth-site "$src" --files "$files" --min-size 1024 --max-size 65536 > /dev/null
   echo "$files" > "$stamp"
 fi
+pareto="$dir/pareto"
+pareto_args=(--files 1500 --min-size 65536 --max-size 100663296 --pareto 0.65 --seed 16)
+if [ ! -d "$pareto" ] || [ "$(cat "$pareto.settings" 2>/dev/null)" != "${pareto_args[*]}" ]; then
+  rm -rf "$pareto" "$pareto.settings"
+  echo "bench: generating a Pareto tree in $pareto ..."
+  target/release/examples/synth-site "$pareto" "${pareto_args[@]}" > /dev/null
+  echo "${pareto_args[*]}" > "$pareto.settings"
+fi
 ours="$dir/ours"
 theirs="$dir/rsync"
 export WSUS_AIRGAP_CACHE_DIR="$dir/cache"
-rm -rf "$ours" "$theirs" "$WSUS_AIRGAP_CACHE_DIR"
+rm -rf "$ours" "$theirs" "$dir/pareto-ours" "$dir/pareto-cp" "$WSUS_AIRGAP_CACHE_DIR"
 bytes=$(du -sb "$src" | cut -f1)
-cat_all() { find "$src" -type f -print0 | xargs -0 cat > /dev/null; }
+pareto_bytes=$(du -sb "$pareto" | cut -f1)
+cat_all() { find "$src" "$pareto" -type f -print0 | xargs -0 cat > /dev/null; }
 cat_all # warm the page cache
 
 # change_tenth N: rewrites every tenth source file (offset N), same size, new bytes and time.
@@ -72,15 +90,25 @@ settle() { sync; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "inf"}'; }
 echo "bench: $files files, $(awk -v b="$bytes" 'BEGIN {printf "%.0f", b / 1e6}') MB, $(nproc) CPUs, best of $runs"
 echo
-echo "1. first copy into an empty destination"
+echo "1. first copy into an empty destination, $files files"
 RUNS_SAVED=$runs; runs=1
 best_of "wsus-airgap mirror" settle "$bin" mirror --quiet "$src" "$ours"; first_ours=$WALL
 best_of "rsync -a" settle rsync -a "$src/" "$theirs/"; first_theirs=$WALL
 runs=$RUNS_SAVED
+cp_sync() { cp -a "$1" "$2" && sync; }
+echo
+echo "1b. first copy into an empty destination, Pareto tree ($(awk -v b="$pareto_bytes" 'BEGIN {printf "%.0f", b / 1e6}') MB)"
+drop_pareto_ours() { rm -rf "$dir/pareto-ours" "$dir/pareto-cache"; sync; }
+drop_pareto_cp() { rm -rf "$dir/pareto-cp"; sync; }
+median_of "wsus-airgap mirror" settle drop_pareto_ours env WSUS_AIRGAP_CACHE_DIR="$dir/pareto-cache" \
+  "$bin" mirror --quiet "$pareto" "$dir/pareto-ours"
+pareto_ours=$WALL
+median_of "cp -a + sync" settle drop_pareto_cp bash -c "$(declare -f cp_sync); cp_sync '$pareto' '$dir/pareto-cp'"
+pareto_cp=$WALL
 echo
 echo "2. second incremental run, nothing changed"
-best_of "wsus-airgap mirror" settle "$bin" mirror --quiet "$src" "$ours"; noop_ours=$WALL
-best_of "rsync -a" settle rsync -a "$src/" "$theirs/"; noop_theirs=$WALL
+median_of "wsus-airgap mirror" settle nothing "$bin" mirror --quiet "$src" "$ours"; noop_ours=$WALL
+median_of "rsync -a" settle nothing rsync -a "$src/" "$theirs/"; noop_theirs=$WALL
 echo
 echo "3. 10% of the files changed"
 changed_ours=; changed_theirs=
@@ -99,9 +127,12 @@ printf '%-34s %7.2f s wall\n' "wsus-airgap mirror" "$changed_ours"
 printf '%-34s %7.2f s wall\n' "rsync -a" "$changed_theirs"
 if ! diff -r "$ours" "$theirs" > /dev/null; then echo "bench: the destinations differ" >&2; exit 1; fi
 echo
-printf 'first copy: wsus-airgap %.0f MB/s, rsync %.0f MB/s (%s x)\n' \
-  "$(awk -v b="$bytes" -v t="$first_ours" 'BEGIN {print b / t / 1e6}')" \
-  "$(awk -v b="$bytes" -v t="$first_theirs" 'BEGIN {print b / t / 1e6}')" "$(ratio "$first_theirs" "$first_ours")"
+mbs() { awk -v b="$1" -v t="$2" 'BEGIN {print b / t / 1e6}'; }
+printf 'first copy, %s files: wsus-airgap %.0f MB/s, rsync %.0f MB/s (%s x)\n' \
+  "$files" "$(mbs "$bytes" "$first_ours")" "$(mbs "$bytes" "$first_theirs")" "$(ratio "$first_theirs" "$first_ours")"
+printf 'first copy, Pareto tree: wsus-airgap %.0f MB/s, cp -a + sync %.0f MB/s: %s x (target >= 1.00): %s\n' \
+  "$(mbs "$pareto_bytes" "$pareto_ours")" "$(mbs "$pareto_bytes" "$pareto_cp")" \
+  "$(ratio "$pareto_cp" "$pareto_ours")" "$(met "$pareto_cp / $pareto_ours >= 1.0")"
 printf 'nothing changed: wsus-airgap / rsync wall time %s x (target <= 1.00): %s\n' \
   "$(ratio "$noop_ours" "$noop_theirs")" "$(met "$noop_ours <= $noop_theirs")"
 printf '10%% changed (%.0f MB): copy throughput wsus-airgap / rsync %s x (target >= 0.80): %s\n' \

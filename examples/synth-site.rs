@@ -3,18 +3,28 @@
 //!
 //! ```text
 //! cargo run --release --example synth-site -- OUT [--files N] [--min-size B] [--max-size B]
-//!     [--large N] [--large-size B] [--seed S] [--corrupt N] [--misplace N] [--remove N]
+//!     [--pareto ALPHA] [--large N] [--large-size B] [--seed S] [--corrupt N] [--misplace N]
+//!     [--remove N]
 //!     [--package FILE [--updates N] [--bundles N] [--missing N] [--unreferenced N]
 //!      [--languages N] [--description-bytes B]]
 //! ```
 //!
+//! With `--pareto ALPHA`, ordinary file sizes follow a Pareto distribution (shape ALPHA, cut at
+//! `--min-size` and `--max-size`) instead of the library's log-uniform spread: a few large
+//! files hold most of the bytes, as in a real store. `--files 1500 --min-size 65536
+//! --max-size 100663296 --pareto 0.65` gives about 2.2 GB, the largest file about 80 MB.
+//!
 //! The package is written before any damage, so it describes the intact site. Prints one line
 //! per damaged file, then a summary, to stdout.
 
-use std::path::PathBuf;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use wsus_airgap::synth::{self, Damage, Damaged, ExportSpec, SiteSpec};
+use sha1::{Digest, Sha1};
+use wsus_airgap::content::{Sha1Digest, content_path};
+use wsus_airgap::synth::{self, Damage, Damaged, ExportSpec, Site, SiteFile, SiteSpec, SplitMix64};
 
 #[derive(Parser)]
 struct Args {
@@ -29,6 +39,10 @@ struct Args {
     /// Largest ordinary file, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     max_size: u64,
+    /// Pareto shape of the ordinary files' sizes (smaller: more bytes in the largest files);
+    /// without it sizes are spread log-uniformly.
+    #[arg(long)]
+    pareto: Option<f64>,
     /// Large files (alternately .exe and .esd).
     #[arg(long, default_value_t = 0)]
     large: usize,
@@ -79,7 +93,10 @@ fn main() -> std::io::Result<()> {
         large_size: args.large_size,
         seed: args.seed,
     };
-    let site = synth::generate(&args.out, &spec)?;
+    let site = match args.pareto {
+        Some(alpha) => pareto_site(&args.out, &spec, alpha)?,
+        None => synth::generate(&args.out, &spec)?,
+    };
     if let Some(package) = &args.package {
         let export_spec = ExportSpec {
             software_updates: args.updates,
@@ -120,4 +137,76 @@ fn main() -> std::io::Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+/// A site like [`synth::generate`]'s, but with ordinary file sizes drawn from a Pareto
+/// distribution of shape `alpha` bounded by the spec's smallest and largest size.
+fn pareto_site(root: &Path, spec: &SiteSpec, alpha: f64) -> io::Result<Site> {
+    if alpha.is_nan() || alpha <= 0.0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "--pareto must be above 0",
+        ));
+    }
+    fs::create_dir_all(root)?;
+    fs::File::create(root.join(synth::ANONYMOUS_CHECK_FILE))?;
+    let mut random = SplitMix64(spec.seed);
+    let (low, high) = (
+        spec.min_size.max(1) as f64,
+        spec.max_size.max(spec.min_size).max(1) as f64,
+    );
+    let mut files = Vec::with_capacity(spec.files + spec.large_files);
+    let mut buffer = vec![0u8; 1 << 20];
+    for index in 0..spec.files + spec.large_files {
+        let (size, extension) = if index < spec.files {
+            // Inverse of the bounded Pareto distribution's CDF.
+            let unit = (random.next() >> 11) as f64 / (1u64 << 53) as f64;
+            let size = low * (1.0 - unit * (1.0 - (low / high).powf(alpha))).powf(-1.0 / alpha);
+            let extension = ["cab", "cab", "cab", "exe", "msu"][(random.next() % 5) as usize];
+            (size.round() as u64, extension)
+        } else if (index - spec.files).is_multiple_of(2) {
+            (spec.large_size, "esd")
+        } else {
+            (spec.large_size, "exe")
+        };
+        files.push(write_content(
+            root,
+            size,
+            extension,
+            &mut random,
+            &mut buffer,
+        )?);
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Site {
+        root: root.to_owned(),
+        files,
+    })
+}
+
+/// Writes `size` random bytes and moves the file to where its SHA-1 says it belongs.
+fn write_content(
+    root: &Path,
+    size: u64,
+    extension: &str,
+    random: &mut SplitMix64,
+    buffer: &mut [u8],
+) -> io::Result<SiteFile> {
+    let temporary = root.join(".synth-partial");
+    let mut file = fs::File::create(&temporary)?;
+    let mut sha1 = Sha1::new();
+    let mut left = size;
+    while left > 0 {
+        let chunk = &mut buffer[..left.min(1 << 20) as usize];
+        random.fill(chunk);
+        sha1.update(&*chunk);
+        file.write_all(chunk)?;
+        left -= chunk.len() as u64;
+    }
+    drop(file);
+    let sha1 = Sha1Digest(sha1.finalize().into());
+    let path = content_path(&sha1, extension);
+    fs::create_dir_all(root.join(sha1.folder()))?;
+    fs::rename(&temporary, root.join(&path))?;
+    Ok(SiteFile { path, sha1, size })
 }

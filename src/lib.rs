@@ -21,6 +21,7 @@ pub mod relpath;
 pub mod report;
 pub mod retry;
 pub mod run_lock;
+mod serde_str;
 pub mod synth;
 pub mod transfer;
 pub mod volumes;

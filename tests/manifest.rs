@@ -701,6 +701,34 @@ fn missing_changed_and_extra_files_are_each_reported() {
 }
 
 #[test]
+fn a_file_spelled_in_another_case_is_the_listed_file_and_a_second_spelling_is_extra() {
+    let media = Media::created(1);
+    let site = &media.export.site.site;
+    let listed = site.files[0].path.clone();
+    let other = listed.to_lowercase();
+    assert_ne!(listed, other);
+    fs::rename(site.path_of(0), media.content().join(&other)).unwrap();
+    let report = media.verify(&[]);
+    assert_eq!(report.code, 0, "{}{}", report.stdout, report.stderr);
+
+    // Where the file system tells the two spellings apart, the first one listed is the file
+    // and the other is extra.
+    if cfg!(target_os = "linux") {
+        fs::copy(media.content().join(&other), site.path_of(0)).unwrap();
+        let report = media.verify(&[]);
+        assert_eq!(report.code, 1, "{}", report.stderr);
+        assert!(
+            report
+                .stdout
+                .contains(&format!("extra: {other}: not in the manifest")),
+            "{}",
+            report.stdout
+        );
+        assert!(report.stdout.contains("result: 1 problem (1 extra)"));
+    }
+}
+
+#[test]
 fn a_refusal_is_a_json_document_too() {
     let media = Media::created(1);
     fs::write(media.signature(), "untrusted comment: x\n").unwrap();

@@ -733,7 +733,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::content::{FileDigests, Totals};
+    use crate::content::{ContentDigests, Totals};
     use crate::package::{Container, Export};
     use crate::relpath::RelPath;
 
@@ -770,10 +770,9 @@ mod tests {
             .iter()
             .map(|&byte| Entry {
                 path: file(byte).content_path(),
-                digests: FileDigests {
+                digests: ContentDigests {
                     size: 10,
                     sha1: sha1(byte),
-                    blake3: blake3::hash(&[byte]),
                 },
             })
             .collect();

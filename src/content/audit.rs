@@ -3,7 +3,8 @@
 //! Every content file is named by its SHA-1, so hashing each one and comparing with its name
 //! proves the store intact without a manifest or the WSUS database. The audit walks the tree
 //! (sorted, never following links), classifies every entry, hashes content-shaped files in
-//! parallel, and returns findings sorted by path. Problems with single files become findings;
+//! parallel (SHA-1 only: nothing the audit reports needs BLAKE3), and returns findings sorted
+//! by path. Problems with single files become findings;
 //! only a root that cannot be audited at all is an error.
 
 use std::ffi::OsStr;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Serialize, Serializer};
 
-use super::hash::{FileDigests, hash_file};
+use super::hash::{ContentDigests, hash_sha1};
 use super::layout::{ContentName, Placement, Sha1Digest, classify};
 use super::tree::{self, EntryType, FolderError, TreeEntry};
 use crate::progress::Progress;
@@ -166,7 +167,7 @@ pub struct Totals {
 pub struct Entry {
     /// Relative to the audited root, with `/` separators.
     pub path: String,
-    pub digests: FileDigests,
+    pub digests: ContentDigests,
 }
 
 /// The result of an audit: findings sorted by path, then kind, and the inventory of every
@@ -264,7 +265,7 @@ pub fn audit(
         |candidate| candidate.size,
         options.jobs,
         progress,
-        |candidate, buffer| hash_file(&candidate.path, buffer, progress),
+        |candidate, buffer| hash_sha1(&candidate.path, buffer, progress),
     )?;
 
     let content_files = hashed.len() as u64;
@@ -336,7 +337,7 @@ fn candidate(root: &Path, entry: TreeEntry, findings: &mut Vec<Finding>) -> Opti
 /// Judges each hashed file against its name and place, adding what is wrong to `findings`,
 /// and returns the inventory of the files that could be read, in the order given.
 fn judge_hashed(
-    hashed: Vec<(Candidate, io::Result<FileDigests>)>,
+    hashed: Vec<(Candidate, io::Result<ContentDigests>)>,
     findings: &mut Vec<Finding>,
 ) -> Vec<Entry> {
     let mut inventory = Vec::with_capacity(hashed.len());
@@ -375,7 +376,7 @@ fn judge_hashed(
 
 /// What a content file's digests say against its name, if anything is wrong. The one place
 /// that decides what counts as corrupt, empty or an `.esd` mismatch.
-pub(crate) fn judge(name: &ContentName, digests: &FileDigests) -> Option<FindingKind> {
+pub(crate) fn judge(name: &ContentName, digests: &ContentDigests) -> Option<FindingKind> {
     if digests.sha1 == name.sha1 {
         return None;
     }
@@ -418,11 +419,10 @@ mod tests {
         }
     }
 
-    fn digests(size: u64, hex: &str) -> FileDigests {
-        FileDigests {
+    fn digests(size: u64, hex: &str) -> ContentDigests {
+        ContentDigests {
             size,
             sha1: Sha1Digest::from_hex(hex).unwrap(),
-            blake3: blake3::hash(b""),
         }
     }
 
@@ -430,7 +430,7 @@ mod tests {
     const B: &str = "A9993E364706816ABA3E25717850C26C9CD0D89D";
 
     #[test]
-    fn inventory_holds_both_digests_of_every_readable_content_file() {
+    fn inventory_holds_size_and_sha1_of_every_readable_content_file() {
         let dir = tempfile::tempdir().unwrap();
         let spec = crate::synth::SiteSpec {
             files: 5,
@@ -450,7 +450,8 @@ mod tests {
         assert_eq!(paths, expected);
         for entry in &audit.inventory {
             let bytes = std::fs::read(dir.path().join(&entry.path)).unwrap();
-            assert_eq!(entry.digests.blake3, blake3::hash(&bytes));
+            let sha1 = <sha1::Sha1 as sha1::Digest>::digest(&bytes);
+            assert_eq!(entry.digests.sha1, Sha1Digest(sha1.into()));
             assert_eq!(entry.digests.size, bytes.len() as u64);
         }
         assert_ne!(audit.inventory[0].digests.sha1, site.files[0].sha1);

@@ -34,7 +34,14 @@ impl Sha1Digest {
 
 impl fmt::Display for Sha1Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02X}"))
+        // Written at once: a manifest writes millions, and `{:02X}` per byte was most of it.
+        const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+        let mut hex = [0u8; 40];
+        for (pair, byte) in hex.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0xF)];
+        }
+        f.write_str(std::str::from_utf8(&hex).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -46,9 +53,9 @@ impl serde::Serialize for Sha1Digest {
 
 impl<'de> serde::Deserialize<'de> for Sha1Digest {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let hex = String::deserialize(deserializer)?;
-        Sha1Digest::from_hex(&hex).ok_or_else(|| {
-            serde::de::Error::custom(format!("`{hex}` is not a SHA-1 (40 hex digits)"))
+        crate::serde_str::parse(deserializer, "a SHA-1", |hex| {
+            Sha1Digest::from_hex(hex)
+                .ok_or_else(|| format!("`{hex}` is not a SHA-1 (40 hex digits)"))
         })
     }
 }
@@ -163,6 +170,10 @@ mod tests {
         assert_eq!(sha1.to_string(), HEX);
         assert!(Sha1Digest::from_hex(&HEX[..39]).is_none());
         assert!(Sha1Digest::from_hex(&format!("{}G", &HEX[..39])).is_none());
+        let every_digit = Sha1Digest(std::array::from_fn(|i| (i as u8).wrapping_mul(0x1F)));
+        let bytewise: String = every_digit.0.iter().map(|b| format!("{b:02X}")).collect();
+        assert_eq!(every_digit.to_string(), bytewise);
+        assert_eq!(Sha1Digest([0xFF; 20]).to_string(), "F".repeat(40));
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub mod report;
 pub mod tree;
 
 pub use audit::{Audit, AuditOptions, Entry, Finding, FindingKind, Severity, Totals, audit};
-pub use hash::{FileDigests, hash_blake3, hash_file};
+pub use hash::{ContentDigests, FileDigests, hash_blake3, hash_file, hash_sha1};
 pub use layout::{ContentName, Placement, Sha1Digest, content_path};
 pub use tree::{EntryType, FolderError};
 

@@ -126,82 +126,114 @@ pub struct Tree {
 /// A plain depth-first walk over `read_dir`: each entry's type comes from the folder listing
 /// and its size and time from a `stat` relative to the open folder, which costs the kernel
 /// far less than resolving every full path again (half the time of a path-based walk on a
-/// tree of 50,000 files).
+/// tree of 50,000 files). The root's folders are walked in parallel, one per core at a time
+/// (a WsusContent folder holds 256 of them).
 pub fn list(root: &Path) -> Result<Tree, FolderError> {
     check_root(root)?;
     let mut tree = Tree::default();
-    // Each folder still to list, with its relative path and whether that path is exact.
-    let mut pending = vec![(root.to_owned(), String::new(), true)];
-    while let Some((folder, relative, folder_exact)) = pending.pop() {
-        let entries = match fs::read_dir(&folder) {
-            Ok(entries) => entries,
-            Err(source) if relative.is_empty() => {
-                return Err(FolderError::RootUnreadable {
-                    path: root.to_owned(),
-                    source,
-                });
-            }
-            Err(error) => {
-                tree.unreadable.push((relative, error.to_string()));
-                continue;
-            }
-        };
-        for entry in entries {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(error) => {
-                    tree.unreadable.push((relative.clone(), error.to_string()));
-                    continue;
-                }
-            };
-            let file_name = entry.file_name();
-            let name = file_name.to_string_lossy();
-            let exact = folder_exact && matches!(name, Cow::Borrowed(_));
-            let mut child = String::with_capacity(relative.len() + 1 + name.len());
-            if !relative.is_empty() {
-                child.push_str(&relative);
-                child.push('/');
-            }
-            child.push_str(&name);
-            let file_type = match entry.file_type() {
-                Ok(file_type) => file_type,
-                Err(error) => {
-                    tree.unreadable.push((child, error.to_string()));
-                    continue;
-                }
-            };
-            if file_type.is_dir() {
-                tree.folders.push(child.clone());
-                pending.push((entry.path(), child, exact));
-                continue;
-            }
-            let file_type = EntryType::of(file_type);
-            let metadata = (file_type == EntryType::File)
-                .then(|| entry.metadata().ok())
-                .flatten();
-            let size = metadata.as_ref().map_or(0, |m| m.len());
-            let modified = metadata.and_then(|m| m.modified().ok());
-            let exact = (!exact).then(|| {
-                let path = entry.path();
-                match path.strip_prefix(root) {
-                    Ok(relative) => relative.to_owned(),
-                    Err(_) => path,
-                }
-            });
-            tree.entries.push(TreeEntry {
-                relative: child,
-                exact,
-                file_type,
-                size,
-                modified,
-            });
+    let mut below = Vec::new();
+    read_folder(root, root, "", true, &mut tree, &mut below).map_err(|source| {
+        FolderError::RootUnreadable {
+            path: root.to_owned(),
+            source,
         }
+    })?;
+    let subtrees: Vec<Tree> = below
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|folder| walk(root, folder))
+        .collect();
+    for subtree in subtrees {
+        tree.entries.extend(subtree.entries);
+        tree.folders.extend(subtree.folders);
+        tree.unreadable.extend(subtree.unreadable);
     }
     tree.entries
         .sort_unstable_by(|a, b| a.relative.cmp(&b.relative));
     tree.folders.sort_unstable();
     tree.unreadable.sort();
     Ok(tree)
+}
+
+/// A folder still to list: its path, its path relative to the root, and whether that relative
+/// path is exact (every name on the way valid Unicode).
+type Pending = (PathBuf, String, bool);
+
+/// Lists `start` and everything below it.
+fn walk(root: &Path, start: Pending) -> Tree {
+    let mut tree = Tree::default();
+    let mut pending = vec![start];
+    while let Some((folder, relative, exact)) = pending.pop() {
+        if let Err(error) = read_folder(root, &folder, &relative, exact, &mut tree, &mut pending) {
+            tree.unreadable.push((relative, error.to_string()));
+        }
+    }
+    tree
+}
+
+/// Adds the entries of `folder` (at `relative` below `root`) to `tree`, and its folders to
+/// `tree` and `pending`. Only a folder that cannot be opened is an error; entries that cannot
+/// be read become `tree.unreadable`.
+fn read_folder(
+    root: &Path,
+    folder: &Path,
+    relative: &str,
+    folder_exact: bool,
+    tree: &mut Tree,
+    pending: &mut Vec<Pending>,
+) -> io::Result<()> {
+    for entry in fs::read_dir(folder)? {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                tree.unreadable
+                    .push((relative.to_owned(), error.to_string()));
+                continue;
+            }
+        };
+        let file_name = entry.file_name();
+        let name = file_name.to_string_lossy();
+        let exact = folder_exact && matches!(name, Cow::Borrowed(_));
+        let mut child = String::with_capacity(relative.len() + 1 + name.len());
+        if !relative.is_empty() {
+            child.push_str(relative);
+            child.push('/');
+        }
+        child.push_str(&name);
+        let file_type = match entry.file_type() {
+            Ok(file_type) => file_type,
+            Err(error) => {
+                tree.unreadable.push((child, error.to_string()));
+                continue;
+            }
+        };
+        if file_type.is_dir() {
+            tree.folders.push(child.clone());
+            pending.push((entry.path(), child, exact));
+            continue;
+        }
+        let file_type = EntryType::of(file_type);
+        let metadata = (file_type == EntryType::File)
+            .then(|| entry.metadata().ok())
+            .flatten();
+        let size = metadata.as_ref().map_or(0, |m| m.len());
+        let modified = metadata.and_then(|m| m.modified().ok());
+        let exact = (!exact).then(|| {
+            let path = entry.path();
+            match path.strip_prefix(root) {
+                Ok(relative) => relative.to_owned(),
+                Err(_) => path,
+            }
+        });
+        tree.entries.push(TreeEntry {
+            relative: child,
+            exact,
+            file_type,
+            size,
+            modified,
+        });
+    }
+    Ok(())
 }
 
 /// Hashes every item with `hash`, `jobs` at a time (one per CPU by default), largest first so
@@ -279,10 +311,50 @@ mod tests {
             .collect();
         assert_eq!(listed, [("a.txt", 0), ("b/c/d.txt", 4)]);
         assert_eq!(tree.folders, ["b", "b/c", "empty"]);
+        assert!(tree.unreadable.is_empty());
         assert!(matches!(
             list(&dir.path().join("a.txt")),
             Err(FolderError::RootNotAFolder { .. })
         ));
+    }
+
+    #[test]
+    fn folders_listed_in_parallel_give_what_a_plain_walk_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        for top in 0..40 {
+            for depth in 0..(top % 4) {
+                let folder = (0..=depth)
+                    .fold(dir.path().join(format!("{top:02X}")), |path, level| {
+                        path.join(format!("level{level}"))
+                    });
+                std::fs::create_dir_all(&folder).unwrap();
+                std::fs::write(folder.join(format!("{top}-{depth}.cab")), [top as u8; 3]).unwrap();
+            }
+            std::fs::create_dir_all(dir.path().join(format!("{top:02X}"))).unwrap();
+        }
+        std::fs::write(dir.path().join("top.txt"), "x").unwrap();
+        let tree = list(dir.path()).unwrap();
+        let mut files = Vec::new();
+        let mut folders = Vec::new();
+        for entry in walkdir::WalkDir::new(dir.path()).min_depth(1) {
+            let entry = entry.unwrap();
+            let relative = entry.path().strip_prefix(dir.path()).unwrap();
+            let relative = relative.to_str().unwrap().replace('\\', "/");
+            if entry.file_type().is_dir() {
+                folders.push(relative);
+            } else {
+                files.push((relative, entry.metadata().unwrap().len()));
+            }
+        }
+        files.sort();
+        folders.sort();
+        let listed: Vec<(String, u64)> = tree
+            .entries
+            .iter()
+            .map(|e| (e.relative.clone(), e.size))
+            .collect();
+        assert_eq!(listed, files);
+        assert_eq!(tree.folders, folders);
     }
 
     #[cfg(unix)]

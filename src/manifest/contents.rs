@@ -1,6 +1,7 @@
 //! Proving that a folder holds exactly what a verified manifest lists.
 //!
-//! Every listed file is re-hashed (BLAKE3 and size), and the folder is walked for files the
+//! Every listed file is re-hashed (BLAKE3 and size; large files mapped into memory and hashed
+//! on all cores, see [`hash_blake3_mapped`]), and the folder is walked for files the
 //! manifest does not list: a check that looked only at listed files would miss added ones.
 //! Names are matched as Windows would match them, ignoring case. Links are never followed; a
 //! link where a file should be counts as changed.
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{Blake3Digest, FileEntry, Manifest};
-use crate::content::hash::{READ_CHUNK, hash_blake3};
+use crate::content::hash::{hash_blake3_mapped, with_read_buffer};
 use crate::content::tree::{self, EntryType, FolderError};
 use crate::progress::{NoProgress, Progress};
 use crate::relpath::fold_case;
@@ -200,20 +201,33 @@ pub fn check(
         Err(FolderError::RootMissing { .. }) => tree::Tree::default(),
         listing => listing?,
     };
-    let index: HashMap<String, usize> = manifest
+    // Most names on disk are spelled as listed: the folded index, for those that are not, is
+    // made only when the first such name comes up. A manifest lists no two names that fold
+    // alike, so an exact match is the entry the folded one would be.
+    let exact: HashMap<&str, usize> = manifest
         .entries
         .iter()
         .enumerate()
-        .map(|(position, entry)| (entry.path.folded(), position))
+        .map(|(position, entry)| (entry.path.as_str(), position))
         .collect();
+    let mut folded: Option<HashMap<String, usize>> = None;
     let mut seen = vec![false; manifest.entries.len()];
     let mut changed = Vec::new();
     let mut extra = Vec::new();
     let mut to_hash = Vec::new();
     for entry in listing.entries {
-        let listed = index
-            .get(&fold_case(&entry.relative))
+        let listed = exact
+            .get(entry.relative.as_str())
             .copied()
+            .or_else(|| {
+                let folded = folded.get_or_insert_with(|| {
+                    let entries = manifest.entries.iter().enumerate();
+                    entries
+                        .map(|(at, entry)| (entry.path.folded(), at))
+                        .collect()
+                });
+                folded.get(&fold_case(&entry.relative)).copied()
+            })
             .filter(|&position| !seen[position]);
         let Some(position) = listed else {
             extra.push(Extra {
@@ -239,7 +253,7 @@ pub fn check(
         |(_, _, size)| *size,
         jobs,
         progress,
-        |(_, path, _), buffer| hash_blake3(path, buffer, progress),
+        |(_, path, _), buffer| hash_blake3_mapped(path, buffer, progress),
     )?;
     let (mut intact_files, mut intact_bytes) = (0, 0);
     for ((position, _, _), result) in hashed {
@@ -298,8 +312,8 @@ fn check_package(size: u64, blake3: Blake3Digest, path: &Path) -> PackageState {
         let found = Found::NotAFile { file_type };
         return PackageState::Changed { path, found };
     }
-    let mut buffer = vec![0u8; READ_CHUNK];
-    match judge(size, blake3, hash_blake3(&path, &mut buffer, &NoProgress)) {
+    let hashed = with_read_buffer(|buffer| hash_blake3_mapped(&path, buffer, &NoProgress));
+    match judge(size, blake3, hashed) {
         None => PackageState::Intact { path },
         Some(found) => PackageState::Changed { path, found },
     }

@@ -263,7 +263,7 @@ fn file_entries(
         };
         let sha1 = match &candidate.content_name {
             Some(name) => {
-                match judge(name, &digests) {
+                match judge(name, &digests.content()) {
                     Some(kind) if kind.severity() == Severity::Error => {
                         refusals.push(Refusal::Finding(Finding { path, kind }));
                         continue;

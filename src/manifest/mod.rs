@@ -178,14 +178,16 @@ impl Serialize for Blake3Digest {
 
 impl<'de> Deserialize<'de> for Blake3Digest {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let hex = String::deserialize(deserializer)?;
-        let valid = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        match blake3::Hash::from_hex(&hex) {
-            Ok(hash) if valid => Ok(Blake3Digest(hash)),
-            _ => Err(serde::de::Error::custom(format!(
-                "`{hex}` is not a BLAKE3 hash (64 lower-case hex digits)"
-            ))),
-        }
+        crate::serde_str::parse(deserializer, "a BLAKE3 hash", |hex| {
+            let valid =
+                hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            match blake3::Hash::from_hex(hex) {
+                Ok(hash) if valid => Ok(Blake3Digest(hash)),
+                _ => Err(format!(
+                    "`{hex}` is not a BLAKE3 hash (64 lower-case hex digits)"
+                )),
+            }
+        })
     }
 }
 

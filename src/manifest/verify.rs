@@ -244,19 +244,20 @@ pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
             ));
         }
     }
-    let mut folded: HashMap<String, usize> = HashMap::with_capacity(entries.len());
-    for (position, entry) in entries.iter().enumerate() {
-        if let Some(first) = folded.insert(entry.path.folded(), position) {
+    // Each name folded once; the index borrows them.
+    let folded: Vec<String> = entries.iter().map(|entry| entry.path.folded()).collect();
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+    for (position, path) in folded.iter().enumerate() {
+        if let Some(first) = index.insert(path, position) {
             return Err(format!(
                 "entries `{}` and `{}` differ only in case: one file on Windows",
-                entries[first].path, entry.path
+                entries[first].path, entries[position].path
             ));
         }
     }
-    for entry in entries {
-        let path = entry.path.folded();
+    for (entry, path) in entries.iter().zip(&folded) {
         for (end, _) in path.match_indices('/') {
-            if let Some(&file) = folded.get(&path[..end]) {
+            if let Some(&file) = index.get(&path[..end]) {
                 return Err(format!(
                     "entry `{}` lies below `{}`, which is listed as a file",
                     entry.path, entries[file].path
