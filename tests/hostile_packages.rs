@@ -30,7 +30,11 @@ fn put_u16(bytes: &mut [u8], at: usize, value: u16) {
 fn crafted(trip: &Trip, edit: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
     let mut bytes = fs::read(trip.package()).unwrap();
     assert_eq!(&bytes[..4], b"MSCF");
-    assert_eq!(&bytes[60..72], b"package.xml\0", "the layout the offsets assume");
+    assert_eq!(
+        &bytes[60..72],
+        b"package.xml\0",
+        "the layout the offsets assume"
+    );
     edit(&mut bytes);
     let path = trip.path("crafted.cab");
     fs::write(&path, bytes).unwrap();
@@ -109,7 +113,7 @@ fn a_folder_without_data_blocks_is_refused() {
     let package = crafted(&trip, |bytes| put_u16(bytes, FOLDER_DATA_BLOCKS, 0));
     let problem = inspect_refuses(&package);
     assert!(
-        problem.starts_with("cabinet: file entry 1 (package.xml) declares "),
+        problem.starts_with("cabinet: its data blocks end at byte "),
         "{problem}"
     );
 }
@@ -215,8 +219,8 @@ fn a_record_length_one_too_long_is_refused() {
     assert_eq!(
         problem,
         format!(
-            "metadata.txt: record 1 (update {ID}) at byte 0: the XML length ({}) ends after \
-             byte 0x0D, not at the end of the XML: the length is wrong\n",
+            "metadata.txt: record 1 (update {ID}) at byte 0: the XML length ({} UTF-16 units) \
+             ends at byte 0x0D, not at the end of the XML: the length is wrong\n",
             xml.len() + 1
         )
     );

@@ -13,6 +13,7 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 use rayon::prelude::*;
 
+use super::limits::MAX_DEPTH;
 use super::xml::{attribute, local_name, required_attribute, resolve_reference};
 use super::{FileRef, Update, decode_sha1};
 
@@ -116,6 +117,12 @@ fn cut_records(mut input: impl BufRead, sender: &SyncSender<Batch>) {
             };
             read_utf16_units(&mut input, &mut offset, length, &mut record.xml)
                 .map_err(|detail| record.context(detail))?;
+            if let Some(&last) = record.xml.last().filter(|&&last| last != b'>') {
+                return Err(record.context(format!(
+                    "the XML length ({length} UTF-16 units) ends at byte {last:#04X}, not at the \
+                     end of the XML: the length is wrong"
+                )));
+            }
             skip_line_break(&mut input, &mut offset).map_err(|detail| record.context(detail))?;
             batch_bytes += record.xml.len();
             batch.push(record);
@@ -314,6 +321,12 @@ pub fn parse_update(xml: &[u8]) -> Result<Update, String> {
                 let name = local_name(&element);
                 capture = opened(&mut update, &stack, &name, &element)?;
                 text.clear();
+                if stack.len() == MAX_DEPTH {
+                    return Err(format!(
+                        "elements nested more than {MAX_DEPTH} levels deep near character \
+                         {position}: no update nests so deep"
+                    ));
+                }
                 stack.push(name);
             }
             Event::Empty(element) => {
@@ -600,12 +613,24 @@ mod tests {
     }
 
     #[test]
-    fn a_length_too_short_is_caught_at_the_line_break() {
+    fn a_length_too_short_or_too_long_is_refused() {
         let xml = update_xml("t", "");
         let text = format!("{ID},00000002,{:08x},{xml}\r\n", xml.len() - 1);
         let error = read_all(&text).unwrap_err();
         assert!(
-            error.contains("found byte 0x3E: the XML length is wrong"),
+            error.ends_with("ends at byte 0x65, not at the end of the XML: the length is wrong"),
+            "{error}"
+        );
+        let text = format!("{ID},00000002,{:08x},{xml}x\r\n", xml.len());
+        let error = read_all(&text).unwrap_err();
+        assert!(
+            error.contains("found byte 0x78: the XML length is wrong"),
+            "{error}"
+        );
+        let text = format!("{ID},00000002,{:08x},{xml}\r\n", xml.len() + 1);
+        let error = read_all(&text).unwrap_err();
+        assert!(
+            error.ends_with("ends at byte 0x0D, not at the end of the XML: the length is wrong"),
             "{error}"
         );
     }

@@ -159,7 +159,12 @@ pub fn export(
     }
     let package_path = place_package(options, &media, events)?;
 
-    let mut created = proceed!(build_manifest(options, &package_path, sequence, events)?);
+    let built = build_manifest(options, &package_path, sequence, events);
+    if built.is_err() {
+        // A package that cannot be read does not stay on the media.
+        remove_copied_package(options, &package_path);
+    }
+    let mut created = proceed!(built?);
     let package = created.package.take().expect("a package was given");
     events.step(&Step::PackageRead {
         path: &package_path,
@@ -378,6 +383,16 @@ fn copy_package(given: &Path, media: &Media) -> Result<PathBuf, TransferError> {
     let target = media.root.join(name);
     atomic_file::copy(given, &target)?;
     Ok(target)
+}
+
+/// Removes the copy [`copy_package`] made of a given package, never the given file itself.
+fn remove_copied_package(options: &ExportOptions, copy: &Path) {
+    if let PackageSource::Given(given) = &options.package
+        && !options.dry_run
+        && fs::canonicalize(given).ok() != fs::canonicalize(copy).ok()
+    {
+        let _ = remove_if_present(copy);
+    }
 }
 
 fn remove_if_present(path: &Path) -> Result<(), TransferError> {
