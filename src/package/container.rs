@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,7 @@ pub fn read_from(path: &Path, mut input: impl Read + Seek) -> Result<Package, Pa
     if magic.starts_with(CAB_MAGIC) {
         read_cab(path, input, Container::Cab)
     } else if magic.starts_with(GZIP_MAGIC) {
-        read_gzip(path, input, length)
+        read_gzip(path, input, length, MAX_UNPACKED_BYTES)
     } else {
         Err(PackageError::UnknownFormat {
             path: path.to_owned(),
@@ -90,48 +90,118 @@ fn describe_bytes(bytes: &[u8]) -> String {
     format!("bytes {} (\"{text}\")", hex.join(" "))
 }
 
-/// Unpacks the gzip stream into a temporary file (a cabinet must be seekable), at most
-/// [`MAX_UNPACKED_BYTES`] of it, and reads what it holds.
-fn read_gzip(path: &Path, input: impl Read, length: u64) -> Result<Package, PackageError> {
-    let mut inner = tempfile::tempfile().map_err(PackageError::io(path))?;
-    let decoder = flate2::read::MultiGzDecoder::new(BufReader::new(input));
-    let unpacked =
-        io::copy(&mut decoder.take(MAX_UNPACKED_BYTES + 1), &mut inner).map_err(|error| {
-            let detail = if error.kind() == io::ErrorKind::UnexpectedEof {
-                format!(
-                    "cut short: the compressed data ends early, after {length} bytes; copy it \
-                     again"
-                )
-            } else {
-                format!("cannot unpack: {error}")
-            };
-            PackageError::invalid(path, "gzip", detail)
-        })?;
-    if unpacked > MAX_UNPACKED_BYTES {
-        return Err(PackageError::invalid(
+/// Reads what the gzip stream holds, unpacking it as it is read: package XML is parsed as it
+/// comes, a cabinet is unpacked into a temporary file first (it must be seekable). Either
+/// way at most `limit` bytes are unpacked.
+fn read_gzip(
+    path: &Path,
+    input: impl Read,
+    length: u64,
+    limit: u64,
+) -> Result<Package, PackageError> {
+    let mut unpacking = Unpacking {
+        decoder: flate2::read::MultiGzDecoder::new(BufReader::new(input)),
+        unpacked: 0,
+        limit,
+        failure: None,
+    };
+    let mut magic = Vec::with_capacity(8);
+    let read = (&mut unpacking).take(8).read_to_end(&mut magic);
+    let result = match read {
+        Err(error) => Err(PackageError::io(path)(error)),
+        Ok(_) => read_unpacking(path, &magic, Cursor::new(&magic).chain(&mut unpacking)),
+    };
+    // A failure to unpack is the gzip's, whatever the reader of its contents made of it.
+    match unpacking.failure {
+        Some(Failure::TooLarge) => Err(PackageError::invalid(
             path,
             "gzip",
             format!(
-                "unpacks to more than {MAX_UNPACKED_BYTES} bytes, more than the largest \
-                 cabinet: not an export package"
+                "unpacks to more than {limit} bytes, more than the largest cabinet: not an \
+                 export package"
             ),
-        ));
+        )),
+        Some(Failure::CutShort) => Err(PackageError::invalid(
+            path,
+            "gzip",
+            format!(
+                "cut short: the compressed data ends early, after {length} bytes; copy it again"
+            ),
+        )),
+        Some(Failure::Damaged(error)) => Err(PackageError::invalid(
+            path,
+            "gzip",
+            format!("cannot unpack: {error}"),
+        )),
+        None => result,
     }
-    let magic = read_magic(&mut inner).map_err(PackageError::io(path))?;
-    let text_start = magic.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&magic);
+}
+
+/// Reads the contents of a gzip stream, which start with `magic`.
+fn read_unpacking(
+    path: &Path,
+    magic: &[u8],
+    mut contents: impl Read,
+) -> Result<Package, PackageError> {
+    let text_start = magic.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(magic);
     if magic.starts_with(CAB_MAGIC) {
+        let mut inner = tempfile::tempfile().map_err(PackageError::io(path))?;
+        io::copy(&mut contents, &mut inner).map_err(PackageError::io(path))?;
         read_cab(path, inner, Container::GzipCab)
     } else if text_start.starts_with(b"<") {
-        read_package_xml(path, "gzip: package XML", BufReader::new(inner))
+        let contents = BufReader::with_capacity(256 * 1024, contents);
+        read_package_xml(path, "gzip: package XML", contents)
     } else {
         Err(PackageError::invalid(
             path,
             "gzip",
             format!(
                 "holds neither a Microsoft Cabinet nor XML: it starts with {}",
-                describe_bytes(&magic)
+                describe_bytes(magic)
             ),
         ))
+    }
+}
+
+/// Why a gzip stream could not be unpacked.
+enum Failure {
+    TooLarge,
+    CutShort,
+    Damaged(io::Error),
+}
+
+/// A gzip stream being unpacked: at most `limit` bytes, and the reason it failed, kept for
+/// the message.
+struct Unpacking<R> {
+    decoder: flate2::read::MultiGzDecoder<R>,
+    unpacked: u64,
+    limit: u64,
+    failure: Option<Failure>,
+}
+
+impl<R: Read> Read for Unpacking<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let room = usize::try_from(self.limit + 1 - self.unpacked).unwrap_or(usize::MAX);
+        let wanted = buffer.len().min(room);
+        match self.decoder.read(&mut buffer[..wanted]) {
+            Ok(count) => {
+                self.unpacked += count as u64;
+                if self.unpacked > self.limit {
+                    self.failure = Some(Failure::TooLarge);
+                    return Err(io::Error::other("the gzip stream unpacks to too much"));
+                }
+                Ok(count)
+            }
+            Err(error) => {
+                let kind = error.kind();
+                self.failure = Some(if kind == io::ErrorKind::UnexpectedEof {
+                    Failure::CutShort
+                } else {
+                    Failure::Damaged(error)
+                });
+                Err(io::Error::new(kind, "the gzip stream cannot be unpacked"))
+            }
+        }
     }
 }
 
@@ -369,4 +439,67 @@ fn from_package_xml(xml: PackageXml, retained: &mut Retained) -> Result<Package,
         export: xml.export,
         updates,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn read(bytes: &[u8], limit: u64) -> Result<Package, String> {
+        read_gzip(Path::new("p.gz"), bytes, bytes.len() as u64, limit)
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn a_gzip_stream_unpacking_past_the_limit_is_refused_whatever_it_holds() {
+        let xml = format!(
+            "<ExportPackage ServerID=\"x\" CreationTime=\"y\">{}</ExportPackage>",
+            "<a/>".repeat(1000)
+        );
+        assert!(read(&gzip(xml.as_bytes()), xml.len() as u64).is_ok());
+        let error = read(&gzip(xml.as_bytes()), xml.len() as u64 - 1).unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "p.gz: gzip: unpacks to more than {} bytes, more than the largest cabinet: not \
+                 an export package",
+                xml.len() - 1
+            )
+        );
+        let cabinet = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wsus-export-2024.cab"),
+        )
+        .unwrap();
+        let error = read(&gzip(&cabinet), 100_000).unwrap_err();
+        assert!(
+            error.starts_with("p.gz: gzip: unpacks to more than 100000 bytes"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_gzip_stream_cut_short_inside_package_xml_is_named_as_cut_short() {
+        let xml = format!(
+            "<ExportPackage ServerID=\"x\" CreationTime=\"y\">{}</ExportPackage>",
+            "<a/>".repeat(1000)
+        );
+        let packed = gzip(xml.as_bytes());
+        let cut = &packed[..packed.len() - 12];
+        let error = read(cut, u64::MAX / 2).unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "p.gz: gzip: cut short: the compressed data ends early, after {} bytes; copy \
+                 it again",
+                cut.len()
+            )
+        );
+    }
 }

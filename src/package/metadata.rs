@@ -17,12 +17,15 @@ use super::limits::MAX_DEPTH;
 use super::xml::{attribute, local_name, required_attribute, resolve_reference};
 use super::{FileRef, Update, decode_sha1};
 
-/// Longest record accepted, in bytes of UTF-8: far beyond any real update, small enough that
-/// a corrupt length field cannot exhaust memory.
-const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
+/// Longest record accepted, in bytes of UTF-8: far beyond any real update (the largest record
+/// of the real export in `tests/fixtures` is 0.85 MB), small enough that the records held while
+/// others are parsed stay within tens of megabytes whatever their length fields say.
+pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// Records are cut on one thread and parsed on the others, in batches of about this many bytes
-/// of XML; two batches wait at most, so memory stays flat whatever the file's size.
+/// of XML (a batch ends with the record that reaches it); two batches wait at most, so memory
+/// stays flat whatever the file's size: four batches at most are held at once (one cut, two
+/// waiting, one parsed), about 80 MiB when every record has the largest size.
 const BATCH_BYTES: usize = 4 * 1024 * 1024;
 const BATCHES_WAITING: usize = 2;
 
@@ -344,7 +347,7 @@ pub fn parse_update(xml: &[u8]) -> Result<Update, String> {
                 match std::mem::replace(&mut capture, Capture::None) {
                     Capture::KbArticle => update.kb = Some(text.trim().to_owned()),
                     Capture::Language => language = text.trim().to_owned(),
-                    Capture::Title => title = text.clone(),
+                    Capture::Title => title = std::mem::take(&mut text),
                     Capture::Sha256 => {
                         if let Some(file) = update.files.last_mut() {
                             file.sha256 = Some(text.trim().to_owned());
@@ -369,11 +372,10 @@ pub fn parse_update(xml: &[u8]) -> Result<Update, String> {
     // Exports hold tens of thousands of updates: keep no spare capacity.
     update.files.shrink_to_fit();
     update.bundled.shrink_to_fit();
-    update.title = titles
-        .iter()
-        .find(|(language, _)| language == "en")
-        .or(titles.first())
-        .map(|(_, title)| title.clone());
+    let english = titles.iter().position(|(language, _)| language == "en");
+    if let Some(at) = english.or((!titles.is_empty()).then_some(0)) {
+        update.title = Some(titles.swap_remove(at).1);
+    }
     Ok(update)
 }
 
