@@ -5,7 +5,7 @@
 //! writes one is unconfirmed, so gzip is accepted too, holding either such a cabinet or the
 //! package XML alone. Anything else fails with a message that says what was found.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -215,7 +215,7 @@ pub fn read_package_xml(
     let invalid = |detail| PackageError::invalid(path, member, detail);
     let mut retained = Retained::new();
     let xml = package_xml::read(input, &mut retained).map_err(invalid)?;
-    update_keys(&xml.updates).map_err(invalid)?;
+    check_listed_once(&xml.updates).map_err(invalid)?;
     from_package_xml(xml, &mut retained).map_err(invalid)
 }
 
@@ -262,24 +262,29 @@ fn read_cab<R: Read + Seek>(
     let xml = package_xml::read(BufReader::with_capacity(256 * 1024, member), &mut retained)
         .map_err(|detail| PackageError::invalid(path, &package_name, detail))?;
 
-    // Only the update keys of package.xml are needed from here on; dropping the rest before
-    // metadata.txt is read keeps memory down on large packages.
+    // Only the update keys of package.xml are needed from here on: the rest is dropped before
+    // metadata.txt is read, and what stays (the export, the index, room for the updates) is
+    // counted before the index is made.
     let PackageXml {
         mut export,
         updates: listed,
     } = xml;
     export.files.shrink_to_fit();
-    // For each update package.xml lists: whether metadata.txt has described it yet.
-    let mut described = update_keys(&listed)
-        .map_err(|detail| PackageError::invalid(path, &package_name, detail))?;
-    drop(listed);
-    // What stays from package.xml: the export, the index, and room for the updates.
     let mut retained = Retained::new();
     let per_update = size_of::<((String, u32), bool)>() * 2 + size_of::<Update>();
-    let kept = described.keys().map(|(id, _)| per_update + id.capacity());
+    let kept = listed
+        .iter()
+        .map(|update| per_update + update.id.capacity());
     retained
         .add(export.footprint() + kept.sum::<usize>())
         .map_err(|detail| PackageError::invalid(path, &package_name, detail))?;
+    check_listed_once(&listed)
+        .map_err(|detail| PackageError::invalid(path, &package_name, detail))?;
+    // For each update package.xml lists: whether metadata.txt has described it yet.
+    let mut described: HashMap<(String, u32), bool> = listed
+        .into_iter()
+        .map(|update| ((update.id, update.revision), false))
+        .collect();
 
     let member = cabinet
         .read_file(&metadata_name)
@@ -382,22 +387,18 @@ fn list_or_none(names: &[String]) -> String {
     }
 }
 
-/// The (id, revision) of every update `package.xml` lists, each with `false` (not described by
-/// `metadata.txt` yet); each must be listed once.
-fn update_keys(updates: &[PackageXmlUpdate]) -> Result<HashMap<(String, u32), bool>, String> {
-    let mut keys = HashMap::with_capacity(updates.len());
+/// Refuses an update `package.xml` lists twice (the same id and revision).
+fn check_listed_once(updates: &[PackageXmlUpdate]) -> Result<(), String> {
+    let mut keys = HashSet::with_capacity(updates.len());
     for update in updates {
-        if keys
-            .insert((update.id.clone(), update.revision), false)
-            .is_some()
-        {
+        if !keys.insert((update.id.as_str(), update.revision)) {
             return Err(format!(
                 "update {} revision {} appears twice",
                 update.id, update.revision
             ));
         }
     }
-    Ok(keys)
+    Ok(())
 }
 
 /// The package from `package.xml` alone: updates come from it, with file names taken from
