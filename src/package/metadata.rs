@@ -20,7 +20,7 @@ use super::{FileRef, Update, decode_sha1};
 /// Longest record accepted, in bytes of UTF-8: far beyond any real update (the largest record
 /// of the real export in `tests/fixtures` is 0.85 MB), small enough that the records held while
 /// others are parsed stay within tens of megabytes whatever their length fields say.
-pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// Records are cut on one thread and parsed on the others, in batches of about this many bytes
 /// of XML (a batch ends with the record that reaches it); two batches wait at most, so memory

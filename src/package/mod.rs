@@ -24,8 +24,7 @@ use serde::Serialize;
 use crate::content::{Sha1Digest, content_path};
 
 pub use container::Container;
-pub use limits::{MAX_DEPTH, MAX_EVENT_BYTES, MAX_RETAINED_BYTES, MAX_UNPACKED_BYTES};
-pub use metadata::MAX_RECORD_BYTES;
+pub use limits::MAX_DEPTH;
 pub use summary::Summary;
 
 /// An export package, read whole except for text the tool does not use.
