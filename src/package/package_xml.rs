@@ -203,3 +203,54 @@ fn element_opened(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(count: usize) -> String {
+        let file = "<File Digest=\"+woVBgFHAZXEe06Nh/yz9QKSvrI=\" Name=\"kb.cab\" MUUrl=\"\"/>";
+        format!(
+            "<ExportPackage ServerID=\"x\" CreationTime=\"y\"><Files>{}</Files></ExportPackage>",
+            file.repeat(count)
+        )
+    }
+
+    #[test]
+    fn what_is_kept_counts_against_the_limit() {
+        let xml = files(1000);
+        let package = read(xml.as_bytes(), &mut Retained::with_limit(1 << 20)).unwrap();
+        assert_eq!(package.export.files.len(), 1000);
+        let error = read(xml.as_bytes(), &mut Retained::with_limit(50_000)).unwrap_err();
+        assert!(
+            error.starts_with("the updates, files and names it describes would take more than"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_second_root_element_is_refused() {
+        let xml = "<ExportPackage ServerID=\"x\" CreationTime=\"y\"/><ExportPackage ServerID=\"z\" CreationTime=\"y\"/>";
+        let error = read(xml.as_bytes(), &mut Retained::new()).unwrap_err();
+        assert_eq!(
+            error,
+            "a second root element <ExportPackage> after <ExportPackage>"
+        );
+    }
+
+    #[test]
+    fn a_tag_longer_than_the_allowance_is_refused_whatever_the_buffer() {
+        let name = "n".repeat(MAX_EVENT_BYTES as usize);
+        let xml = format!(
+            "<ExportPackage ServerID=\"x\" CreationTime=\"y\"><Files><File Digest=\"+woVBgFHAZXEe06Nh/yz9QKSvrI=\" Name=\"{name}\"/></Files></ExportPackage>"
+        );
+        for capacity in [7, 8192, 1 << 21] {
+            let input = io::BufReader::with_capacity(capacity, xml.as_bytes());
+            let error = read(input, &mut Retained::new()).unwrap_err();
+            assert!(
+                error.starts_with("text, a tag or a comment longer than 1 MiB near byte 52"),
+                "{capacity}: {error}"
+            );
+        }
+    }
+}
