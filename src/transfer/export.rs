@@ -174,6 +174,7 @@ pub fn export(
         None => package_path.clone(),
     };
 
+    // A package that cannot be read never reaches the media: it is only in the private copy.
     let mut created = proceed!(build_manifest(options, &package_path, sequence, events)?);
     let package = created.package.take().expect("a package was given");
     events.step(&Step::PackageRead {
