@@ -64,6 +64,7 @@ fn main() {
                 allow_expired: false,
                 allow_rollback: false,
                 state: None,
+                allow_already_accepted: false,
             };
             let verified = verify::verify(&dir, &public, &options).unwrap();
             println!(
@@ -92,6 +93,8 @@ fn synthetic(count: u64) -> Manifest {
                 blake3: Blake3Digest(blake3::hash(seed.as_bytes())),
                 sha1: Some(sha1),
                 carried: true,
+                volume: None,
+                chunks: Vec::new(),
             }
         })
         .collect();
@@ -115,5 +118,6 @@ fn synthetic(count: u64) -> Manifest {
         },
         entries,
         gaps: Vec::new(),
+        volumes: None,
     }
 }

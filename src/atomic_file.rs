@@ -146,9 +146,37 @@ fn folder_of(path: &Path) -> &Path {
 /// there afterwards: creates the folder if needed, then a temporary file in it, removed at
 /// once.
 pub fn check_writable(folder: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(folder)?;
+    std::fs::create_dir_all(folder).map_err(|error| file_in_the_way(folder, error))?;
     let probe = temporary_file_builder().tempfile_in(folder)?;
     probe.close()
+}
+
+/// `error` about `path`, said plainly when a file stands where one of its folders must be
+/// (which the system reports as "File exists" or "Not a directory").
+pub fn file_in_the_way(path: &Path, error: io::Error) -> io::Error {
+    let kind = error.kind();
+    // The path itself may be a file for other reasons (a folder was asked for where it is, or
+    // it is unreadable); a file above it always stands in the way.
+    let in_the_way = |ancestor: &Path| {
+        ancestor.is_file()
+            && (ancestor != path
+                || matches!(
+                    kind,
+                    io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
+                ))
+    };
+    match path.ancestors().find(|ancestor| in_the_way(ancestor)) {
+        Some(file) => io::Error::new(
+            kind,
+            format!("{} is a file, where a folder is needed", file.display()),
+        ),
+        None => error,
+    }
+}
+
+/// True when a file stands where one of the folders above `path` must be.
+pub fn has_file_in_the_way(path: &Path) -> bool {
+    path.ancestors().skip(1).any(Path::is_file)
 }
 
 /// The start of every temporary file name this tool gives.

@@ -20,7 +20,11 @@ pub enum CappedError {
 
 /// The bytes of the file at `path`, if it holds at most `limit` of them.
 pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, CappedError> {
-    let file = fs::File::open(path).map_err(CappedError::Io)?;
+    read_file_capped(fs::File::open(path).map_err(CappedError::Io)?, limit)
+}
+
+/// The bytes of the open `file`, if it holds at most `limit` of them.
+pub fn read_file_capped(file: fs::File, limit: u64) -> Result<Vec<u8>, CappedError> {
     let size = file.metadata().map_err(CappedError::Io)?.len();
     if size > limit {
         return Err(CappedError::TooLarge { size });

@@ -2,9 +2,13 @@
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use clap::{Args, Parser, Subcommand};
 use wsus_airgap::manifest::TransferMode;
+use wsus_airgap::transfer::volumes::VolumeOptions;
+use wsus_airgap::transfer::{ImportOptions, PackageSource, default_state_path, wsusutil};
+use wsus_airgap::volumes::Size;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -70,6 +74,9 @@ pub struct AuditArgs {
     /// The WsusContent folder to audit.
     #[arg(value_name = "WSUSCONTENT")]
     pub content: PathBuf,
+    /// Also write the report as one self-contained HTML page (for a change board) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].
@@ -100,6 +107,9 @@ pub struct CheckArgs {
     /// content fail the check; other gaps are reported as information.
     #[arg(long, value_name = "FILE")]
     pub approved: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page (for a change board) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].
@@ -133,7 +143,7 @@ impl Command {
             Command::Verify(args) => args.output.json,
             Command::Import(args) => args.output.json,
             Command::Keygen(_)
-            | Command::Manifest(ManifestCommand::Create(_))
+            | Command::Manifest(ManifestCommand::Create(_) | ManifestCommand::Show(_))
             | Command::Demo(_) => false,
         }
     }
@@ -144,6 +154,10 @@ pub enum ManifestCommand {
     /// Hash a content folder (and an export package), and write a signed manifest of it.
     #[command(after_help = EXIT_CODES)]
     Create(ManifestCreateArgs),
+    /// List what signed media holds, without re-hashing: the signature is checked, then the
+    /// manifest's sequence, expiry, source, package, counts and every file are shown.
+    #[command(after_help = EXIT_CODES)]
+    Show(ManifestShowArgs),
     /// Check a manifest's signature, expiry and sequence, then re-hash every listed file and
     /// report missing, changed and unlisted files.
     #[command(after_help = EXIT_CODES)]
@@ -179,10 +193,10 @@ pub struct ManifestCreateArgs {
     /// The secret key to sign with.
     #[arg(long, value_name = "SECRET")]
     pub key: PathBuf,
-    /// The transfer's sequence number: higher than any the disconnected side accepted from
-    /// this key.
+    /// Sign this sequence number [default: the last one signed with this key, plus one,
+    /// kept in <SECRET>.sequence, which export uses too].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub sequence: u64,
+    pub sequence: Option<u64>,
     /// Days until the manifest expires.
     #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=3650))]
     pub expires: u16,
@@ -198,6 +212,16 @@ pub struct ManifestCreateArgs {
     /// Number of files hashed at once [default: one per CPU].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestShowArgs {
+    /// The folder holding manifest.json and manifest.json.minisig.
+    #[arg(value_name = "DIR")]
+    pub folder: PathBuf,
+    /// The public key of the signer to trust.
+    #[arg(long, value_name = "PUBLIC")]
+    pub trust: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -325,6 +349,14 @@ pub struct ExportArgs {
     /// lists them as gaps.
     #[arg(long)]
     pub allow_gaps: bool,
+    /// Split the transfer into volumes of at most SIZE bytes each, in volume-01 ... volume-NN:
+    /// bytes or units (4.7GB, 4GiB), or dvd (4700372992), dvd-dl (8543666176), bd25
+    /// (25025314816), bd50 (50050629632).
+    #[arg(long, value_name = "SIZE", value_parser = clap::value_parser!(Size))]
+    pub volume_size: Option<Size>,
+    /// With --volume-size: cut files larger than SIZE into chunks (fat32: 4294967295).
+    #[arg(long, value_name = "SIZE", requires = "volume_size", value_parser = clap::value_parser!(Size))]
+    pub max_file_size: Option<Size>,
     /// Show what would be staged; write nothing (needs --package).
     #[arg(long, requires = "package")]
     pub dry_run: bool,
@@ -336,6 +368,26 @@ pub struct ExportArgs {
     /// Number of files hashed at once [default: one per CPU].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+}
+
+impl ExportArgs {
+    /// The volumes to split the transfer into, if asked.
+    pub fn volumes(&self) -> Option<VolumeOptions> {
+        self.volume_size.map(|size| VolumeOptions {
+            volume_size: size.0,
+            max_file_size: self.max_file_size.map(|size| size.0),
+        })
+    }
+
+    /// Where the package comes from: the one given, or wsusutil export.
+    pub fn package_source(&self) -> PackageSource {
+        match (&self.package, &self.wsusutil) {
+            (Some(package), _) => PackageSource::Given(package.clone()),
+            (None, program) => {
+                PackageSource::Wsusutil(program.clone().unwrap_or_else(wsusutil::default_program))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -350,9 +402,12 @@ pub struct VerifyArgs {
     /// folder together hold every file the manifest lists.
     #[arg(long, value_name = "WSUSCONTENT")]
     pub content: Option<PathBuf>,
-    /// The trust state: the last sequence imported per key [default: see README].
+    /// The trust state: the last sequence imported per key.
+    #[arg(long, value_name = "FILE", default_value_os_t = default_state_path())]
+    pub state: PathBuf,
+    /// Also write the report as one self-contained HTML page (for a change board) to FILE.
     #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].
@@ -362,9 +417,10 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The media folder.
-    #[arg(long, value_name = "DIR")]
-    pub media: PathBuf,
+    /// The media folder, or a volume of a split transfer; volumes may be given in any order,
+    /// one at a time or several (--media repeated).
+    #[arg(long, value_name = "DIR", required = true)]
+    pub media: Vec<PathBuf>,
     /// The public key the media must be signed with.
     #[arg(long, value_name = "PUBLIC")]
     pub trust: PathBuf,
@@ -377,9 +433,9 @@ pub struct ImportArgs {
     /// Run `wsusutil reset` after the import.
     #[arg(long)]
     pub reset: bool,
-    /// The trust state: the last sequence imported per key [default: see README].
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    /// The trust state: the last sequence imported per key.
+    #[arg(long, value_name = "FILE", default_value_os_t = default_state_path())]
+    pub state: PathBuf,
     /// Verify and show what would be copied; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -394,9 +450,32 @@ pub struct ImportArgs {
     /// Append a plain-text record of each step to this file.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page (for a change board) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Number of files hashed at once [default: one per CPU].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+}
+
+impl ImportArgs {
+    /// The import's options, at `now`, with hash caches in `cache_folder`.
+    pub fn options(&self, now: SystemTime, cache_folder: Option<PathBuf>) -> ImportOptions {
+        ImportOptions {
+            media: self.media[0].clone(),
+            trust: self.trust.clone(),
+            content: self.content.clone(),
+            wsusutil: (self.wsusutil.clone()).unwrap_or_else(wsusutil::default_program),
+            reset: self.reset,
+            state: self.state.clone(),
+            dry_run: self.dry_run,
+            max_delete: self.max_delete,
+            quarantine: self.quarantine.clone(),
+            now,
+            cache_folder,
+            jobs: self.jobs,
+        }
+    }
 }

@@ -14,10 +14,14 @@ pub mod mirror;
 #[cfg(windows)]
 mod owner_only;
 pub mod package;
+pub mod printable;
 pub mod progress;
+pub mod regular_file;
 pub mod relpath;
+pub mod report;
 pub mod retry;
 pub mod run_lock;
 mod serde_str;
 pub mod synth;
 pub mod transfer;
+pub mod volumes;

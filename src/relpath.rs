@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn unsafe_paths_are_refused_with_the_reason() {
-        let cases: [(&str, RelPathError); 23] = [
+        let cases: [(&str, RelPathError); 28] = [
             ("CONIN$", RelPathError::Reserved("CONIN$".into())),
             ("conout$.txt", RelPathError::Reserved("conout$.txt".into())),
             ("x/COM0", RelPathError::Reserved("COM0".into())),
@@ -234,7 +234,12 @@ mod tests {
             ("file.cab:stream", RelPathError::Colon),
             ("a\0b", RelPathError::Control),
             ("a\nb", RelPathError::Control),
+            ("a<b", RelPathError::Forbidden('<')),
+            ("a>b", RelPathError::Forbidden('>')),
+            ("a\"b", RelPathError::Forbidden('"')),
+            ("a|b", RelPathError::Forbidden('|')),
             ("a?b", RelPathError::Forbidden('?')),
+            ("a*b", RelPathError::Forbidden('*')),
             ("a//b", RelPathError::EmptyComponent),
             ("a/", RelPathError::EmptyComponent),
             ("../x", RelPathError::DotComponent),

@@ -75,10 +75,18 @@ fn demo_exports_verifies_and_imports_then_refuses_replay_and_tampering() {
     assert_eq!(replay.code, 1, "{replay:?}");
     assert!(replay.stderr.contains("not newer than"), "{replay:?}");
 
-    // Against a fresh trust state it passes, until one byte of a content file changes.
-    let fresh = dir.path().join("fresh-state.json");
-    let fresh = fresh.to_str().unwrap();
-    assert_eq!(verify(&["--state", fresh]).code, 0);
+    // The demo's last tip: its command passes until one byte of a content file changes, and
+    // then refuses, naming the file.
+    let tip: Vec<OsString> = demo
+        .stdout
+        .lines()
+        .last()
+        .and_then(|line| line.strip_prefix("$ wsus-airgap "))
+        .expect("the demo ends with a command to try")
+        .split(' ')
+        .map(OsString::from)
+        .collect();
+    assert_eq!(run(tip.clone()).code, 0);
     let victim = walkdir::WalkDir::new(media.join("WsusContent"))
         .sort_by_file_name()
         .into_iter()
@@ -89,9 +97,14 @@ fn demo_exports_verifies_and_imports_then_refuses_replay_and_tampering() {
     let mut bytes = fs::read(&victim).unwrap();
     bytes[0] ^= 0xff;
     fs::write(&victim, bytes).unwrap();
-    let tampered = verify(&["--state", fresh]);
+    let tampered = run(tip);
     assert_eq!(tampered.code, 1, "{tampered:?}");
-    assert!(tampered.stderr.contains("changed: "), "{tampered:?}");
+    let relative = victim.strip_prefix(media.join("WsusContent")).unwrap();
+    let changed = format!(
+        "changed: {}: ",
+        relative.to_str().unwrap().replace('\\', "/")
+    );
+    assert!(tampered.stderr.contains(&changed), "{tampered:?}");
 
     // It never writes into a folder that holds something already.
     let again = run([OsString::from("demo"), target.into()]);

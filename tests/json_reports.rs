@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
-use support::{TestExport, run_command, stand_in_wsusutil};
-use wsus_airgap::synth::{self, Site, SiteSpec};
+use support::trip::Trip;
+use support::{TestExport, run_command};
 
 /// Runs `command` with `--json`; asserts that stdout is exactly one JSON document, valid
 /// against `manifests/<schema>`, and returns the exit code and the document. (stderr is
@@ -41,143 +41,12 @@ fn assert_error_document(document: &Value) {
     assert_eq!(document, &json!({ "result": "error", "error": error }));
 }
 
-/// A small connected content folder, a key pair, and the folders of the disconnected side,
-/// in one temporary folder.
-struct Trip {
-    dir: tempfile::TempDir,
-    site: Site,
-}
-
-impl Trip {
-    fn new(seed: u64) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let spec = SiteSpec {
-            files: 12,
-            min_size: 100,
-            max_size: 4_000,
-            large_files: 0,
-            large_size: 0,
-            seed,
-        };
-        let site =
-            synth::generate(&dir.path().join("connected").join("WsusContent"), &spec).unwrap();
-        fs::create_dir(dir.path().join("disconnected")).unwrap();
-        support::keygen(&dir.path().join("site.key"), &dir.path().join("site.pub"));
-        Trip { dir, site }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn content(&self) -> PathBuf {
-        self.path("disconnected").join("WsusContent")
-    }
-
-    /// The binary, with the stand-in wsusutil exporting the connected content, and no fault.
-    fn command(&self) -> Command {
-        support::transfer_command(
-            &self.path("cache"),
-            &self.site.root,
-            &self.path("wsusutil-record.txt"),
-        )
-    }
-
-    /// `export` of the connected content into `media`, signed with the trip's key, of
-    /// `package`, or else of the package the stand-in wsusutil makes.
-    fn export(&self, media: &Path, package: Option<&Path>) -> Command {
-        let mut command = self.command();
-        command
-            .args(["export", "--quiet", "--content"])
-            .arg(&self.site.root)
-            .arg("--media")
-            .arg(media)
-            .arg("--key")
-            .arg(self.path("site.key"));
-        match package {
-            Some(package) => command.arg("--package").arg(package),
-            None => command.arg("--wsusutil").arg(stand_in_wsusutil()),
-        };
-        command
-    }
-
-    /// `verify` or `import` of `media` into the disconnected content folder.
-    fn gate(&self, verb: &str, media: &Path) -> Command {
-        let mut command = self.command();
-        command
-            .args([verb, "--quiet", "--media"])
-            .arg(media)
-            .arg("--trust")
-            .arg(self.path("site.pub"))
-            .arg("--content")
-            .arg(self.content())
-            .arg("--state")
-            .arg(self.path("trust-state.json"));
-        if verb == "import" {
-            command.arg("--wsusutil").arg(stand_in_wsusutil());
-        }
-        command
-    }
-
-    /// Media exported from the connected content.
-    fn exported(&self) -> PathBuf {
-        let media = self.path("media");
-        let (code, document) =
-            run_json(&mut self.export(&media, None), "export-report.schema.json");
-        assert_eq!((code, &document["result"]), (0, &json!("exported")));
-        media
-    }
-
-    /// A package the stand-in wsusutil makes of the connected content as it is now.
-    fn package(&self) -> PathBuf {
-        let package = self.path("package.cab");
-        let made = run_command(
-            Command::new(stand_in_wsusutil())
-                .env("WSUSUTIL_CONTENT", &self.site.root)
-                .env_remove("WSUSUTIL_FAIL")
-                .env_remove("WSUSUTIL_EMPTY_PACKAGE")
-                .env_remove("WSUSUTIL_HANG")
-                .arg("export")
-                .arg(&package)
-                .arg(self.path("package.log")),
-        );
-        assert_eq!(made.code, 0, "{}", made.stderr);
-        package
-    }
-
-    /// `manifest create` of the connected content into `folder`, signed with the trip's key.
-    fn manifest(&self, folder: &Path) {
-        fs::create_dir_all(folder).unwrap();
-        let made = run_command(
-            Command::new(support::binary())
-                .args([
-                    "manifest",
-                    "create",
-                    "--quiet",
-                    "--sequence",
-                    "1",
-                    "--content",
-                ])
-                .arg(&self.site.root)
-                .arg("--key")
-                .arg(self.path("site.key"))
-                .arg("--out")
-                .arg(folder),
-        );
-        assert_eq!(made.code, 0, "{}", made.stderr);
-    }
-
-    /// `mirror` of the connected content into `destination`, with a private hash cache.
-    fn mirror(&self, destination: &Path, more: &[&str]) -> Command {
-        let mut command = Command::new(support::binary());
-        command
-            .env("WSUS_AIRGAP_CACHE_DIR", self.path("cache"))
-            .args(["mirror", "--quiet"])
-            .arg(&self.site.root)
-            .arg(destination)
-            .args(more);
-        command
-    }
+/// Media exported from the connected content, its document checked.
+fn exported(trip: &Trip) -> PathBuf {
+    let media = trip.path("media");
+    let (code, document) = run_json(&mut trip.export(&media, None), "export-report.schema.json");
+    assert_eq!((code, &document["result"]), (0, &json!("exported")));
+    media
 }
 
 /// Replaces a manifest's signature with one minisign cannot read.
@@ -241,7 +110,7 @@ fn export_writes_one_document_for_each_outcome() {
 fn verify_writes_one_document_for_each_outcome() {
     const SCHEMA: &str = "verify-report.schema.json";
     let trip = Trip::new(2);
-    let media = trip.exported();
+    let media = exported(&trip);
 
     let (code, document) = run_json(&mut trip.gate("verify", &media), SCHEMA);
     assert_eq!((code, &document["result"]), (0, &json!("ready")));
@@ -268,7 +137,14 @@ fn verify_writes_one_document_for_each_outcome() {
     let (code, document) = run_json(unread.stderr(writer), SCHEMA);
     assert_eq!((code, &document["result"]), (1, &json!("refused")));
 
+    // No media where it was said to be: no signature, so refused as unfinished.
     let (code, document) = run_json(&mut trip.gate("verify", &trip.path("absent")), SCHEMA);
+    assert_eq!((code, &document["result"]), (1, &json!("refused")));
+    assert_eq!(document["refusal"], "manifest");
+
+    // A trust state that cannot be read: an error.
+    fs::create_dir_all(trip.path("trust-state.json")).unwrap();
+    let (code, document) = run_json(&mut trip.gate("verify", &media), SCHEMA);
     assert_eq!(code, 2);
     assert_error_document(&document);
 }
@@ -277,7 +153,7 @@ fn verify_writes_one_document_for_each_outcome() {
 fn import_writes_one_document_for_each_outcome() {
     const SCHEMA: &str = "import-report.schema.json";
     let trip = Trip::new(3);
-    let media = trip.exported();
+    let media = exported(&trip);
 
     let mut dry_run = trip.gate("import", &media);
     let (code, document) = run_json(dry_run.arg("--dry-run"), SCHEMA);
@@ -300,7 +176,13 @@ fn import_writes_one_document_for_each_outcome() {
             .to_string()
     );
 
-    // The same media again is a replay.
+    // The same media again was imported already: nothing is done.
+    let (code, document) = run_json(&mut trip.gate("import", &media), SCHEMA);
+    assert_eq!((code, &document["result"]), (0, &json!("already-imported")));
+    assert!(document["already_imported_at"].is_string(), "{document}");
+
+    // Media that is not as signed is refused.
+    fs::write(media.join("manifest.json"), b"{}").unwrap();
     let (code, document) = run_json(&mut trip.gate("import", &media), SCHEMA);
     assert_eq!((code, &document["result"]), (1, &json!("refused")));
     assert_eq!(document["refusal"], "manifest");

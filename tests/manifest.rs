@@ -14,7 +14,8 @@ use wsus_airgap::manifest::keys::{PublicKey, SecretKey};
 use wsus_airgap::manifest::trust::TrustState;
 use wsus_airgap::manifest::verify::{self, MANIFEST_MAX, VerifyOptions};
 use wsus_airgap::manifest::{
-    MANIFEST_FILE, Manifest, SIGNATURE_FILE, Timestamp, TransferMode, signature, trusted_comment,
+    Blake3Digest, MANIFEST_FILE, Manifest, SIGNATURE_FILE, Timestamp, TransferMode, signature,
+    trusted_comment,
 };
 
 /// A generated export laid out as media (`export.cab`, `WsusContent/`), and a key pair in a
@@ -155,6 +156,7 @@ fn options() -> VerifyOptions {
         allow_expired: false,
         allow_rollback: false,
         state: None,
+        allow_already_accepted: false,
     }
 }
 
@@ -417,6 +419,7 @@ fn a_sequence_not_newer_than_the_trust_state_is_refused_unless_allowed() {
     let state_path = media.keys.path().join("trust-state.json");
     let public = PublicKey::read(&media.public()).unwrap();
     let when = Timestamp::new(SystemTime::now());
+    let manifest_blake3 = Blake3Digest(blake3::hash(&fs::read(media.manifest()).unwrap()));
     let state_arg = state_path.to_str().unwrap();
 
     // No state file yet: the first media from this key.
@@ -430,7 +433,7 @@ fn a_sequence_not_newer_than_the_trust_state_is_refused_unless_allowed() {
 
     for accepted in [5, 6] {
         let mut state = TrustState::default();
-        state.accept(public.id, accepted, when);
+        state.accept(public.id, accepted, when, manifest_blake3);
         state.save(&state_path).unwrap();
         let refused = media.verify(&["--state", state_arg]);
         assert_eq!(refused.code, 1);
@@ -450,7 +453,7 @@ fn a_sequence_not_newer_than_the_trust_state_is_refused_unless_allowed() {
     }
 
     let mut state = TrustState::default();
-    state.accept(public.id, 4, when);
+    state.accept(public.id, 4, when, manifest_blake3);
     state.save(&state_path).unwrap();
     let newer = media.verify(&["--state", state_arg]);
     assert_eq!(newer.code, 0, "{}", newer.stderr);
@@ -1037,4 +1040,55 @@ fn names_on_media_cannot_forge_report_lines() {
             .count(),
         1
     );
+}
+
+#[test]
+fn a_sha1_contradicting_the_name_and_the_largest_sequence_reject_the_manifest() {
+    let media = Media::created(1);
+    let original = media.read_manifest();
+    let position = original
+        .entries
+        .iter()
+        .position(|entry| entry.sha1.is_some() && !entry.path.as_str().ends_with(".esd"))
+        .expect("a content file that is not an .esd");
+    let entry = &original.entries[position];
+    let mut manifest = original.clone();
+    let other = original
+        .entries
+        .iter()
+        .find_map(|other| other.sha1.filter(|sha1| Some(*sha1) != entry.sha1))
+        .unwrap();
+    manifest.entries[position].sha1 = Some(other);
+    media.sign(&manifest);
+    let refused = media.verify(&[]);
+    assert_eq!(refused.code, 1);
+    let name_sha1 = entry.sha1.unwrap();
+    assert_eq!(
+        stderr_line(&refused),
+        format!(
+            "wsus-airgap: refused: {}: entry `{}` gives SHA-1 {other} where its name says \
+             {name_sha1}",
+            media.manifest().display(),
+            entry.path
+        )
+    );
+
+    let mut manifest = original.clone();
+    manifest.sequence = u64::MAX;
+    media.sign(&manifest);
+    let refused = media.verify(&[]);
+    assert_eq!(refused.code, 1);
+    assert_eq!(
+        stderr_line(&refused),
+        format!(
+            "wsus-airgap: refused: {}: the sequence is {}, the largest there is: no later media \
+             could be newer",
+            media.manifest().display(),
+            u64::MAX
+        )
+    );
+
+    // Signed as it was made, it verifies: the check itself found nothing else.
+    media.sign(&original);
+    assert_eq!(media.verify(&[]).code, 0);
 }

@@ -328,6 +328,21 @@ fn a_killed_run_converges_on_the_next_run() {
     assert!(snapshot(&source) == source_before);
 }
 
+/// `--max-delete N` allows exactly N deletions: the brake stops N + 1, not N.
+#[test]
+fn exactly_max_delete_deletions_are_made() {
+    let sides = small_sides();
+    let run = sides.mirror(&["--mode", "mirror", "--max-delete", "1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("- delete 03/extra.cab ("),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.ends_with("result: done\n"), "{}", run.stdout);
+    assert!(!sides.destination().join("03/extra.cab").exists());
+}
+
 #[test]
 fn too_many_deletions_are_all_refused_and_copies_still_happen() {
     let sides = small_sides();
@@ -742,4 +757,32 @@ fn read_only_hidden_sources_copy_to_plain_files_and_read_only_destinations_give_
         "planned (mirror mode): 0 to copy (0 B), 0 to replace (0 B), 0 to delete (0 B), \
          3 unchanged (11 B)\nresult: done\n"
     );
+}
+
+/// One run at a time into a destination: while another holds its lock (`<DEST>.lock`), a
+/// mirror is turned away before it changes anything, then runs once it is let go.
+#[test]
+fn a_mirror_into_a_destination_another_run_holds_is_turned_away() {
+    let sides = small_sides();
+    let mut lock = sides.destination().into_os_string();
+    lock.push(".lock");
+    let held = fs::File::create(&lock).unwrap();
+    held.try_lock().unwrap();
+    let before = support::snapshot(&sides.destination());
+
+    let busy = sides.mirror(&[]);
+    assert_eq!(busy.code, 2, "{}", busy.stderr);
+    assert_eq!(
+        busy.stderr,
+        format!(
+            "wsus-airgap: error: {}.lock: another wsus-airgap copy into this folder is running \
+             (it holds this lock); nothing was changed: run again once it has finished\n",
+            sides.destination().display()
+        )
+    );
+    assert_eq!(support::snapshot(&sides.destination()), before);
+
+    drop(held);
+    let done = sides.mirror(&[]);
+    assert_eq!(done.code, 0, "{}", done.stderr);
 }

@@ -239,12 +239,19 @@ impl Trip {
         Some(keys[&self.key_id]["sequence"].as_u64().unwrap())
     }
 
-    /// The line the stand-in records for an import of the package on `media`.
+    /// The line the stand-in records for an import of the package on `media`: wsusutil is
+    /// handed the import's private copy of it, beside the trust state.
     fn import_record(&self, media: &Path) -> String {
-        let package = media.join("export.xml.gz");
-        let updates = wsus_airgap::package::open(&package).unwrap().updates.len();
+        self.import_record_of(&media.join("export.xml.gz"))
+    }
+
+    /// The line the stand-in records for an import of `package`, named as its private copy.
+    fn import_record_of(&self, package: &Path) -> String {
+        let updates = wsus_airgap::package::open(package).unwrap().updates.len();
         assert!(updates > 0);
-        format!("import {} {updates} updates\n", package.display())
+        let copy = wsus_airgap::transfer::import::package_folder_of(&self.state())
+            .join(package.file_name().unwrap());
+        format!("import {} {updates} updates\n", copy.display())
     }
 
     /// Asserts that `exported` is an export that succeeded and signed `sequence`.
@@ -314,9 +321,12 @@ fn assert_would_fail_for_lack_of(stderr: &str, path: &str) {
     assert_eq!(id.matches('-').count(), 4, "{header}");
 }
 
-/// The files of a trip that nothing but a successful import may change, as bytes.
+/// The files of a trip that nothing but a successful import may change, as bytes. The
+/// content folder's lock file (`WsusContent.lock`, empty, left for the next run) is none of
+/// them.
 fn untouchable(trip: &Trip) -> BTreeMap<String, Option<Vec<u8>>> {
     let mut all = snapshot(&trip.disconnected());
+    all.remove("WsusContent.lock");
     for file in [trip.state(), trip.record()] {
         all.insert(file.display().to_string(), fs::read(&file).ok());
     }
@@ -395,7 +405,7 @@ fn a_fresh_round_trip_leaves_the_disconnected_content_equal_to_the_connected() {
     assert_eq!(
         fs::read_to_string(trip.record()).unwrap(),
         trip.import_record(&media),
-        "wsusutil import ran once, on the media's package"
+        "wsusutil import ran once, on the private copy of the media's package"
     );
     assert_eq!(trip.accepted_sequence(), Some(1));
     assert!(trip.disconnected().join("wsusutil-import.log").is_file());
@@ -436,9 +446,14 @@ fn a_second_round_since_the_receipt_carries_only_the_new_files() {
     let exported = trip.export_since(&media, &trip.receipt());
     trip.assert_signed(&exported, 2);
     assert_eq!(fs::read_to_string(trip.sequence_file()).unwrap(), "2\n");
+    // And the loose anonymousCheckFile.txt, which is always carried.
+    let expected = added
+        .iter()
+        .cloned()
+        .chain(["anonymousCheckFile.txt".to_owned()]);
     assert_eq!(
         file_names_below(&media.join("WsusContent")),
-        added.iter().cloned().collect::<BTreeSet<_>>(),
+        expected.collect::<BTreeSet<_>>(),
         "only the new files are on the media"
     );
 
@@ -453,7 +468,7 @@ fn a_second_round_since_the_receipt_carries_only_the_new_files() {
     assert_eq!(listed.len(), 35 + 1); // and anonymousCheckFile.txt
     for entry in entries {
         let path = entry["path"].as_str().unwrap();
-        if added.iter().any(|new| new == path) {
+        if added.iter().any(|new| new == path) || path == "anonymousCheckFile.txt" {
             assert!(entry.get("carried").is_none(), "{entry}");
         } else {
             assert_eq!(entry["carried"], false, "{entry}");
@@ -616,6 +631,7 @@ fn a_receipt_claiming_a_file_the_other_side_lacks_makes_the_import_refuse_naming
             .iter()
             .filter(|path| **path != claimed)
             .cloned()
+            .chain(["anonymousCheckFile.txt".to_owned()])
             .collect(),
         "the claimed file is left off the media"
     );
@@ -783,11 +799,13 @@ fn a_failed_wsusutil_export_exits_3_and_leaves_no_signature() {
     );
     assert!(!media.join("manifest.json.minisig").exists());
     assert_eq!(fs::read_to_string(trip.sequence_file()).unwrap(), "1\n");
-    // Unfinished media cannot be verified (an I/O error, exit 2: the signature is missing).
+    // Unfinished media is refused as such (exit 1: the signature is missing).
     let verified = trip.verify(&media);
-    assert_ne!(verified.code, 0, "{}", verified.stdout);
+    assert_eq!(verified.code, 1, "{}", verified.stdout);
     assert!(
-        verified.stderr.contains("manifest.json.minisig"),
+        verified
+            .stderr
+            .contains("manifest.json.minisig: unfinished or altered media: no signature"),
         "{}",
         verified.stderr
     );
@@ -808,7 +826,10 @@ fn an_empty_export_package_exits_3_and_leaves_no_signature() {
         failed.stderr
     );
     assert!(failed.stderr.contains("empty package"), "{}", failed.stderr);
-    assert_eq!(fs::metadata(media.join("export.xml.gz")).unwrap().len(), 0);
+    assert!(
+        !media.join("export.xml.gz").exists(),
+        "an empty package was put on the media"
+    );
     assert!(!media.join("manifest.json").exists());
     assert!(!media.join("manifest.json.minisig").exists());
     assert!(!trip.sequence_file().exists());
@@ -892,15 +913,12 @@ fn content_lacking_a_referenced_file_is_refused_unless_gaps_are_allowed() {
         "{}",
         imported.stdout
     );
+    assert_would_fail_for_lack_of(&imported.stdout, &lost);
     assert_eq!(last_line(&imported.stdout), "result: imported sequence 1");
     trip.assert_content_equal();
     assert_eq!(
         fs::read_to_string(trip.record()).unwrap(),
-        format!(
-            "import {} {} updates\n",
-            media.join("package.cab").display(),
-            wsus_airgap::package::open(&package).unwrap().updates.len()
-        )
+        trip.import_record_of(&media.join("package.cab"))
     );
 }
 
@@ -942,6 +960,15 @@ fn verify_ready_means_import_succeeds_when_the_content_folder_parent_is_missing(
     assert_eq!(verified.code, 0, "{}", verified.stderr);
     let imported = trip.run(&mut trip.import_command_into(&media, &content));
     assert_eq!(imported.code, 0, "{}", imported.stderr);
+    assert_eq!(last_line(&imported.stdout), "result: imported sequence 1");
+    support::assert_same_files(trip.connected(), &content);
+    assert_eq!(trip.accepted_sequence(), Some(1));
+    let receipt = read_json(&content.with_file_name("wsus-airgap-receipt.json"));
+    assert_eq!(receipt["sequence"], 1);
+    assert_eq!(
+        receipt["content"].as_array().unwrap().len(),
+        file_names_below(trip.connected()).len()
+    );
 }
 
 /// Media in mirror mode deletes content files the manifest does not list: verify says how
@@ -1224,4 +1251,92 @@ fn an_export_while_another_signs_with_the_key_is_turned_away() {
     fs::remove_file(trip.sequence_file()).unwrap();
     let exported = trip.export(&media);
     assert_eq!(exported.code, 0, "{}", exported.stderr);
+}
+
+/// Changes a byte of the file at `path` and sets its modification time back, as `touch -r`
+/// would: size and time are as before, the bytes are not.
+fn change_keeping_size_and_time(path: &Path) {
+    let modified = fs::metadata(path).unwrap().modified().unwrap();
+    flip_middle_byte(path);
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    assert_eq!(fs::metadata(path).unwrap().modified().unwrap(), modified);
+}
+
+/// A content file changed on the disconnected side with its time set back is not taken for
+/// the file the hash cache remembers: media that does not carry it is refused as not
+/// covering it (verify does not count it as in place), and media that does carries it in
+/// again, before wsusutil runs.
+#[test]
+fn a_content_file_changed_with_its_time_set_back_is_never_taken_as_in_place() {
+    let trip = Trip::new(19);
+    trip.round(&trip.media("media1"), None, 1);
+    let victim = trip.site.files[3].path.clone();
+    change_keeping_size_and_time(&trip.content().join(&victim));
+
+    let since = trip.media("media2");
+    let exported = trip.export_since(&since, &trip.receipt());
+    trip.assert_signed(&exported, 2);
+    assert!(!since.join("WsusContent").join(&victim).exists());
+    let verified = trip.verify(&since);
+    assert_eq!(verified.code, 1, "{}", verified.stdout);
+    assert!(
+        has_line(&verified.stderr, &format!("not covered: {victim}")),
+        "{}",
+        verified.stderr
+    );
+    let before = untouchable(&trip);
+    let refused = trip.import(&since);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert_eq!(
+        untouchable(&trip),
+        before,
+        "wsusutil ran or something changed"
+    );
+
+    let whole = trip.media("media3");
+    let exported = trip.export(&whole);
+    trip.assert_signed(&exported, 3);
+    let verified = trip.verify(&whole);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    assert!(
+        verified.stdout.contains(" and replace 1; "),
+        "{}",
+        verified.stdout
+    );
+    let imported = trip.import(&whole);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    trip.assert_content_equal();
+}
+
+/// One import at a time into a content folder, whatever its trust state: while another run
+/// holds the content folder's lock (`WsusContent.lock`), an import with another trust state
+/// is turned away before its gate, changing nothing.
+#[test]
+fn an_import_into_a_content_folder_another_run_holds_is_turned_away() {
+    let (trip, media) = Trip::exported(20);
+    let held = hold_lock_of(&trip.content());
+    let other_state = trip.path("other-state.json");
+    let mut command = trip.gate_command_with_state("import", &media, &trip.content(), &other_state);
+    command.arg("--wsusutil").arg(stand_in_wsusutil());
+    let before = untouchable(&trip);
+
+    let busy = trip.run(&mut command);
+    assert_eq!(
+        (busy.code, busy.stderr.as_str()),
+        (
+            2,
+            busy_error(&trip.content(), "copy into this folder").as_str()
+        )
+    );
+    assert_eq!(untouchable(&trip), before);
+    assert!(!other_state.exists());
+
+    drop(held);
+    let imported = trip.run(&mut command);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
 }

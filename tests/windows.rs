@@ -146,11 +146,14 @@ impl Gap {
             .unwrap_or_else(|| panic!("no sequence for {} in {state}", self.key_id))
     }
 
-    /// What the stand-in records for an import of the package at `package`.
-    fn import_record(&self, package: &Path) -> String {
+    /// What the stand-in records for an import of the package at `package` with the trust
+    /// state at `state`: wsusutil is handed the import's private copy, beside the state.
+    fn import_record(&self, package: &Path, state: &Path) -> String {
         let updates = wsus_airgap::package::open(package).unwrap().updates.len();
         assert!(updates > 0);
-        format!("import {} {updates} updates\n", package.display())
+        let copy = wsus_airgap::transfer::import::package_folder_of(state)
+            .join(package.file_name().unwrap());
+        format!("import {} {updates} updates\n", copy.display())
     }
 
     /// Asserts that `exported` is a successful export of the whole connected content to the
@@ -339,7 +342,10 @@ fn backslashes_drive_letters_and_relative_paths_carry_a_round_trip() {
     assert!(gap.path(r"media\receipt.json").is_file());
     assert_eq!(
         fs::read_to_string(gap.record()).unwrap(),
-        gap.import_record(&gap.path(r"media\export.xml.gz"))
+        gap.import_record(
+            &gap.path(r"media\export.xml.gz"),
+            &gap.path(r"state\trust-state.json")
+        )
     );
 }
 
@@ -463,7 +469,7 @@ fn unc_paths_carry_a_round_trip_in_mirror_mode() {
     assert_eq!(gap.accepted_sequence(&gap.path("trust-state.json")), 1);
     assert_eq!(
         fs::read_to_string(gap.record()).unwrap(),
-        gap.import_record(&media.join("export.xml.gz"))
+        gap.import_record(&media.join("export.xml.gz"), &gap.path("trust-state.json"))
     );
 
     // The same media again: refused as replayed, over the share as anywhere.
@@ -600,7 +606,7 @@ fn paths_longer_than_max_path_are_mirrored_signed_verified_and_imported() {
     assert_eq!(gap.accepted_sequence(&state), 1);
     assert_eq!(
         fs::read_to_string(gap.record()).unwrap(),
-        gap.import_record(&package)
+        gap.import_record(&package, &state)
     );
 }
 
@@ -670,7 +676,7 @@ fn wsusutil_trust_state_and_cache_default_to_program_files_program_data_and_loca
     assert_eq!(gap.accepted_sequence(&state), 1);
     assert_eq!(
         fs::read_to_string(gap.record()).unwrap(),
-        gap.import_record(&gap.path(r"media\export.xml.gz")),
+        gap.import_record(&gap.path(r"media\export.xml.gz"), &state),
         "the default wsusutil imported"
     );
 

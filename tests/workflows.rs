@@ -13,7 +13,7 @@ use support::{TestExport, snapshot, stand_in_wsusutil};
 use wsus_airgap::manifest::keys;
 use wsus_airgap::manifest::verify::VerifyError;
 use wsus_airgap::manifest::{MANIFEST_FILE, SIGNATURE_FILE, TransferMode};
-use wsus_airgap::progress::Phases;
+use wsus_airgap::progress::{Phase, Phases};
 use wsus_airgap::synth::ExportSpec;
 use wsus_airgap::transfer::{
     self, Events, ExportOptions, ImportOptions, Outcome, PackageSource, Refusal, Step,
@@ -315,17 +315,14 @@ fn a_refused_import_changes_nothing() {
     assert_eq!(recorder.steps(), ["ImportStarted"]);
     assert_eq!(sites.disconnected_side(), before);
 
-    // Repaired, it imports; the same media again is refused as replayed, changing nothing.
+    // Repaired, it imports; the same media again is imported already, changing nothing.
     fs::write(&on_media, &original).unwrap();
     let outcome = transfer::import(&sites.import_options(), &Recorder::new(String::new));
     assert!(matches!(outcome, Ok(Outcome::Done(_))), "{outcome:?}");
     let before = sites.disconnected_side();
     let outcome = transfer::import(&sites.import_options(), &Recorder::new(String::new)).unwrap();
     assert!(
-        matches!(
-            outcome,
-            Outcome::Refused(Refusal::Manifest(VerifyError::Replayed { .. }))
-        ),
+        matches!(&outcome, Outcome::Done(again) if again.already_imported.is_some()),
         "{outcome:?}"
     );
     assert_eq!(sites.disconnected_side(), before);
@@ -358,4 +355,224 @@ fn a_failed_wsusutil_leaves_the_trust_state_and_the_receipt_as_they_were() {
     );
     assert!(!sites.receipt().exists());
     assert_eq!(sites.accepted(), None);
+}
+
+/// Replaces the file at `target` with the bytes of `replacement` when the workflow reaches the
+/// step named `at_step` or starts the stage `at_phase`, as someone with write access to the
+/// media might: the tool must by then hold the bytes it verified.
+struct SwapAt {
+    at_step: Option<&'static str>,
+    at_phase: Option<Phase>,
+    target: PathBuf,
+    replacement: Vec<u8>,
+    swapped: Mutex<bool>,
+}
+
+impl SwapAt {
+    fn new(target: PathBuf, replacement: Vec<u8>) -> Self {
+        SwapAt {
+            at_step: None,
+            at_phase: None,
+            target,
+            replacement,
+            swapped: Mutex::new(false),
+        }
+    }
+
+    fn swap(&self) {
+        let mut swapped = self.swapped.lock().unwrap();
+        if !*swapped {
+            // A rename over it, as a script would: a new file under the old name.
+            let staged = self.target.with_extension("swap");
+            fs::write(&staged, &self.replacement).unwrap();
+            fs::rename(&staged, &self.target).unwrap();
+            *swapped = true;
+        }
+    }
+
+    fn swapped(&self) -> bool {
+        *self.swapped.lock().unwrap()
+    }
+}
+
+impl Phases for SwapAt {
+    fn progress(&self, phase: Phase) -> Box<dyn wsus_airgap::progress::Progress + '_> {
+        if self.at_phase == Some(phase) {
+            self.swap();
+        }
+        Box::new(wsus_airgap::progress::NoProgress)
+    }
+}
+
+impl Events for SwapAt {
+    fn step(&self, step: &Step<'_>) {
+        let debug = format!("{step:?}");
+        if self.at_step.is_some_and(|name| debug.starts_with(name)) {
+            self.swap();
+        }
+    }
+}
+
+/// A valid package other than the one the sites export: another site's.
+fn another_package() -> Vec<u8> {
+    let other = TestExport::new(
+        &wsus_airgap::synth::SiteSpec {
+            seed: 7,
+            ..support::small_spec()
+        },
+        &ExportSpec {
+            seed: 7,
+            ..ExportSpec::default()
+        },
+    );
+    fs::read(&other.package).unwrap()
+}
+
+/// The BLAKE3 of the package wsusutil imported, as the stand-in logs it.
+fn imported_package_blake3(log: &Path) -> String {
+    let text = fs::read_to_string(log).unwrap();
+    let line = text
+        .lines()
+        .find(|line| line.contains(" Package "))
+        .unwrap_or_else(|| panic!("no package line in:\n{text}"));
+    let (_, hash) = line.rsplit_once("(BLAKE3 ").unwrap();
+    hash.trim_end_matches(')').to_owned()
+}
+
+#[test]
+fn a_package_swapped_on_the_media_after_the_gate_never_reaches_wsusutil() {
+    for at_step in ["Verified", "Copied", "WsusutilStarted"] {
+        let sites = Sites::new().exported();
+        let on_media = sites.media().join("export.cab");
+        let verified = blake3::hash(&fs::read(&on_media).unwrap()).to_string();
+        let swap = SwapAt {
+            at_step: Some(at_step),
+            ..SwapAt::new(on_media.clone(), another_package())
+        };
+
+        let outcome = transfer::import(&sites.import_options(), &swap);
+
+        assert!(matches!(outcome, Ok(Outcome::Done(_))), "{outcome:?}");
+        assert!(swap.swapped(), "{at_step}");
+        assert_eq!(
+            imported_package_blake3(&sites.import_log()),
+            verified,
+            "swapped at {at_step}"
+        );
+        let log = fs::read_to_string(sites.import_log()).unwrap();
+        assert!(
+            !log.contains(&on_media.display().to_string()),
+            "wsusutil was handed the media's package: {log}"
+        );
+        let private = transfer::import::package_folder_of(&sites.state());
+        assert!(log.contains(&private.display().to_string()), "{log}");
+        assert!(!private.exists(), "the private copy is left behind");
+    }
+}
+
+#[test]
+fn export_signs_the_package_it_read_even_if_the_media_copy_is_swapped() {
+    let sites = Sites::new();
+    let given = fs::read(&sites.connected.package).unwrap();
+    let swap = SwapAt {
+        at_phase: Some(Phase::Hashing),
+        ..SwapAt::new(sites.media().join("export.cab"), another_package())
+    };
+
+    let outcome = transfer::export(&sites.export_options(), &swap).unwrap();
+
+    let Outcome::Done(exported) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(swap.swapped());
+    let package = exported.manifest.package.expect("a package");
+    assert_eq!(package.size, given.len() as u64);
+    assert_eq!(package.blake3.to_string(), blake3::hash(&given).to_string());
+}
+
+/// Links on the media are refused as the content's links are, never followed: the content
+/// folder, the manifest, its signature and the package, each a link to the real thing
+/// elsewhere.
+#[cfg(unix)]
+#[test]
+fn links_on_the_media_are_refused_and_never_followed() {
+    for name in ["WsusContent", MANIFEST_FILE, SIGNATURE_FILE, "export.cab"] {
+        let sites = Sites::new().exported();
+        let on_media = sites.media().join(name);
+        let elsewhere = sites.path("elsewhere");
+        fs::rename(&on_media, &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &on_media).unwrap();
+        let before = sites.disconnected_side();
+
+        let outcome = transfer::import(&sites.import_options(), &Recorder::new(String::new));
+
+        let refused = match outcome {
+            Ok(Outcome::Refused(refusal)) => refusal,
+            Ok(Outcome::Done(_)) => panic!("{name}: imported through the link"),
+            Err(error) => panic!("{name}: {error}"),
+        };
+        let named = refused
+            .files()
+            .iter()
+            .any(|file| file.path == name && ["link", "changed"].contains(&file.problem));
+        let said = refused.to_string();
+        assert!(named || said.contains("link"), "{name}: {said}");
+        assert_eq!(sites.disconnected_side(), before, "{name}");
+        assert_eq!(sites.accepted(), None, "{name}");
+    }
+}
+
+/// A kill after wsusutil ran but before the receipt was written: the same media again is
+/// "already imported", changes nothing and writes the missing receipt; another manifest
+/// with that sequence is still refused as replayed.
+#[test]
+fn the_manifest_last_accepted_is_already_imported_and_its_missing_receipt_rewritten() {
+    let sites = Sites::new().exported();
+    let first = transfer::import(&sites.import_options(), &Recorder::new(String::new));
+    assert!(matches!(first, Ok(Outcome::Done(_))), "{first:?}");
+    let receipt = fs::read(sites.receipt()).unwrap();
+    fs::remove_file(sites.receipt()).unwrap();
+    let state = fs::read(sites.state()).unwrap();
+    let log = fs::read(sites.import_log()).unwrap();
+    let recorder = Recorder::new(String::new);
+
+    let outcome = transfer::import(&sites.import_options(), &recorder).unwrap();
+
+    let Outcome::Done(again) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(again.already_imported.is_some(), "{again:?}");
+    assert_eq!(
+        recorder.steps(),
+        ["ImportStarted", "Verified", "AlreadyImported"]
+    );
+    assert_eq!(
+        fs::read(sites.receipt()).unwrap(),
+        receipt,
+        "rewritten as it was"
+    );
+    assert_eq!(fs::read(sites.state()).unwrap(), state);
+    assert_eq!(
+        fs::read(sites.import_log()).unwrap(),
+        log,
+        "wsusutil ran again"
+    );
+
+    // Another manifest signed with the same sequence is not the one accepted.
+    let resigned = ExportOptions {
+        sequence: Some(1),
+        now: SystemTime::now() + std::time::Duration::from_secs(5),
+        ..sites.export_options()
+    };
+    let outcome = transfer::export(&resigned, &Recorder::new(String::new));
+    assert!(matches!(outcome, Ok(Outcome::Done(_))), "{outcome:?}");
+    let outcome = transfer::import(&sites.import_options(), &Recorder::new(String::new)).unwrap();
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Refused(Refusal::Manifest(VerifyError::Replayed { .. }))
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(fs::read(sites.state()).unwrap(), state);
 }

@@ -12,6 +12,7 @@
 //! are orphans.
 
 mod approved;
+pub mod report;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
@@ -127,6 +128,21 @@ pub struct UpdateGap {
     pub absent_updates: Vec<String>,
 }
 
+/// `KB5040034 Title [update <id>, revision 1]`: how every report names an update.
+impl std::fmt::Display for UpdateGap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(kb) = &self.kb {
+            write!(f, "KB{kb} ")?;
+        }
+        let title = self.title.as_deref().unwrap_or("(no title)");
+        write!(
+            f,
+            "{title} [update {}, revision {}]",
+            self.id, self.revision
+        )
+    }
+}
+
 /// A content file that no update in the package references.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Orphan {
@@ -217,6 +233,85 @@ impl std::fmt::Display for Check {
             ),
         };
         f.write_str(&text)
+    }
+}
+
+/// The end of `check`'s report: what was checked against what, the counts, notes, and the
+/// verdict.
+pub struct Summary<'a> {
+    pub check: &'a Check,
+    pub package: &'a std::path::Path,
+    pub content: &'a std::path::Path,
+}
+
+impl std::fmt::Display for Summary<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use indicatif::{HumanBytes, HumanCount};
+        let check = self.check;
+        let totals = &check.totals;
+        writeln!(
+            f,
+            "checked {}: {} updates, {} need content: {} files, {}",
+            self.package.display(),
+            HumanCount(totals.updates as u64),
+            HumanCount(totals.updates_needing_content as u64),
+            HumanCount(totals.files as u64),
+            HumanBytes(totals.bytes)
+        )?;
+        let mut states = vec![format!(
+            "{} present and intact",
+            HumanCount(totals.present as u64)
+        )];
+        for (count, name) in [
+            (totals.missing, "missing"),
+            (totals.corrupt, "corrupt"),
+            (totals.unreadable, "unreadable"),
+            (totals.esd_mismatch, "esd-mismatch"),
+        ] {
+            if count > 0 {
+                states.push(format!("{} {name}", HumanCount(count as u64)));
+            }
+        }
+        writeln!(
+            f,
+            "against {}: {}; {} {} ({})",
+            self.content.display(),
+            states.join(", "),
+            HumanCount(totals.orphans as u64),
+            if totals.orphans == 1 {
+                "orphan"
+            } else {
+                "orphans"
+            },
+            HumanBytes(totals.orphan_bytes)
+        )?;
+        if !check.metadata {
+            writeln!(
+                f,
+                "note: the package holds no metadata.txt: file names, sizes and bundles are \
+                 unknown, so files are matched by SHA-1 alone"
+            )?;
+        }
+        if totals.other_content_problems > 0 {
+            writeln!(
+                f,
+                "note: the folder has {} other {} that this package does not need; \
+                 `wsus-airgap audit {}` lists {}",
+                totals.other_content_problems,
+                if totals.other_content_problems == 1 {
+                    "problem"
+                } else {
+                    "problems"
+                },
+                self.content.display(),
+                if totals.other_content_problems == 1 {
+                    "it"
+                } else {
+                    "them"
+                }
+            )?;
+        }
+        writeln!(f, "result: {check}")
     }
 }
 

@@ -1,16 +1,17 @@
-//! `wsus-airgap audit`: the text and JSON faces of `content::audit`.
+//! `wsus-airgap audit`: the text, JSON and HTML faces of `content::audit`.
 
 use std::io::{self, Write};
 
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};
-use serde::Serialize;
-use wsus_airgap::content::{Audit, AuditOptions, Finding, Severity, Totals};
+use wsus_airgap::content::report::AuditReport;
+use wsus_airgap::content::{Audit, AuditOptions};
+use wsus_airgap::report;
 
 use super::Exit;
-use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
 use crate::cli::AuditArgs;
+use wsus_airgap::printable::{Printable, printable};
 
 pub fn run(args: &AuditArgs) -> Result<Exit> {
     let options = AuditOptions { jobs: args.jobs };
@@ -18,9 +19,14 @@ pub fn run(args: &AuditArgs) -> Result<Exit> {
     let result = wsus_airgap::content::audit(&args.content, &options, &bar);
     bar.finish();
     let audit = result?;
+    let document = AuditReport::new(&audit);
+    report::write_html(args.html.as_deref(), |made| {
+        report::html::audit(&document, made)
+    })?;
     let mut stdout = super::stdout::lock();
     if args.output.json {
-        write_json(&audit, &mut stdout)?;
+        serde_json::to_writer_pretty(&mut stdout, &document)?;
+        writeln!(stdout)?;
     } else {
         write_text(&audit, &mut Printable(&mut stdout))?;
     }
@@ -57,31 +63,4 @@ pub fn write_text(audit: &Audit, out: &mut impl Write) -> io::Result<()> {
         HumanBytes(totals.bytes_per_second as u64)
     )?;
     writeln!(out, "result: {audit}")
-}
-
-/// The JSON document: stable field order, findings sorted by path.
-pub fn write_json(audit: &Audit, out: &mut impl Write) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct Document<'a> {
-        root: String,
-        result: &'static str,
-        errors: usize,
-        warnings: usize,
-        findings: &'a [Finding],
-        totals: &'a Totals,
-    }
-    let document = Document {
-        root: audit.root.display().to_string(),
-        result: if audit.is_clean() {
-            "clean"
-        } else {
-            "problems"
-        },
-        errors: audit.count(Severity::Error),
-        warnings: audit.count(Severity::Warning),
-        findings: &audit.findings,
-        totals: &audit.totals,
-    };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
 }

@@ -1,19 +1,18 @@
-//! `wsus-airgap check`: the text and JSON faces of `check::compare`.
+//! `wsus-airgap check`: the text, JSON and HTML faces of `check::compare`.
 
 use std::io::{self, Write};
 
 use anyhow::Result;
-use indicatif::{HumanBytes, HumanCount};
-use serde::Serialize;
-use wsus_airgap::check::{self, Check, FileState, UpdateGap};
+use indicatif::HumanCount;
+use wsus_airgap::check::report::CheckReport;
+use wsus_airgap::check::{self, Check, FileState, Summary, UpdateGap};
 use wsus_airgap::content::{self, AuditOptions};
-use wsus_airgap::package;
+use wsus_airgap::{package, report};
 
-use super::printable::Printable;
+use super::Exit;
 use super::progress_bar::Bar;
-use super::render::update_heading;
-use super::{Exit, display, plural};
 use crate::cli::CheckArgs;
+use wsus_airgap::printable::{Printable, printable};
 
 /// Orphans listed in the text report; `--json` lists them all.
 const ORPHANS_SHOWN: usize = 20;
@@ -31,10 +30,15 @@ pub fn run(args: &CheckArgs) -> Result<Exit> {
     bar.finish();
     let audit = result?;
     let check = check::compare(&package, &audit, approved.as_ref());
+    let document = CheckReport::new(&args.package, &args.content, &package, &check);
+    report::write_html(args.html.as_deref(), |made| {
+        report::html::check(&document, made)
+    })?;
 
     let mut stdout = super::stdout::lock();
     if args.output.json {
-        write_json(args, &check, &mut stdout)?;
+        serde_json::to_writer_pretty(&mut stdout, &document)?;
+        writeln!(stdout)?;
     } else {
         write_text(args, &check, &mut Printable(&mut stdout))?;
     }
@@ -114,13 +118,18 @@ fn write_text(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Resu
             HumanCount((check.orphans.len() - ORPHANS_SHOWN) as u64)
         )?;
     }
-    write_summary(args, check, out)
+    let summary = Summary {
+        check,
+        package: &args.package,
+        content: &args.content,
+    };
+    write!(out, "{summary}")
 }
 
 /// Each update, then its files that are not served intact.
 fn write_gaps(check: &Check, gaps: &[UpdateGap], out: &mut impl Write) -> io::Result<()> {
     for gap in gaps {
-        writeln!(out, "  {}", update_heading(gap))?;
+        writeln!(out, "  {}", printable(&gap.to_string()))?;
         for path in &gap.files {
             if let Some(file) = check.file(path) {
                 writeln!(out, "    {}", file)?;
@@ -134,88 +143,4 @@ fn write_gaps(check: &Check, gaps: &[UpdateGap], out: &mut impl Write) -> io::Re
         }
     }
     Ok(())
-}
-
-fn write_summary(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Result<()> {
-    let totals = &check.totals;
-    writeln!(
-        out,
-        "checked {}: {} updates, {} need content: {} files, {}",
-        args.package.display(),
-        HumanCount(totals.updates as u64),
-        HumanCount(totals.updates_needing_content as u64),
-        HumanCount(totals.files as u64),
-        HumanBytes(totals.bytes)
-    )?;
-    let mut states = vec![format!(
-        "{} present and intact",
-        HumanCount(totals.present as u64)
-    )];
-    for (count, name) in [
-        (totals.missing, "missing"),
-        (totals.corrupt, "corrupt"),
-        (totals.unreadable, "unreadable"),
-        (totals.esd_mismatch, "esd-mismatch"),
-    ] {
-        if count > 0 {
-            states.push(format!("{} {name}", HumanCount(count as u64)));
-        }
-    }
-    writeln!(
-        out,
-        "against {}: {}; {} {} ({})",
-        args.content.display(),
-        states.join(", "),
-        HumanCount(totals.orphans as u64),
-        plural(totals.orphans, "orphan"),
-        HumanBytes(totals.orphan_bytes)
-    )?;
-    if !check.metadata {
-        writeln!(
-            out,
-            "note: the package holds no metadata.txt: file names, sizes and bundles are \
-             unknown, so files are matched by SHA-1 alone"
-        )?;
-    }
-    if totals.other_content_problems > 0 {
-        writeln!(
-            out,
-            "note: the folder has {} other {} that this package does not need; \
-             `wsus-airgap audit {}` lists {}",
-            totals.other_content_problems,
-            plural(totals.other_content_problems, "problem"),
-            args.content.display(),
-            if totals.other_content_problems == 1 {
-                "it"
-            } else {
-                "them"
-            }
-        )?;
-    }
-    writeln!(out, "result: {check}")
-}
-
-/// The JSON document: the check as the library returns it, with what was checked and the
-/// verdict.
-fn write_json(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct Document<'a> {
-        package: String,
-        content: String,
-        result: &'static str,
-        #[serde(flatten)]
-        check: &'a Check,
-    }
-    let document = Document {
-        package: display(&args.package),
-        content: display(&args.content),
-        result: if check.passed() {
-            "complete"
-        } else {
-            "incomplete"
-        },
-        check,
-    };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
 }

@@ -4,13 +4,15 @@
 use std::sync::Mutex;
 
 use indicatif::ProgressBar;
-use wsus_airgap::progress::{Phase, Phases, Progress};
+use std::io::IsTerminal;
+
+use wsus_airgap::progress::{Milestones, Phase, Phases, Progress};
 use wsus_airgap::transfer::{Events, Outcome, Step, TransferError};
 
-use super::printable::printable;
 use super::progress_bar::{Bar, spinner};
 use super::render::write_updates_at_risk;
 use super::step_log::StepLog;
+use wsus_airgap::printable::printable;
 
 /// Events shown on the terminal and written to the step log.
 pub struct Console {
@@ -39,11 +41,9 @@ impl Console {
     /// Appends `text` to the step log.
     pub fn log(&self, text: &str) {
         let result = self.log.lock().expect("the log lock").line(text);
-        if let Err(error) = result {
-            self.log_failure
-                .lock()
-                .expect("the log failure lock")
-                .get_or_insert(error);
+        let mut failure = self.log_failure.lock().expect("the log failure lock");
+        if let (Err(error), None) = (result, &*failure) {
+            *failure = Some(error);
         }
     }
 
@@ -75,11 +75,17 @@ impl Console {
 
 impl Phases for Console {
     fn progress(&self, phase: Phase) -> Box<dyn Progress + '_> {
-        let bar = Box::new(Bar::new(self.quiet));
-        if phase == Phase::Copying {
-            return test_hook::abort_after(bar);
+        let mut progress: Box<dyn Progress + '_> = Box::new(Bar::new(self.quiet));
+        // Where no bar is seen (a scheduled task), the log records how far each stage came.
+        if self.log.lock().expect("the log lock").is_open() && !std::io::stderr().is_terminal() {
+            let every = std::time::Duration::from_secs(10);
+            let log = move |milestone| self.log(&format!("{phase}: {milestone}"));
+            progress = Box::new(Milestones::new(progress, 5, every, log));
         }
-        bar
+        if phase == Phase::Copying {
+            return test_hook::abort_after(progress);
+        }
+        progress
     }
 }
 
@@ -93,7 +99,7 @@ impl Events for Console {
                 let _ = write_updates_at_risk(&mut std::io::stderr().lock(), at_risk);
                 stderr_line!("warning: {}", printable(&step.to_string()));
             }
-            Step::ReceiptNotOnMedia { .. } => {
+            Step::ReceiptNotOnMedia { .. } | Step::SequenceNotNewer { .. } => {
                 stderr_line!("warning: {}", printable(&step.to_string()));
             }
             Step::WsusutilStarted { verb, .. } => {

@@ -131,8 +131,16 @@ fn write_files_worth_opening(out: &mut impl Write, demo: &Demo) -> std::io::Resu
     }
     writeln!(
         out,
-        "demo: next, change a byte of a file under {} and run the verify command again: it refuses",
+        "demo: next, change a byte of a file under {} and check the media as a server that \
+         never imported it would; it refuses, naming the file:",
         demo.media.join(wsus_airgap::content::FOLDER_NAME).display()
+    )?;
+    writeln!(
+        out,
+        "$ wsus-airgap verify --media {} --trust {} --state {}",
+        demo.media.display(),
+        demo.public.display(),
+        demo.dir.join("another-server-state.json").display()
     )?;
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use anyhow::Result;
 use wsus_airgap::manifest::create::host_name;
 use wsus_airgap::mirror;
-use wsus_airgap::transfer::{self, ExportOptions, Outcome, PackageSource, wsusutil};
+use wsus_airgap::transfer::{self, ExportOptions, Outcome};
 
 use super::console::Console;
 use super::step_log::StepLog;
@@ -18,12 +18,7 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
         content: args.content.clone(),
         media: args.media.clone(),
         key: args.key.clone(),
-        package: match (&args.package, &args.wsusutil) {
-            (Some(package), _) => PackageSource::Given(package.clone()),
-            (None, program) => {
-                PackageSource::Wsusutil(program.clone().unwrap_or_else(wsusutil::default_program))
-            }
-        },
+        package: args.package_source(),
         mode: args.mode.into(),
         since: args.since.clone(),
         expires_in_days: args.expires,
@@ -39,7 +34,10 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
         args.output.quiet,
         StepLog::open(args.log.as_deref(), "export")?,
     );
-    let outcome = console.logged(transfer::export(&options, &console), "nothing was signed")?;
+    let outcome = console.logged(
+        transfer::volumes::export_any(&options, args.volumes().as_ref(), &console),
+        "nothing was signed",
+    )?;
     match &outcome {
         Outcome::Done(exported) => write_exported(exported, args.output.json)?,
         Outcome::Refused(refusal) => report_refusal(

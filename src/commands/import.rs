@@ -3,48 +3,39 @@
 use std::time::SystemTime;
 
 use anyhow::Result;
-use wsus_airgap::mirror;
-use wsus_airgap::transfer::{self, ImportOptions, Outcome, default_state_path, wsusutil};
+use wsus_airgap::transfer::volumes::VolumesImport;
+use wsus_airgap::transfer::{self, Outcome};
+use wsus_airgap::{mirror, report};
 
 use super::console::Console;
 use super::step_log::StepLog;
-use super::transfer_report::{Subject, report_refusal, write_imported};
+use super::transfer_report::{Subject, report_refusal, write_imported, write_waiting};
 use super::{Exit, exit_code};
 use crate::cli::ImportArgs;
 
 pub fn run(args: &ImportArgs) -> Result<Exit> {
-    let options = ImportOptions {
-        media: args.media.clone(),
-        trust: args.trust.clone(),
-        content: args.content.clone(),
-        wsusutil: args
-            .wsusutil
-            .clone()
-            .unwrap_or_else(wsusutil::default_program),
-        reset: args.reset,
-        state: args.state.clone().unwrap_or_else(default_state_path),
-        dry_run: args.dry_run,
-        max_delete: args.max_delete,
-        quarantine: args.quarantine.clone(),
-        now: SystemTime::now(),
-        cache_folder: mirror::default_cache_folder(),
-        jobs: args.jobs,
-    };
+    let options = args.options(SystemTime::now(), mirror::default_cache_folder());
+    report::check_writable(args.html.as_deref())?;
     let console = Console::new(
         args.output.quiet,
         StepLog::open(args.log.as_deref(), "import")?,
     );
-    let outcome = console.logged(
-        transfer::import(&options, &console),
-        "the trust state is unchanged",
-    )?;
+    let imported = transfer::volumes::import_any(&options, &args.media, &console);
+    let outcome = console.logged(imported, "the trust state is unchanged")?;
+    report::write_html(args.html.as_deref(), |made| {
+        report::html::import(&outcome, &options.media, &options.content, made)
+    })?;
     match &outcome {
-        Outcome::Done(imported) => {
+        Outcome::Done(VolumesImport::Complete(imported)) => {
             write_imported(imported, args.output.json)?;
         }
-        Outcome::Refused(refusal) => {
-            report_refusal(Subject::Media(&args.media), refusal, None, args.output.json)?
-        }
+        Outcome::Done(waiting) => write_waiting(waiting, args.output.json)?,
+        Outcome::Refused(refusal) => report_refusal(
+            Subject::Media(&options.media),
+            refusal,
+            None,
+            args.output.json,
+        )?,
     }
     Ok(exit_code(&outcome))
 }

@@ -7,8 +7,8 @@ use indicatif::{HumanBytes, HumanCount};
 use wsus_airgap::package::{self, Summary};
 
 use super::Exit;
-use super::printable::Printable;
 use crate::cli::InspectArgs;
+use wsus_airgap::printable::Printable;
 
 pub fn run(args: &InspectArgs) -> Result<Exit> {
     let package = package::open(&args.package)?;

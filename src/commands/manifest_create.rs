@@ -1,29 +1,38 @@
 //! `wsus-airgap manifest create`: hash a content folder and write its signed manifest.
 
-use std::time::SystemTime;
-
 use std::io::Write;
+use std::time::SystemTime;
 
 use anyhow::Result;
 use indicatif::{HumanBytes, HumanCount};
 use wsus_airgap::manifest::create::{self, CreateError, CreateOptions, host_name};
 use wsus_airgap::manifest::keys::SecretKey;
 use wsus_airgap::manifest::trusted_comment;
-use wsus_airgap::transfer::Refusal;
+use wsus_airgap::transfer::{Refusal, Step, sequence};
 
-use super::printable::printable;
 use super::progress_bar::Bar;
 use super::transfer_report::{Subject, report_refusal};
 use super::{Exit, plural};
 use crate::cli::ManifestCreateArgs;
+use wsus_airgap::printable::printable;
 
 pub fn run(args: &ManifestCreateArgs) -> Result<Exit> {
     // The key is read first: a wrong key file should not cost an hour of hashing.
     let secret = SecretKey::read(&args.key)?;
+    // The same sequence record as export's, under the same lock.
+    let work = "manifest create signing with this key";
+    let claim = sequence::Claim::take(&args.key, args.sequence, Some(work))?;
+    if claim.is_not_newer() {
+        let step = Step::SequenceNotNewer {
+            sequence: claim.sequence,
+            last: claim.last,
+        };
+        stderr_line!("warning: {step}");
+    }
     let options = CreateOptions {
         content: args.content.clone(),
         package: args.package.clone(),
-        sequence: args.sequence,
+        sequence: claim.sequence,
         expires_in_days: args.expires,
         mode: args.mode.into(),
         host: host_name(),
@@ -48,6 +57,7 @@ pub fn run(args: &ManifestCreateArgs) -> Result<Exit> {
     }
     let manifest = &created.manifest;
     let written = create::sign_and_write(manifest, &secret, &args.out)?;
+    claim.record()?;
     let mut out = super::stdout::lock();
     writeln!(
         out,

@@ -15,12 +15,12 @@ use wsus_airgap::manifest::verify::{self, Verified, VerifyError, VerifyOptions};
 
 use wsus_airgap::transfer::{Media, Refusal};
 
-use super::printable::{Printable, printable};
 use super::progress_bar::Bar;
 use super::render::write_problems;
 use super::transfer_report::{Subject, report_refusal};
 use super::{Exit, plural};
 use crate::cli::ManifestVerifyArgs;
+use wsus_airgap::printable::{Printable, printable};
 
 pub fn run(args: &ManifestVerifyArgs) -> Result<Exit> {
     let trusted = PublicKey::read(&args.trust)?;
@@ -30,6 +30,7 @@ pub fn run(args: &ManifestVerifyArgs) -> Result<Exit> {
         allow_expired: args.allow_expired,
         allow_rollback: args.allow_rollback,
         state,
+        allow_already_accepted: false,
     };
     let verified = match verify::verify(&args.folder, &trusted, &options) {
         Ok(verified) => verified,

@@ -12,10 +12,10 @@ use wsus_airgap::mirror::{self, Applied, ApplyOptions, Deletions, Listing, Plan,
 use wsus_airgap::transfer::Refusal;
 
 use super::console::Console;
-use super::printable::{Printable, printable};
 use super::transfer_report::{Subject, report_refusal};
 use super::{Exit, plural};
 use crate::cli::MirrorArgs;
+use wsus_airgap::printable::{Printable, printable};
 
 pub fn run(args: &MirrorArgs) -> Result<Exit> {
     let (listing, manifest_mode) = match (&args.manifest, &args.trust) {
@@ -26,6 +26,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
                 allow_expired: false,
                 allow_rollback: false,
                 state: None,
+                allow_already_accepted: false,
             };
             let verified = match verify::verify(folder, &trusted, &options) {
                 Ok(verified) => verified,
@@ -55,6 +56,12 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
     let apply_options = ApplyOptions {
         max_delete: args.max_delete,
         quarantine: args.quarantine.clone(),
+    };
+    // One run at a time writes the destination; a dry run writes nothing.
+    let _one_run = if args.dry_run {
+        None
+    } else {
+        Some(mirror::lock_destination(&args.destination)?)
     };
     let (plan, applied) = mirror::plan_and_apply(
         &args.source,
@@ -94,8 +101,7 @@ fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> i
     for action in actions {
         writeln!(out, "{}", printable(&action.to_string()))?;
     }
-    let totals = &plan.totals;
-    let summary = totals;
+    let summary = &plan.totals;
     let Some(applied) = applied else {
         writeln!(out, "plan ({} mode): {summary}", plan.mode)?;
         return writeln!(out, "dry run: nothing was changed");
@@ -109,12 +115,10 @@ fn write_text(plan: &Plan, applied: Option<&Applied>, out: &mut impl Write) -> i
     }
     match &applied.deletions {
         Deletions::Done => {}
-        Deletions::SkippedAfterErrors => {
-            writeln!(
-                out,
-                "deletions: none made, because the copies did not all succeed"
-            )?;
-        }
+        Deletions::SkippedAfterErrors => writeln!(
+            out,
+            "deletions: none made, because the copies did not all succeed"
+        )?,
         Deletions::TooMany { planned, max } => writeln!(
             out,
             "deletions: none made: the plan deletes {planned} {}, more than --max-delete {max}",

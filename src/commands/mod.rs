@@ -19,9 +19,9 @@ mod import;
 mod inspect;
 mod keygen;
 mod manifest_create;
+mod manifest_show;
 mod manifest_verify;
 mod mirror;
-mod printable;
 mod progress_bar;
 mod render;
 mod stdout;
@@ -32,12 +32,12 @@ mod verify;
 use std::process::ExitCode;
 
 use crate::cli::{Command, ManifestCommand};
-use printable::printable;
 use wsus_airgap::check::ApprovedError;
 use wsus_airgap::content::FolderError;
 use wsus_airgap::manifest::create::CreateError;
 use wsus_airgap::manifest::keys::KeyError;
 use wsus_airgap::package::PackageError;
+use wsus_airgap::printable::printable;
 use wsus_airgap::transfer::wsusutil::WsusutilError;
 use wsus_airgap::transfer::{Outcome, TransferError};
 
@@ -71,6 +71,7 @@ pub fn run(command: Command) -> Exit {
         Command::Check(args) => check::run(&args),
         Command::Keygen(args) => keygen::run(&args),
         Command::Manifest(ManifestCommand::Create(args)) => manifest_create::run(&args),
+        Command::Manifest(ManifestCommand::Show(args)) => manifest_show::run(&args),
         Command::Manifest(ManifestCommand::Verify(args)) => manifest_verify::run(&args),
         Command::Mirror(args) => mirror::run(&args),
         Command::Export(args) => export::run(&args),
@@ -139,11 +140,6 @@ fn plural(count: usize, word: &str) -> String {
     } else {
         format!("{word}s")
     }
-}
-
-/// A path as reports show it.
-fn display(path: &std::path::Path) -> String {
-    path.display().to_string()
 }
 
 /// The next step for errors whose fix is known.

@@ -8,7 +8,7 @@ use wsus_airgap::manifest::contents::ContentsCheck;
 use wsus_airgap::package::EMPTY_PACKAGE_HINT;
 use wsus_airgap::transfer::wsusutil::WsusutilError;
 
-use super::printable::printable;
+use wsus_airgap::printable::printable;
 
 /// One line per file that is not as the manifest lists it.
 pub fn write_problems(check: &ContentsCheck, out: &mut impl Write) -> io::Result<()> {
@@ -31,23 +31,14 @@ pub fn write_problems(check: &ContentsCheck, out: &mut impl Write) -> io::Result
     Ok(())
 }
 
-/// `KB5040034 Title [update <id>, revision 1]`: how every report names an update.
-pub fn update_heading(update: &UpdateGap) -> String {
-    let kb = update
-        .kb
-        .as_deref()
-        .map_or(String::new(), |kb| format!("KB{kb} "));
-    let title = printable(update.title.as_deref().unwrap_or("(no title)"));
-    format!(
-        "{kb}{title} [update {}, revision {}]",
-        update.id, update.revision
-    )
-}
-
 /// One line per update that would show "Failed to download", then the files it lacks.
 pub fn write_updates_at_risk(out: &mut impl Write, updates: &[UpdateGap]) -> io::Result<()> {
     for update in updates {
-        writeln!(out, "would fail to download: {}", update_heading(update))?;
+        writeln!(
+            out,
+            "would fail to download: {}",
+            printable(&update.to_string())
+        )?;
         for file in &update.files {
             writeln!(out, "  lacks {}", printable(file))?;
         }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 
-use super::printable::printable;
+use wsus_airgap::printable::printable;
 
 /// An open step log, or none when no `--log` was given.
 pub struct StepLog {
@@ -29,6 +29,11 @@ impl StepLog {
             })
             .transpose()?;
         Ok(StepLog { file, command })
+    }
+
+    /// True when a log was asked for.
+    pub fn is_open(&self) -> bool {
+        self.file.is_some()
     }
 
     /// No log.

@@ -4,17 +4,22 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use indicatif::{HumanBytes, HumanCount};
+use indicatif::HumanCount;
 use serde::Serialize;
 use wsus_airgap::manifest::contents::PackageState;
 use wsus_airgap::manifest::trusted_comment;
+use wsus_airgap::mirror::ActionKind;
+use wsus_airgap::transfer::events::FileLine;
+use wsus_airgap::transfer::export::Staging;
 use wsus_airgap::transfer::gate::MediaCheck;
 use wsus_airgap::transfer::report::RefusalReport;
+use wsus_airgap::transfer::verify::ImportWouldCopy;
+use wsus_airgap::transfer::volumes::VolumesImport;
+use wsus_airgap::transfer::volumes::outlook::StillNeeded;
 use wsus_airgap::transfer::{Exported, Imported, Ready, Refusal};
 
-use super::display;
-use super::printable::{Printable, printable};
 use super::render::{write_problems, write_updates_at_risk};
+use wsus_airgap::printable::{Printable, printable};
 
 /// What a refused report names as the thing refused.
 #[derive(Clone, Copy)]
@@ -71,7 +76,7 @@ fn hint(subject: Subject, refusal: &Refusal) -> Option<&'static str> {
 /// The lines that show what was wrong, before the `refused:` line.
 fn write_evidence(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
     match refusal {
-        Refusal::Manifest(_) => Ok(()),
+        Refusal::Manifest(_) | Refusal::OtherTransfer { .. } => Ok(()),
         Refusal::Media {
             contents, at_risk, ..
         } => {
@@ -82,6 +87,12 @@ fn write_evidence(out: &mut impl Write, refusal: &Refusal) -> io::Result<()> {
                 writeln!(out, "package: {}", printable(&package.to_string()))?;
             }
             write_updates_at_risk(out, at_risk)
+        }
+        Refusal::Links { paths, .. } => {
+            for path in paths {
+                writeln!(out, "link: {} (never followed)", printable(path))?;
+            }
+            Ok(())
         }
         Refusal::NotCovered { paths, at_risk, .. } => {
             write_updates_at_risk(out, at_risk)?;
@@ -137,9 +148,9 @@ fn write_refused_document(subject: Subject, refusal: &Refusal) -> io::Result<()>
     }
     let (mut media, mut folder, mut content) = (None, None, None);
     match subject {
-        Subject::Media(path) => media = Some(display(path)),
-        Subject::Folder(path) => folder = Some(display(path)),
-        Subject::Content(path) => content = Some(display(path)),
+        Subject::Media(path) => media = Some(path.display().to_string()),
+        Subject::Folder(path) => folder = Some(path.display().to_string()),
+        Subject::Content(path) => content = Some(path.display().to_string()),
     }
     write_document(&Document {
         media,
@@ -159,37 +170,17 @@ pub fn write_document(document: &impl Serialize) -> io::Result<()> {
 
 /// The lines that say what passed: signature, sequence, media contents, acknowledged gaps.
 fn write_media_summary(out: &mut impl Write, check: &MediaCheck) -> io::Result<()> {
-    let verified = &check.verified;
-    let manifest = &verified.manifest;
-    let previous = verified
-        .previous
-        .map_or("none".to_owned(), |previous| previous.sequence.to_string());
-    writeln!(
-        out,
-        "signature: good, key {}, sequence {} (last imported: {previous}), expires {}",
-        verified.key_id, manifest.sequence, manifest.expires
-    )?;
-    writeln!(
-        out,
-        "media: {} files intact ({}), {} held by the receiving side, package intact",
-        HumanCount(check.contents.intact_files),
-        HumanBytes(check.contents.intact_bytes),
-        HumanCount(check.contents.not_carried),
-    )?;
-    for gap in &check.acknowledged_gaps {
-        writeln!(out, "acknowledged gap: {}", printable(gap))?;
-    }
-    Ok(())
+    write!(Printable(&mut *out), "{check}")?;
+    write_updates_at_risk(out, &check.gap_updates)
 }
 
 /// What an export did (or, in a dry run, would do).
 pub fn write_exported(exported: &Exported, json: bool) -> io::Result<()> {
     let manifest = &exported.manifest;
-    let staged = format!(
-        "{}; {} held by the other side",
-        exported.staged,
-        HumanCount(exported.held)
-    );
+    let staged = Staging {
+        totals: &exported.staged,
+        held: exported.held,
+    };
     if json {
         return write_document(&exported.report());
     }
@@ -203,12 +194,16 @@ pub fn write_exported(exported: &Exported, json: bool) -> io::Result<()> {
         )?;
         return out.flush();
     };
-    writeln!(out, "package: {}", printable(&display(&exported.package)))?;
+    writeln!(
+        out,
+        "package: {}",
+        printable(&exported.package.display().to_string())
+    )?;
     writeln!(out, "staged: {staged}")?;
     writeln!(
         out,
         "manifest: {} ({} files listed, {} on the media)",
-        printable(&display(&written.manifest)),
+        printable(&written.manifest.display().to_string()),
         HumanCount(manifest.totals.files),
         HumanCount(exported.files_carried()),
     )?;
@@ -231,49 +226,108 @@ pub fn write_ready(ready: &Ready, json: bool) -> io::Result<()> {
     let mut out = super::stdout::lock();
     write_media_summary(&mut out, check)?;
     if let Some(totals) = ready.import_would_copy {
-        let deletions = if totals.delete_files > 0 {
-            format!(
-                ", and delete {} the manifest does not list ({})",
-                HumanCount(totals.delete_files),
-                HumanBytes(totals.delete_bytes),
-            )
-        } else {
-            String::new()
-        };
-        writeln!(
-            out,
-            "content: an import would copy {} ({}) and replace {}{deletions}; {} already in \
-             place",
-            HumanCount(totals.copy_files),
-            HumanBytes(totals.copy_bytes),
-            HumanCount(totals.replace_files),
-            HumanCount(totals.unchanged_files),
-        )?;
+        writeln!(out, "content: {}", ImportWouldCopy(totals))?;
+    }
+    if let Some(needed) = &ready.volumes_needed {
+        writeln!(out, "still needed: {}", StillNeeded(needed))?;
     }
     writeln!(out, "result: ready to import")?;
     out.flush()
 }
 
+/// Files an import listed in text; `--json` lists them all.
+const FILES_SHOWN: usize = 20;
+
+/// The import's files of one `kind`: `deleted: <path>`, `would copy: <path>` and the like, the
+/// first [`FILES_SHOWN`], then how many more.
+fn write_files(out: &mut impl Write, imported: &Imported, kind: ActionKind) -> io::Result<()> {
+    let lines: Vec<FileLine> = (imported.files.iter())
+        .filter(|action| action.kind == kind)
+        .map(|action| FileLine {
+            action,
+            quarantine: imported.quarantine.as_deref(),
+            dry_run: imported.receipt.is_none(),
+        })
+        .collect();
+    for line in lines.iter().take(FILES_SHOWN) {
+        writeln!(out, "{}", printable(&line.to_string()))?;
+    }
+    if let Some(more) = lines
+        .len()
+        .checked_sub(FILES_SHOWN)
+        .filter(|more| *more > 0)
+    {
+        let verb = lines[0].verb();
+        writeln!(out, "{verb}: ... and {more} more (--json lists them all)")?;
+    }
+    Ok(())
+}
+
 /// What an import did (or, in a dry run, would do).
+/// A split import still waiting for volumes: which are in, which are still needed.
+pub fn write_waiting(waiting: &VolumesImport, json: bool) -> io::Result<()> {
+    match waiting.waiting_report() {
+        Some(report) if json => write_document(&report),
+        _ => writeln!(super::stdout::lock(), "{waiting}"),
+    }
+}
+
 pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
     let copied = imported.copied;
     if json {
         return write_document(&imported.report());
     }
     let mut out = super::stdout::lock();
+    if let Some(accepted) = imported.already_imported {
+        let verified = &imported.check.verified;
+        writeln!(
+            out,
+            "signature: good, key {}, sequence {}, expires {}",
+            verified.key_id, verified.manifest.sequence, verified.manifest.expires
+        )?;
+        if let Some(receipt) = &imported.receipt {
+            writeln!(
+                out,
+                "receipt: {}",
+                printable(&receipt.display().to_string())
+            )?;
+        }
+        writeln!(
+            out,
+            "result: already imported at {accepted} (sequence {}); nothing was changed",
+            imported.sequence()
+        )?;
+        return out.flush();
+    }
     write_media_summary(&mut out, &imported.check)?;
     let Some(receipt) = &imported.receipt else {
+        // A dry run names every kind of file it would touch.
+        for kind in [
+            ActionKind::Copy,
+            ActionKind::Replace,
+            ActionKind::Delete,
+            ActionKind::Quarantine,
+        ] {
+            write_files(&mut out, imported, kind)?;
+        }
         writeln!(out, "content (dry run): {copied}")?;
         writeln!(out, "result: ready to import")?;
         return out.flush();
     };
+    // A run names what it took out of the content folder.
+    write_files(&mut out, imported, ActionKind::Delete)?;
+    write_files(&mut out, imported, ActionKind::Quarantine)?;
     writeln!(out, "content: {copied}")?;
     writeln!(
         out,
         "wsusutil import: done{}",
         if imported.reset { ", reset: done" } else { "" }
     )?;
-    writeln!(out, "receipt: {}", printable(&display(receipt)))?;
+    writeln!(
+        out,
+        "receipt: {}",
+        printable(&receipt.display().to_string())
+    )?;
     writeln!(out, "result: imported sequence {}", imported.sequence())?;
     out.flush()
 }

@@ -4,8 +4,8 @@
 use std::time::SystemTime;
 
 use anyhow::Result;
-use wsus_airgap::mirror;
-use wsus_airgap::transfer::{self, Outcome, VerifyMediaOptions, default_state_path};
+use wsus_airgap::transfer::{self, Outcome, VerifyMediaOptions};
+use wsus_airgap::{mirror, report};
 
 use super::console::Console;
 use super::transfer_report::{Subject, report_refusal, write_ready};
@@ -16,7 +16,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     let options = VerifyMediaOptions {
         media: args.media.clone(),
         trust: args.trust.clone(),
-        state: args.state.clone().unwrap_or_else(default_state_path),
+        state: args.state.clone(),
         content: args.content.clone(),
         now: SystemTime::now(),
         cache_folder: mirror::default_cache_folder(),
@@ -24,6 +24,9 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     };
     let console = Console::bars(args.output.quiet);
     let outcome = transfer::verify(&options, &console)?;
+    report::write_html(args.html.as_deref(), |made| {
+        report::html::verify(&outcome, &args.media, args.content.as_deref(), made)
+    })?;
     match &outcome {
         Outcome::Done(ready) => write_ready(ready, args.output.json)?,
         Outcome::Refused(refusal) => {

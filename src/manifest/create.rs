@@ -281,6 +281,8 @@ fn file_entries(
             blake3: super::Blake3Digest(digests.blake3),
             sha1,
             carried: true,
+            volume: None,
+            chunks: Vec::new(),
         });
     }
     (entries, warnings)
@@ -309,6 +311,7 @@ fn assemble(
         },
         entries,
         gaps: Vec::new(),
+        volumes: None,
     }
 }
 

@@ -15,6 +15,7 @@ pub mod report;
 pub mod signature;
 pub mod trust;
 pub mod verify;
+pub mod volumes;
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -55,6 +56,9 @@ pub struct Manifest {
     /// with `--allow-gaps`: the signer's acknowledgment; written only when there are any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gaps: Vec<RelPath>,
+    /// The volumes of a transfer split over several; written only then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<volumes::VolumeSet>,
 }
 
 /// The trusted comment signed with a manifest: what `minisign -V` prints, so that an operator
@@ -126,6 +130,12 @@ pub struct FileEntry {
     /// (an export `--since` its last receipt); written only when false.
     #[serde(default = "carried", skip_serializing_if = "is_carried")]
     pub carried: bool,
+    /// In a split transfer, the volume that holds the file whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<u32>,
+    /// In a split transfer, the chunks a file is cut into, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<volumes::Chunk>,
 }
 
 fn carried() -> bool {

@@ -111,3 +111,57 @@ impl<'a> VerifyReport<'a> {
         }
     }
 }
+
+/// What `manifest show` says of verified media: signature, sequence, expiry (an expired
+/// manifest is said to be), source, package, counts, gaps and every file with its size.
+pub struct Listing<'a>(pub &'a Verified);
+
+impl std::fmt::Display for Listing<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use indicatif::{HumanBytes, HumanCount};
+        let verified = self.0;
+        let manifest = &verified.manifest;
+        let expired = if verified.expired { " (expired)" } else { "" };
+        writeln!(f, "signature: good, key {}", verified.key_id)?;
+        writeln!(
+            f,
+            "manifest: sequence {}, created {}, expires {}{expired}, mode {}",
+            manifest.sequence, manifest.created, manifest.expires, manifest.mode
+        )?;
+        let server = manifest.source.server_id.as_deref().unwrap_or("none");
+        writeln!(
+            f,
+            "source: host {}, server id {server}",
+            manifest.source.host
+        )?;
+        match &manifest.package {
+            Some(package) => writeln!(
+                f,
+                "package: {} ({} bytes, {})",
+                package.name,
+                HumanCount(package.size),
+                package.container.describe()
+            )?,
+            None => writeln!(f, "package: none")?,
+        }
+        let held = manifest.entries.iter().filter(|entry| !entry.carried);
+        let (held_files, held_bytes) = held.fold((0u64, 0u64), |(n, b), e| (n + 1, b + e.size));
+        writeln!(
+            f,
+            "files: {} ({}), {} of them ({}) held by the receiving side, not on the media",
+            HumanCount(manifest.totals.files),
+            HumanBytes(manifest.totals.bytes),
+            HumanCount(held_files),
+            HumanBytes(held_bytes),
+        )?;
+        for gap in &manifest.gaps {
+            writeln!(f, "acknowledged gap: {}", gap)?;
+        }
+        for entry in &manifest.entries {
+            let held = if entry.carried { "" } else { ", held" };
+            let size = HumanCount(entry.size);
+            writeln!(f, "  {} ({size} bytes{held})", entry.path)?;
+        }
+        Ok(())
+    }
+}

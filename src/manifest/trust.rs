@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
 use super::keys::KeyId;
+use super::{Blake3Digest, Timestamp};
 use crate::atomic_file::{self, Access, Existing};
 use crate::capped_read::{CappedError, read_capped};
 
@@ -38,6 +38,11 @@ pub struct Accepted {
     pub sequence: u64,
     /// When the import that accepted it completed.
     pub accepted: Timestamp,
+    /// The BLAKE3 of the manifest's bytes, so that the very media imported can be told
+    /// from another manifest with its sequence; absent in states written before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_blake3: Option<Blake3Digest>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -97,10 +102,16 @@ impl TrustState {
         };
         let bytes = match read_capped(path, STATE_FILE_MAX) {
             Ok(bytes) => bytes,
-            Err(CappedError::Io(error)) if error.kind() == io::ErrorKind::NotFound => {
+            // Not there yet (on Windows also what a file in place of its folder gives).
+            Err(CappedError::Io(error))
+                if error.kind() == io::ErrorKind::NotFound
+                    && !crate::atomic_file::has_file_in_the_way(path) =>
+            {
                 return Ok(Self::default());
             }
-            Err(CappedError::Io(error)) => return Err(io_error(error)),
+            Err(CappedError::Io(error)) => {
+                return Err(io_error(crate::atomic_file::file_in_the_way(path, error)));
+            }
             Err(CappedError::TooLarge { .. }) => {
                 return Err(invalid(format!("larger than {STATE_FILE_MAX} bytes")));
             }
@@ -127,12 +138,20 @@ impl TrustState {
         self.keys.get(&key).copied()
     }
 
-    /// Records that an import of `sequence` signed by `key` completed at `when`. The recorded
-    /// sequence only ever rises: an import allowed to roll back does not lower it.
-    pub fn accept(&mut self, key: KeyId, sequence: u64, when: Timestamp) {
+    /// Records that an import of `sequence` signed by `key`, of the manifest whose bytes hash
+    /// to `manifest_blake3`, completed at `when`. The recorded sequence only ever rises: an
+    /// import allowed to roll back does not lower it.
+    pub fn accept(
+        &mut self,
+        key: KeyId,
+        sequence: u64,
+        when: Timestamp,
+        manifest_blake3: Blake3Digest,
+    ) {
         let accepted = Accepted {
             sequence,
             accepted: when,
+            manifest_blake3: Some(manifest_blake3),
         };
         self.keys
             .entry(key)
@@ -206,16 +225,32 @@ mod tests {
         let mut state = TrustState::default();
         let key = KeyId([1, 2, 3, 4, 5, 6, 7, 8]);
         let when = Timestamp::new(SystemTime::now());
-        state.accept(key, 7, when);
+        let manifest = Blake3Digest(blake3::hash(b"manifest"));
+        state.accept(key, 7, when, manifest);
         state.save(&path).unwrap();
         let loaded = TrustState::load(&path).unwrap();
         assert_eq!(loaded, state);
         assert_eq!(loaded.accepted(key).unwrap().sequence, 7);
         let mut lowered = loaded.clone();
-        lowered.accept(key, 3, when);
+        lowered.accept(key, 3, when, manifest);
         assert_eq!(lowered, loaded, "the sequence only rises");
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"0807060504030201\""), "{text}");
+    }
+
+    #[test]
+    fn a_state_written_before_manifest_hashes_were_recorded_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trust.json");
+        fs::write(
+            &path,
+            "{\"format_version\":1,\"keys\":{\"0123456789ABCDEF\":{\"sequence\":4,\"accepted\":\"2026-01-01T00:00:00Z\"}}}",
+        )
+        .unwrap();
+        let state = TrustState::load(&path).unwrap();
+        let key = parse_key_id("0123456789ABCDEF").unwrap();
+        let accepted = state.accepted(key).unwrap();
+        assert_eq!((accepted.sequence, accepted.manifest_blake3), (4, None));
     }
 
     #[test]
@@ -228,7 +263,8 @@ mod tests {
             .join("trust.json");
         let mut state = TrustState::default();
         let key = KeyId([1, 2, 3, 4, 5, 6, 7, 8]);
-        state.accept(key, 1, Timestamp::new(SystemTime::now()));
+        let manifest = Blake3Digest(blake3::hash(b"manifest"));
+        state.accept(key, 1, Timestamp::new(SystemTime::now()), manifest);
         state.save(&path).unwrap();
         assert_eq!(TrustState::load(&path).unwrap(), state);
     }

@@ -7,6 +7,7 @@
 //! sequence against the trust state. Any failure rejects the whole manifest.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -16,8 +17,14 @@ use serde::Deserialize;
 use super::keys::{KeyId, PublicKey};
 use super::signature::{self, SignatureError};
 use super::trust::{Accepted, TrustState};
-use super::{FORMAT_VERSION, MANIFEST_FILE, Manifest, SIGNATURE_FILE, Timestamp, trusted_comment};
+use super::{
+    Blake3Digest, FORMAT_VERSION, FileEntry, MANIFEST_FILE, Manifest, SIGNATURE_FILE, Timestamp,
+    trusted_comment,
+};
 use crate::capped_read::{self, CappedError};
+use crate::content::layout::{Placement, classify};
+use crate::content::{EntryType, Sha1Digest};
+use crate::regular_file::{self, Opened};
 
 /// The largest manifest read: about a million entries.
 pub const MANIFEST_MAX: u64 = 256 * 1024 * 1024;
@@ -35,6 +42,11 @@ pub struct VerifyOptions {
     pub allow_rollback: bool,
     /// The disconnected side's trust state; `None` skips the sequence check.
     pub state: Option<TrustState>,
+    /// Accept the manifest the trust state last accepted from its key, byte for byte (the
+    /// same sequence and BLAKE3), past its expiry too (recorded in
+    /// [`Verified::already_accepted`]); any other manifest with that sequence stays
+    /// replayed. An import of it does nothing but say so.
+    pub allow_already_accepted: bool,
 }
 
 /// Why a manifest is refused.
@@ -53,7 +65,16 @@ pub enum VerifyError {
         path: PathBuf,
         source: SignatureError,
     },
-    #[error("{}: missing: a manifest without its signature is unfinished or altered", path.display())]
+    #[error(
+        "{}: {}, not a file of the media's own: links are never followed",
+        path.display(),
+        match found {
+            EntryType::Link => "a link",
+            _ => "a device, pipe or socket",
+        }
+    )]
+    NotAFile { path: PathBuf, found: EntryType },
+    #[error("{}: unfinished or altered media: no signature", path.display())]
     Unsigned { path: PathBuf },
     #[error("{}: format version {found}; this version of wsus-airgap reads version {FORMAT_VERSION}", path.display())]
     UnsupportedVersion { path: PathBuf, found: u64 },
@@ -97,6 +118,11 @@ pub struct Verified {
     pub previous: Option<Accepted>,
     /// The sequence was not newer than `previous` and `allow_rollback` let it through.
     pub rollback: bool,
+    /// The BLAKE3 of the manifest's bytes.
+    pub manifest_blake3: Blake3Digest,
+    /// The manifest is the one `previous` records, and `allow_already_accepted` let it
+    /// through.
+    pub already_accepted: bool,
 }
 
 /// Verifies `folder/manifest.json` against `folder/manifest.json.minisig` and `trusted`.
@@ -107,12 +133,10 @@ pub fn verify(
 ) -> Result<Verified, VerifyError> {
     let manifest_path = folder.join(MANIFEST_FILE);
     let signature_path = folder.join(SIGNATURE_FILE);
-    // The small signature first; a manifest without it is media unfinished or altered: a
-    // refusal, where a folder holding neither is a wrong path.
+    // The small signature first; media without it (or no media at all where it was said to
+    // be) is unfinished or altered: a refusal, not a system error.
     let signature_bytes = match read_capped(&signature_path, SIGNATURE_MAX) {
-        Err(VerifyError::Io { path, source })
-            if source.kind() == io::ErrorKind::NotFound && manifest_path.is_file() =>
-        {
+        Err(VerifyError::Io { path, source }) if source.kind() == io::ErrorKind::NotFound => {
             return Err(VerifyError::Unsigned { path });
         }
         read => read?,
@@ -153,20 +177,27 @@ pub fn verify(
         )));
     }
 
+    let manifest_blake3 = Blake3Digest(blake3::hash(&bytes));
+    let previous = options
+        .state
+        .as_ref()
+        .and_then(|state| state.accepted(signed.key_id));
+    let already_accepted = options.allow_already_accepted
+        && previous.is_some_and(|previous| {
+            previous.sequence == manifest.sequence
+                && previous.manifest_blake3 == Some(manifest_blake3)
+        });
     let now = Timestamp::new(options.now);
     let expired = now > manifest.expires;
-    if expired && !options.allow_expired {
+    if expired && !options.allow_expired && !already_accepted {
         return Err(VerifyError::Expired {
             path: manifest_path,
             expires: manifest.expires,
             now,
         });
     }
-    let previous = options
-        .state
-        .as_ref()
-        .and_then(|state| state.accepted(signed.key_id));
-    let rollback = previous.is_some_and(|previous| manifest.sequence <= previous.sequence);
+    let rollback = !already_accepted
+        && previous.is_some_and(|previous| manifest.sequence <= previous.sequence);
     if let Some(previous) = previous.filter(|_| rollback && !options.allow_rollback) {
         return Err(VerifyError::Replayed {
             path: manifest_path,
@@ -183,6 +214,8 @@ pub fn verify(
         expired,
         previous,
         rollback,
+        manifest_blake3,
+        already_accepted,
     })
 }
 
@@ -191,6 +224,13 @@ pub fn verify(
 pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
     if manifest.sequence == 0 {
         return Err("the sequence is 0; sequences start at 1".to_owned());
+    }
+    // Nothing could ever be newer, so the key could never be used again.
+    if manifest.sequence == u64::MAX {
+        return Err(format!(
+            "the sequence is {}, the largest there is: no later media could be newer",
+            u64::MAX
+        ));
     }
     let entries = &manifest.entries;
     for pair in entries.windows(2) {
@@ -225,6 +265,15 @@ pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
             }
         }
     }
+    for entry in entries {
+        if let Some(name_sha1) = contradicted_sha1(entry) {
+            return Err(format!(
+                "entry `{}` gives SHA-1 {} where its name says {name_sha1}",
+                entry.path,
+                entry.sha1.expect("only a given SHA-1 contradicts")
+            ));
+        }
+    }
     let files = entries.len() as u64;
     let bytes = entries
         .iter()
@@ -257,12 +306,44 @@ pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
             ));
         }
     }
-    Ok(())
+    super::volumes::check(manifest)
 }
 
-/// Reads at most `limit` bytes of `path`, refusing larger files before reading them.
+/// The SHA-1 a content file's name (`XX/<SHA-1>.<ext>`) gives, when the entry's `sha1` says
+/// another. WSUS names content by its SHA-1, so a manifest that disagrees with a name lists a
+/// file WSUS would take for damaged, except an `.esd` file, whose name is not the SHA-1 of
+/// its bytes (audit warns of those, and manifests include them).
+fn contradicted_sha1(entry: &FileEntry) -> Option<Sha1Digest> {
+    let sha1 = entry.sha1?;
+    let components: Vec<&OsStr> = entry.path.as_str().split('/').map(OsStr::new).collect();
+    match classify(&components) {
+        Placement::Content { name, .. }
+            if name.sha1 != sha1 && !name.extension.eq_ignore_ascii_case("esd") =>
+        {
+            Some(name.sha1)
+        }
+        _ => None,
+    }
+}
+
+/// Reads at most `limit` bytes of the regular file at `path`, refusing larger files before
+/// reading them, and a link (never followed) or a device.
 fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, VerifyError> {
-    capped_read::read_capped(path, limit).map_err(|error| match error {
+    let io_error = |source| VerifyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = match regular_file::open(path).map_err(io_error)? {
+        Opened::File(file) => file,
+        Opened::Not(found) => {
+            return Err(VerifyError::NotAFile {
+                path: path.to_owned(),
+                found,
+            });
+        }
+        Opened::Folder => return Err(io_error(io::ErrorKind::IsADirectory.into())),
+    };
+    capped_read::read_file_capped(file, limit).map_err(|error| match error {
         CappedError::Io(source) => VerifyError::Io {
             path: path.to_owned(),
             source,

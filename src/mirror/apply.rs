@@ -29,7 +29,7 @@ use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::MirrorError;
-use super::cache::HashCache;
+use super::cache::{HashCache, Stamp};
 use super::plan::{Action, ActionKind, Caches, Plan};
 use crate::atomic_file::{make_replaceable, sync_file_system, sync_folder, temporary_file_builder};
 use crate::content::hash::{read_chunks, with_read_buffer};
@@ -256,14 +256,14 @@ impl Run<'_> {
             Placed::Written {
                 size,
                 blake3,
-                source_modified,
-                written_modified,
+                source,
+                written,
             } => {
                 record(
                     &mut self.caches.destination,
                     action.path.as_str(),
                     size,
-                    written_modified,
+                    written,
                     blake3,
                 );
                 if !self.plan.from_manifest {
@@ -271,7 +271,7 @@ impl Run<'_> {
                         &mut self.caches.source,
                         action.path.as_str(),
                         size,
-                        Some(source_modified),
+                        source,
                         blake3,
                     );
                 }
@@ -327,15 +327,16 @@ impl Run<'_> {
     }
 }
 
+/// Records a file's hash under its time and stamp, or forgets it when they are not known.
 fn record(
     cache: &mut HashCache,
     path: &str,
     size: u64,
-    modified: Option<SystemTime>,
+    stamped: Option<(SystemTime, Stamp)>,
     blake3: Blake3Digest,
 ) {
-    match modified {
-        Some(modified) => cache.record(path, size, modified, blake3),
+    match stamped {
+        Some((modified, stamp)) => cache.record(path, size, modified, stamp, blake3),
         None => cache.forget(path),
     }
 }
@@ -358,8 +359,10 @@ enum Placed {
     Written {
         size: u64,
         blake3: Blake3Digest,
-        source_modified: SystemTime,
-        written_modified: Option<SystemTime>,
+        /// The source's modification time and stamp, as they were before it was read.
+        source: Option<(SystemTime, Stamp)>,
+        /// The written file's, as they are once it is in place.
+        written: Option<(SystemTime, Stamp)>,
     },
     /// Its bytes were not what the manifest promised: discarded, never put in place.
     Rejected(Rejected),
@@ -398,14 +401,18 @@ fn put_in_place(plan: &Plan, action: &Action, staged: Staged) -> Result<Placed, 
             target_error(&target, error.error)
         })
     })?;
+    // Read once the file is in place: the rename itself changes the change time.
     let written_modified = fs::symlink_metadata(&target)
         .ok()
         .and_then(|m| m.modified().ok());
+    let written = written_modified.zip(Stamp::of_path(&target).ok());
     Ok(Placed::Written {
         size: staged.size,
         blake3: staged.blake3,
-        source_modified: staged.source_modified,
-        written_modified,
+        source: staged
+            .source_stamp
+            .map(|stamp| (staged.source_modified, stamp)),
+        written,
     })
 }
 
@@ -448,6 +455,8 @@ struct Staged {
     size: u64,
     blake3: Blake3Digest,
     source_modified: SystemTime,
+    /// The source's stamp before it was read.
+    source_stamp: Option<Stamp>,
 }
 
 /// Makes the staged files of a batch durable before any of them is renamed into place.
@@ -557,6 +566,7 @@ fn stage_file(
         });
     }
     let source_modified = metadata.modified().map_err(source_error)?;
+    let source_stamp = Stamp::of_file(&input).ok();
     let folder = target.parent().unwrap_or(Path::new("."));
     // Dropped (and so deleted) on every path that does not rename it into place.
     let mut temporary = temporary_file_builder()
@@ -581,6 +591,7 @@ fn stage_file(
         size,
         blake3: Blake3Digest(hasher.finalize()),
         source_modified,
+        source_stamp,
     })
 }
 

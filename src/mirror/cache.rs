@@ -1,11 +1,15 @@
 //! Remembering the BLAKE3 of files so that an unchanged tree is not re-hashed on every run.
 //!
-//! For each file this tool wrote or hashed, the cache keeps its size, modification time and
-//! BLAKE3. A file whose size and time still match is taken to hold the cached content; any
-//! difference means it is hashed again, and `--full` ignores the cache. Equal times alone
-//! never decide anything: the cache is only ever consulted for files of equal size whose
-//! hash it recorded itself. The cache is an optimization: a missing or unreadable cache file
-//! means everything is hashed, never an error.
+//! For each file this tool wrote or hashed, the cache keeps its size, modification time,
+//! [`Stamp`] and BLAKE3. A file whose size, time and stamp still match is taken to hold the
+//! cached content; any difference means it is hashed again, and `--full` ignores the cache.
+//! Size and modification time alone would not do: a writer can change the bytes and set the
+//! time back (`touch -r`). The stamp is what it cannot set back: the file's identity (a file
+//! written anew and renamed into place is another file) and its change time, which the
+//! system sets to its clock whenever the bytes or the file's attributes change. Equal times
+//! alone never decide anything: the cache is only ever consulted for files of equal size
+//! whose hash it recorded itself. The cache is an optimization: a missing, unreadable or
+//! older cache file means everything is hashed, never an error.
 
 use rustc_hash::FxHashMap as HashMap;
 use std::fs;
@@ -16,16 +20,18 @@ use std::time::SystemTime;
 use crate::atomic_file::{self, Access, Existing};
 use crate::manifest::Blake3Digest;
 
-/// The cache file starts with this, then holds one 72-byte record per file: the path's key
-/// (16 bytes, see [`PathKey`]), the size (u64), the modification time (i128 nanoseconds since
-/// 1970) and the 32-byte BLAKE3, integers little-endian. Fixed-size binary records, because
-/// the cache is read on every run and must cost far less than the listing it saves.
-const MAGIC: &[u8] = b"wsus-airgap hash cache 2\n";
-const RECORD: usize = 16 + 8 + 16 + 32;
+/// The cache file starts with this, then holds one 104-byte record per file: the path's key
+/// (16 bytes, see [`PathKey`]), the size (u64), the modification time (i128 nanoseconds
+/// since 1970), the stamp's file identity (u128) and change time (i128) and the 32-byte
+/// BLAKE3, integers little-endian. Fixed-size binary records, because the cache is read on
+/// every run and must cost far less than the listing it saves. A cache of an earlier format
+/// (another first line) is ignored.
+const MAGIC: &[u8] = b"wsus-airgap hash cache 3\n";
+const RECORD: usize = 16 + 8 + 16 + 16 + 16 + 32;
 
 /// A file's relative path, reduced to the first 128 bits of its BLAKE3: no path strings to
 /// allocate when loading, and two paths share a key with negligible probability (a shared
-/// key would still need the same size and time to the nanosecond to be taken for the other).
+/// key would still need the same size, time and stamp to be taken for the other).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct PathKey([u8; 16]);
 
@@ -36,12 +42,147 @@ impl PathKey {
     }
 }
 
+/// What a writer of a file cannot set back: which file it is, and when its bytes or
+/// attributes last changed.
+///
+/// On Unix, the device and inode number and the change time (`st_ctime`), which the kernel
+/// sets from its clock on every change; only changing the system clock (root) forges it.
+/// On Windows, the volume serial number and file id (the 128-bit one where the file system
+/// has it, else the file index) and NTFS's ChangeTime, which the programs that set file
+/// times (`touch`, `robocopy /COPY:T`, PowerShell's `LastWriteTime`, `SetFileTime`) cannot
+/// set; a program that calls `SetFileInformationByHandle` with the file's basic information
+/// can, so there the stamp stops the tools that set times, not a program written to forge
+/// it (against which only hashing every file helps: `mirror --full`, or no hash cache).
+/// A file system that keeps no change time (FAT, exFAT) reports none, and there the stamp
+/// rests on the file's identity alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// The file's identity on its system: device and inode, or volume and file id.
+    pub id: u128,
+    /// The change time, nanoseconds since 1970 on Unix, 100-nanosecond units since 1601
+    /// on Windows.
+    pub changed: i128,
+}
+
+impl Stamp {
+    /// The stamp of the file (or link) at `path`, never following a link.
+    pub fn of_path(path: &Path) -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            Ok(Self::of_metadata(&fs::symlink_metadata(path)?))
+        }
+        #[cfg(windows)]
+        {
+            use std::os::windows::fs::OpenOptionsExt;
+            use windows_sys::Win32::Storage::FileSystem::{
+                FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_READ_ATTRIBUTES,
+                FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
+            };
+            // Only the attributes are read: no program that holds the file is disturbed.
+            let file = fs::OpenOptions::new()
+                .access_mode(FILE_READ_ATTRIBUTES)
+                .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+                .custom_flags(FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS)
+                .open(path)?;
+            Self::of_file(&file)
+        }
+    }
+
+    /// The stamp of an open file.
+    pub fn of_file(file: &fs::File) -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            Ok(Self::of_metadata(&file.metadata()?))
+        }
+        #[cfg(windows)]
+        {
+            windows::stamp(file)
+        }
+    }
+
+    #[cfg(unix)]
+    fn of_metadata(metadata: &fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            id: (u128::from(metadata.dev()) << 64) | u128::from(metadata.ino()),
+            changed: i128::from(metadata.ctime()) * 1_000_000_000
+                + i128::from(metadata.ctime_nsec()),
+        }
+    }
+}
+
+#[cfg(windows)]
+mod windows {
+    use std::fs::File;
+    use std::io;
+    use std::mem::{MaybeUninit, size_of};
+    use std::os::windows::io::AsRawHandle;
+
+    use windows_sys::Win32::Storage::FileSystem::{
+        BY_HANDLE_FILE_INFORMATION, FILE_BASIC_INFO, FILE_ID_INFO, FileBasicInfo, FileIdInfo,
+        GetFileInformationByHandle, GetFileInformationByHandleEx,
+    };
+
+    use super::Stamp;
+
+    /// The file's volume and id (128-bit where the file system has one) and its ChangeTime.
+    pub(super) fn stamp(file: &File) -> io::Result<Stamp> {
+        let handle = file.as_raw_handle();
+        let mut basic = MaybeUninit::<FILE_BASIC_INFO>::zeroed();
+        // SAFETY: `handle` is an open file handle that `file` keeps open for the call, and
+        // `basic` is a buffer of the size given, which the call fills on success.
+        let basic = unsafe {
+            if GetFileInformationByHandleEx(
+                handle,
+                FileBasicInfo,
+                basic.as_mut_ptr().cast(),
+                size_of::<FILE_BASIC_INFO>() as u32,
+            ) == 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            basic.assume_init()
+        };
+        let mut ids = MaybeUninit::<FILE_ID_INFO>::zeroed();
+        // SAFETY: as above, with a FILE_ID_INFO buffer.
+        let id = unsafe {
+            if GetFileInformationByHandleEx(
+                handle,
+                FileIdInfo,
+                ids.as_mut_ptr().cast(),
+                size_of::<FILE_ID_INFO>() as u32,
+            ) != 0
+            {
+                let ids = ids.assume_init();
+                u128::from_le_bytes(ids.FileId.Identifier)
+                    ^ (u128::from(ids.VolumeSerialNumber) << 64)
+            } else {
+                // Not every file system has 128-bit ids: the file index, as older systems
+                // give it.
+                let mut info = MaybeUninit::<BY_HANDLE_FILE_INFORMATION>::zeroed();
+                if GetFileInformationByHandle(handle, info.as_mut_ptr()) == 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let info = info.assume_init();
+                (u128::from(info.dwVolumeSerialNumber) << 64)
+                    | (u128::from(info.nFileIndexHigh) << 32)
+                    | u128::from(info.nFileIndexLow)
+            }
+        };
+        Ok(Stamp {
+            id,
+            changed: i128::from(basic.ChangeTime),
+        })
+    }
+}
+
 /// What the cache remembers of one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Remembered {
     size: u64,
     /// Modification time, nanoseconds since 1970 (negative before).
     modified: i128,
+    stamp: Stamp,
     blake3: Blake3Digest,
 }
 
@@ -65,25 +206,37 @@ impl HashCache {
         }
     }
 
-    /// The remembered hash of `relative`, if its size and modification time are unchanged.
-    pub fn lookup(&self, relative: &str, size: u64, modified: SystemTime) -> Option<Blake3Digest> {
+    /// The remembered hash of `relative`, if its size, modification time and stamp are
+    /// unchanged. `stamp` gives the file's stamp now; it is asked only when size and time
+    /// match a record (on Windows it opens the file).
+    pub fn lookup(
+        &self,
+        relative: &str,
+        size: u64,
+        modified: SystemTime,
+        stamp: impl FnOnce() -> Option<Stamp>,
+    ) -> Option<Blake3Digest> {
         let remembered = self.files.get(&PathKey::of(relative))?;
-        (remembered.size == size && remembered.modified == nanos(modified))
-            .then_some(remembered.blake3)
+        if remembered.size != size || remembered.modified != nanos(modified) {
+            return None;
+        }
+        (stamp() == Some(remembered.stamp)).then_some(remembered.blake3)
     }
 
-    /// Remembers that `relative`, of `size` bytes and modified at `modified`, hashes to
-    /// `blake3`.
+    /// Remembers that `relative`, of `size` bytes, modified at `modified` and stamped
+    /// `stamp` (taken before it was hashed, or after it was written), hashes to `blake3`.
     pub fn record(
         &mut self,
         relative: &str,
         size: u64,
         modified: SystemTime,
+        stamp: Stamp,
         blake3: Blake3Digest,
     ) {
         let remembered = Remembered {
             size,
             modified: nanos(modified),
+            stamp,
             blake3,
         };
         if self.files.insert(PathKey::of(relative), remembered) != Some(remembered) {
@@ -112,6 +265,8 @@ impl HashCache {
             bytes.extend_from_slice(&key.0);
             bytes.extend_from_slice(&remembered.size.to_le_bytes());
             bytes.extend_from_slice(&remembered.modified.to_le_bytes());
+            bytes.extend_from_slice(&remembered.stamp.id.to_le_bytes());
+            bytes.extend_from_slice(&remembered.stamp.changed.to_le_bytes());
             bytes.extend_from_slice(remembered.blake3.0.as_bytes());
         }
         atomic_file::write(path, &bytes, Access::Shared, Existing::Replace)?;
@@ -130,12 +285,18 @@ fn decode(bytes: &[u8]) -> Option<HashMap<PathKey, Remembered>> {
     for record in records.chunks_exact(RECORD) {
         let (key, rest) = record.split_at(16);
         let (size, rest) = rest.split_at(8);
-        let (modified, blake3) = rest.split_at(16);
+        let (modified, rest) = rest.split_at(16);
+        let (id, rest) = rest.split_at(16);
+        let (changed, blake3) = rest.split_at(16);
         files.insert(
             PathKey(key.try_into().ok()?),
             Remembered {
                 size: u64::from_le_bytes(size.try_into().ok()?),
                 modified: i128::from_le_bytes(modified.try_into().ok()?),
+                stamp: Stamp {
+                    id: u128::from_le_bytes(id.try_into().ok()?),
+                    changed: i128::from_le_bytes(changed.try_into().ok()?),
+                },
                 blake3: Blake3Digest(blake3::Hash::from_bytes(blake3.try_into().ok()?)),
             },
         );
@@ -166,25 +327,72 @@ mod tests {
     }
 
     #[test]
-    fn a_hash_is_only_returned_while_size_and_time_are_unchanged() {
+    fn a_hash_is_only_returned_while_size_time_and_stamp_are_unchanged() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cache").join("hashes.json");
         let when = time_from_nanos(1_700_000_000_123_456_789);
+        let stamp = Stamp {
+            id: 7 << 64 | 42,
+            changed: 1_700_000_001_000_000_000,
+        };
         let hash = Blake3Digest(blake3::hash(b"x"));
         let mut cache = HashCache::load(&path);
-        cache.record("00/A.cab", 1, when, hash);
+        cache.record("00/A.cab", 1, when, stamp, hash);
         cache.save(&path).unwrap();
         let cache = HashCache::load(&path);
-        assert_eq!(cache.lookup("00/A.cab", 1, when), Some(hash));
-        assert_eq!(cache.lookup("00/A.cab", 2, when), None);
+        let now = || Some(stamp);
+        assert_eq!(cache.lookup("00/A.cab", 1, when, now), Some(hash));
+        assert_eq!(cache.lookup("00/A.cab", 2, when, now), None);
         let later = when + Duration::from_micros(1); // Windows keeps times to 100 ns
-        assert_eq!(cache.lookup("00/A.cab", 1, later), None);
-        assert_eq!(cache.lookup("00/B.cab", 1, when), None);
+        assert_eq!(cache.lookup("00/A.cab", 1, later, now), None);
+        assert_eq!(cache.lookup("00/B.cab", 1, when, now), None);
+        // Same size and time, but changed since (or another file renamed into place).
+        let changed = Stamp {
+            changed: stamp.changed + 1,
+            ..stamp
+        };
+        assert_eq!(cache.lookup("00/A.cab", 1, when, || Some(changed)), None);
+        let other = Stamp { id: 43, ..stamp };
+        assert_eq!(cache.lookup("00/A.cab", 1, when, || Some(other)), None);
+        assert_eq!(cache.lookup("00/A.cab", 1, when, || None), None);
         let mut truncated = fs::read(&path).unwrap();
         truncated.pop();
         fs::write(&path, &truncated).unwrap();
-        assert_eq!(HashCache::load(&path).lookup("00/A.cab", 1, when), None);
+        assert_eq!(
+            HashCache::load(&path).lookup("00/A.cab", 1, when, now),
+            None
+        );
         fs::write(&path, "garbage").unwrap();
-        assert_eq!(HashCache::load(&path).lookup("00/A.cab", 1, when), None);
+        assert_eq!(
+            HashCache::load(&path).lookup("00/A.cab", 1, when, now),
+            None
+        );
+        // A cache of the earlier format, without stamps, is ignored.
+        let mut older = b"wsus-airgap hash cache 2\n".to_vec();
+        older.extend_from_slice(&[0; 72]);
+        fs::write(&path, &older).unwrap();
+        assert!(HashCache::load(&path).files.is_empty());
+    }
+
+    #[test]
+    fn writing_a_file_in_place_changes_its_stamp_even_with_its_time_set_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("file");
+        fs::write(&path, b"one").unwrap();
+        let before = Stamp::of_path(&path).unwrap();
+        assert_eq!(
+            Stamp::of_file(&fs::File::open(&path).unwrap()).unwrap(),
+            before
+        );
+        let modified = fs::metadata(&path).unwrap().modified().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        fs::write(&path, b"two").unwrap();
+        let file = fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(modified).unwrap();
+        drop(file);
+        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), modified);
+        let after = Stamp::of_path(&path).unwrap();
+        assert_eq!(after.id, before.id, "the same file");
+        assert_ne!(after.changed, before.changed);
     }
 }

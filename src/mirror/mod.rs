@@ -19,11 +19,11 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 pub use apply::{Applied, ApplyOptions, Deletions, Rejected, apply};
-pub use cache::HashCache;
+pub use cache::{HashCache, Stamp};
 pub use plan::{
     Action, ActionKind, ActionPath, Caches, Listing, Plan, PlanOptions, PlanTotals, Side, plan,
 };
-pub use session::{default_cache_folder, plan_and_apply};
+pub use session::{default_cache_folder, lock_destination, plan_and_apply};
 
 use crate::content::FolderError;
 use crate::relpath::RelPathError;

@@ -20,10 +20,10 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::MirrorError;
-use super::cache::HashCache;
+use super::cache::{HashCache, Stamp};
 use crate::atomic_file::is_temporary_name;
 use crate::content::hash::hash_blake3;
-use crate::content::tree::{self, EntryType};
+use crate::content::tree::{self, EntryType, TreeEntry};
 use crate::manifest::{Blake3Digest, FileEntry, TransferMode};
 use crate::progress::Progress;
 use crate::relpath::{RelPath, RelPathError, fold_case};
@@ -65,6 +65,21 @@ pub enum ActionKind {
     Quarantine,
     /// An extra folder, once empty (mirror mode).
     DeleteFolder,
+}
+
+impl ActionKind {
+    /// True for the actions on a file's content: copy, replace, delete, quarantine.
+    pub fn is_file(self) -> bool {
+        matches!(
+            self,
+            ActionKind::Copy | ActionKind::Replace | ActionKind::Delete | ActionKind::Quarantine
+        )
+    }
+
+    /// True for the actions that take a file out of the destination: delete, quarantine.
+    pub fn removes(self) -> bool {
+        matches!(self, ActionKind::Delete | ActionKind::Quarantine)
+    }
 }
 
 /// One step of a plan.
@@ -466,10 +481,15 @@ fn hash_equal_sizes(
         |job| job.size,
         jobs,
         progress,
-        |job, buffer| hash_blake3(&job.path, buffer, progress),
+        |job, buffer| {
+            // Taken before the bytes are read: a change while they are read changes it, and
+            // the hash is then never taken for the file's.
+            let stamp = Stamp::of_path(&job.path).ok();
+            hash_blake3(&job.path, buffer, progress).map(|hashed| (stamp, hashed))
+        },
     )?;
     for (job, result) in hashed {
-        let (size, hash) = result.map_err(|source| MirrorError::Io {
+        let (stamp, (size, hash)) = result.map_err(|source| MirrorError::Io {
             path: job.path.clone(),
             source,
         })?;
@@ -485,8 +505,8 @@ fn hash_equal_sizes(
                 pair.existing.map_or(source_path, |entry| &entry.relative),
             ),
         };
-        if let Some(modified) = job.modified {
-            cache.record(relative, size, modified, hash);
+        if let (Some(modified), Some(stamp)) = (job.modified, stamp) {
+            cache.record(relative, size, modified, stamp, hash);
         }
         *slot = Some(hash);
     }
@@ -722,7 +742,8 @@ fn list_destination(
             side.temporaries.push((entry.relative, entry.size));
             continue;
         }
-        let cached = cached(cache, &entry.relative, entry.size, entry.modified, full);
+        let path = entry.path_under(destination);
+        let cached = cached(cache, &entry, &path, full);
         side.entries.push(DestinationEntry {
             relative: entry.relative,
             file_type: entry.file_type,
@@ -734,17 +755,13 @@ fn list_destination(
     Ok(side)
 }
 
-/// The hash `cache` remembers for a file of this size and time, unless `full` says to hash.
-fn cached(
-    cache: &HashCache,
-    relative: &str,
-    size: u64,
-    modified: Option<SystemTime>,
-    full: bool,
-) -> Option<Blake3Digest> {
-    modified
-        .filter(|_| !full)
-        .and_then(|modified| cache.lookup(relative, size, modified))
+/// The hash `cache` remembers for the listed file `entry` (at `path`), while its size, time
+/// and stamp are unchanged, unless `full` says to hash.
+fn cached(cache: &HashCache, entry: &TreeEntry, path: &Path, full: bool) -> Option<Blake3Digest> {
+    let modified = entry.modified.filter(|_| !full)?;
+    cache.lookup(&entry.relative, entry.size, modified, || {
+        Stamp::of_path(path).ok()
+    })
 }
 
 /// The source folder's files and folders, all with safe names, none a link.
@@ -777,7 +794,7 @@ fn scan_source(source: &Path, cache: &HashCache, full: bool) -> Result<SourceSid
             return Err(unsafe_name(RelPathError::NotUnicode));
         }
         let path = RelPath::new(&entry.relative).map_err(unsafe_name)?;
-        let blake3 = cached(cache, path.as_str(), entry.size, entry.modified, full);
+        let blake3 = cached(cache, &entry, &entry.path_under(source), full);
         files.push(SourceFile {
             path,
             size: entry.size,

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Applied, ApplyOptions, HashCache, Listing, MirrorError, Plan, PlanOptions, Side};
 use crate::progress::{Phase, Phases};
+use crate::run_lock::{RunLock, RunLockError};
 
 /// Overrides where hash caches are kept.
 const CACHE_DIR_ENV: &str = "WSUS_AIRGAP_CACHE_DIR";
@@ -57,6 +58,22 @@ pub fn plan_and_apply(
         let _ = caches.destination.save(&path);
     }
     Ok((plan, applied))
+}
+
+/// Takes the lock of the folder `destination` that a run copies into: `<destination>.lock`
+/// beside it (its parent made if needed), so that two runs never write one folder at once
+/// (their temporary files and deletions would trip over each other). Held until dropped.
+pub fn lock_destination(destination: &Path) -> Result<RunLock, RunLockError> {
+    // `D:\WSUS\WsusContent\` and `D:\WSUS\WsusContent` are one folder with one lock.
+    let absolute = std::path::absolute(destination).unwrap_or_else(|_| destination.to_owned());
+    let folder: PathBuf = absolute.components().collect();
+    if let Some(parent) = folder.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| RunLockError::Io {
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    RunLock::take_for(&folder, "copy into this folder")
 }
 
 /// The user's folder for hash caches: `WSUS_AIRGAP_CACHE_DIR`, else `%LOCALAPPDATA%\wsus-airgap\cache`

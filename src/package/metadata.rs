@@ -13,15 +13,19 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 use rayon::prelude::*;
 
+use super::limits::MAX_DEPTH;
 use super::xml::{attribute, local_name, required_attribute, resolve_reference};
 use super::{FileRef, Update, decode_sha1};
 
-/// Longest record accepted, in bytes of UTF-8: far beyond any real update, small enough that
-/// a corrupt length field cannot exhaust memory.
-const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
+/// Longest record accepted, in bytes of UTF-8: far beyond any real update (the largest record
+/// of the real export in `tests/fixtures` is 0.85 MB), small enough that the records held while
+/// others are parsed stay within tens of megabytes whatever their length fields say.
+const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// Records are cut on one thread and parsed on the others, in batches of about this many bytes
-/// of XML; two batches wait at most, so memory stays flat whatever the file's size.
+/// of XML (a batch ends with the record that reaches it); two batches wait at most, so memory
+/// stays flat whatever the file's size: four batches at most are held at once (one cut, two
+/// waiting, one parsed), about 80 MiB when every record has the largest size.
 const BATCH_BYTES: usize = 4 * 1024 * 1024;
 const BATCHES_WAITING: usize = 2;
 
@@ -116,6 +120,12 @@ fn cut_records(mut input: impl BufRead, sender: &SyncSender<Batch>) {
             };
             read_utf16_units(&mut input, &mut offset, length, &mut record.xml)
                 .map_err(|detail| record.context(detail))?;
+            if let Some(&last) = record.xml.last().filter(|&&last| last != b'>') {
+                return Err(record.context(format!(
+                    "the XML length ({length} UTF-16 units) ends at byte {last:#04X}, not at the \
+                     end of the XML: the length is wrong"
+                )));
+            }
             skip_line_break(&mut input, &mut offset).map_err(|detail| record.context(detail))?;
             batch_bytes += record.xml.len();
             batch.push(record);
@@ -314,6 +324,12 @@ pub fn parse_update(xml: &[u8]) -> Result<Update, String> {
                 let name = local_name(&element);
                 capture = opened(&mut update, &stack, &name, &element)?;
                 text.clear();
+                if stack.len() == MAX_DEPTH {
+                    return Err(format!(
+                        "elements nested more than {MAX_DEPTH} levels deep near character \
+                         {position}: no update nests so deep"
+                    ));
+                }
                 stack.push(name);
             }
             Event::Empty(element) => {
@@ -331,7 +347,7 @@ pub fn parse_update(xml: &[u8]) -> Result<Update, String> {
                 match std::mem::replace(&mut capture, Capture::None) {
                     Capture::KbArticle => update.kb = Some(text.trim().to_owned()),
                     Capture::Language => language = text.trim().to_owned(),
-                    Capture::Title => title = text.clone(),
+                    Capture::Title => title = std::mem::take(&mut text),
                     Capture::Sha256 => {
                         if let Some(file) = update.files.last_mut() {
                             file.sha256 = Some(text.trim().to_owned());
@@ -356,11 +372,10 @@ pub fn parse_update(xml: &[u8]) -> Result<Update, String> {
     // Exports hold tens of thousands of updates: keep no spare capacity.
     update.files.shrink_to_fit();
     update.bundled.shrink_to_fit();
-    update.title = titles
-        .iter()
-        .find(|(language, _)| language == "en")
-        .or(titles.first())
-        .map(|(_, title)| title.clone());
+    let english = titles.iter().position(|(language, _)| language == "en");
+    if let Some(at) = english.or((!titles.is_empty()).then_some(0)) {
+        update.title = Some(titles.swap_remove(at).1);
+    }
     Ok(update)
 }
 
@@ -600,12 +615,24 @@ mod tests {
     }
 
     #[test]
-    fn a_length_too_short_is_caught_at_the_line_break() {
+    fn a_length_too_short_or_too_long_is_refused() {
         let xml = update_xml("t", "");
         let text = format!("{ID},00000002,{:08x},{xml}\r\n", xml.len() - 1);
         let error = read_all(&text).unwrap_err();
         assert!(
-            error.contains("found byte 0x3E: the XML length is wrong"),
+            error.ends_with("ends at byte 0x65, not at the end of the XML: the length is wrong"),
+            "{error}"
+        );
+        let text = format!("{ID},00000002,{:08x},{xml}x\r\n", xml.len());
+        let error = read_all(&text).unwrap_err();
+        assert!(
+            error.contains("found byte 0x78: the XML length is wrong"),
+            "{error}"
+        );
+        let text = format!("{ID},00000002,{:08x},{xml}\r\n", xml.len() + 1);
+        let error = read_all(&text).unwrap_err();
+        assert!(
+            error.ends_with("ends at byte 0x0D, not at the end of the XML: the length is wrong"),
             "{error}"
         );
     }

@@ -8,13 +8,15 @@
 //! stores it under. Bad input of any shape is an error that names the file, the member and the
 //! problem; nothing here panics on input.
 
+mod cabinet;
 mod container;
+mod limits;
 mod metadata;
 mod package_xml;
 mod summary;
 mod xml;
 
-use std::io;
+use std::io::{self, BufRead, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -22,6 +24,7 @@ use serde::Serialize;
 use crate::content::{Sha1Digest, content_path};
 
 pub use container::Container;
+pub use limits::MAX_DEPTH;
 pub use summary::Summary;
 
 /// An export package, read whole except for text the tool does not use.
@@ -164,6 +167,24 @@ impl PackageError {
 /// Reads the export package at `path`.
 pub fn open(path: &Path) -> Result<Package, PackageError> {
     container::read(path)
+}
+
+/// Reads the export package `input` holds (a file, or bytes in memory), exactly as [`open`]
+/// reads a file; `path` only names it in errors.
+pub fn read_from(path: &Path, input: impl Read + Seek) -> Result<Package, PackageError> {
+    container::read_from(path, input)
+}
+
+/// Reads `package.xml` alone, as a package of gzip holding package XML: the updates it lists,
+/// with the names of their files from its package-level file list. `path` names it in errors.
+pub fn read_package_xml(path: &Path, input: impl BufRead) -> Result<Package, PackageError> {
+    container::read_package_xml(path, "package.xml", input)
+}
+
+/// Reads `metadata.txt` alone: every update it describes, in its order. `path` names it in
+/// errors.
+pub fn read_metadata(path: &Path, input: impl BufRead) -> Result<Vec<Update>, PackageError> {
+    container::read_metadata(path, input)
 }
 
 /// Decodes a base64 SHA-1 digest as WSUS writes it (`+woVBgFHAZXEe06Nh/yz9QKSvrI=`).

@@ -45,6 +45,9 @@ pub struct ExportSpec {
     /// Extra description text per localized property, to make records as large as real ones
     /// (benchmarks).
     pub description_bytes: usize,
+    /// The title of the first software update, in every language, in place of the generated
+    /// one: for tests of how reports show titles.
+    pub first_title: Option<String>,
     pub seed: u64,
 }
 
@@ -60,6 +63,7 @@ impl Default for ExportSpec {
             unreferenced_files: 0,
             languages: 3,
             description_bytes: 0,
+            first_title: None,
             seed: 1,
         }
     }
@@ -234,6 +238,9 @@ fn plan(site_files: &[SiteFile], spec: &ExportSpec) -> io::Result<SyntheticExpor
     let first_software = updates.len();
     for number in 1..=spec.software_updates {
         updates.push(new_update("Software", number, &mut random));
+    }
+    if let (Some(title), Some(first)) = (&spec.first_title, updates.get_mut(first_software)) {
+        first.title.clone_from(title);
     }
     for (index, file) in wanted.enumerate() {
         updates[first_software + index % spec.software_updates]

@@ -20,7 +20,9 @@ pub mod demo;
 mod export;
 pub mod wsusutil;
 
-pub use export::{ExportSpec, SERVER_ID, SyntheticExport, SyntheticUpdate, write_export};
+pub use export::{
+    CREATION_TIME, ExportSpec, SERVER_ID, SyntheticExport, SyntheticUpdate, write_export,
+};
 
 /// The shape of a site to generate.
 #[derive(Debug, Clone)]

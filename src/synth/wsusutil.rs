@@ -185,6 +185,13 @@ fn content_files(root: &Path) -> anyhow::Result<Vec<SiteFile>> {
 
 fn import(package: &Path, log: &mut Log) -> anyhow::Result<()> {
     log.line("Import started");
+    // Which bytes it was given, so that a test can tell the package it imported.
+    let bytes = std::fs::read(package).with_context(|| format!("{}", package.display()))?;
+    log.line(&format!(
+        "Package {} (BLAKE3 {})",
+        package.display(),
+        blake3::hash(&bytes)
+    ));
     let updates = crate::package::open(package)
         .map(|read| read.updates.len())
         .map_err(|error| anyhow!("{error}"))?;

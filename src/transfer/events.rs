@@ -7,9 +7,11 @@ use std::path::Path;
 
 use crate::check::UpdateGap;
 use crate::content::Finding;
-use crate::manifest::TransferMode;
 use crate::manifest::keys::KeyId;
-use crate::mirror::PlanTotals;
+use crate::manifest::{Timestamp, TransferMode};
+use crate::mirror::{Action, ActionKind, PlanTotals};
+
+use super::export::Staging;
 use crate::progress::Phases;
 
 /// A step of an export or import, in the order the workflow takes them.
@@ -22,6 +24,11 @@ pub enum Step<'a> {
         key_id: KeyId,
         mode: TransferMode,
         dry_run: bool,
+    },
+    /// The sequence asked for is not above the last one signed with the key.
+    SequenceNotNewer {
+        sequence: u64,
+        last: u64,
     },
     /// Hashing the content found a file a manifest includes with a warning.
     ContentWarning(&'a Finding),
@@ -38,8 +45,7 @@ pub enum Step<'a> {
     },
     /// The content the other side lacks is on the media (or, in a dry run, would be).
     Staged {
-        totals: &'a PlanTotals,
-        held: u64,
+        staging: Staging<'a>,
         dry_run: bool,
     },
     Signed {
@@ -62,6 +68,8 @@ pub enum Step<'a> {
         totals: &'a PlanTotals,
         dry_run: bool,
     },
+    /// A content file the copy deleted or quarantined (in a dry run, would).
+    Removed(FileLine<'a>),
     /// wsusutil is about to run `verb` (`export`, `import`, `reset`).
     WsusutilStarted {
         program: &'a Path,
@@ -81,6 +89,16 @@ pub enum Step<'a> {
         sequence: u64,
         receipt: &'a Path,
     },
+    /// The media's manifest is the one last accepted: nothing is done, but a missing
+    /// receipt is written again.
+    AlreadyImported {
+        sequence: u64,
+        accepted: Timestamp,
+        receipt: &'a Path,
+        rewritten: bool,
+    },
+    /// A step of a transfer split over volumes.
+    Volume(super::volumes::VolumeStep<'a>),
 }
 
 /// The step in words, as a step log records it.
@@ -102,6 +120,11 @@ impl fmt::Display for Step<'_> {
                 media.display(),
                 dry_run(*is_dry_run)
             ),
+            Step::SequenceNotNewer { sequence, last } => write!(
+                f,
+                "sequence {sequence} is not above {last}, the last signed with this key: a \
+                 receiving side that imported {last} refuses it as replayed"
+            ),
             Step::ContentWarning(finding) => write!(f, "warning: {finding}"),
             Step::PackageRead { path, updates } => {
                 write!(f, "package {}: {updates} updates", path.display())
@@ -112,27 +135,16 @@ impl fmt::Display for Step<'_> {
                 at_risk,
             } => write!(
                 f,
-                "{} lacks {} {} the package references ({} {}); exported with --allow-gaps, \
-                 listed as gaps",
+                "{} lacks {} the package references ({}); exported with --allow-gaps, listed \
+                 as gaps",
                 content.display(),
-                gaps.len(),
-                if gaps.len() == 1 { "file" } else { "files" },
-                at_risk.len(),
-                if at_risk.len() == 1 {
-                    "update"
-                } else {
-                    "updates"
-                },
+                counted(gaps.len(), "file"),
+                counted(at_risk.len(), "update"),
             ),
-            Step::Staged {
-                totals,
-                held,
-                dry_run,
-            } => write!(
-                f,
-                "{}: {totals}; {held} held by the other side",
-                if *dry_run { "dry run" } else { "staged" }
-            ),
+            Step::Staged { staging, dry_run } => {
+                let what = if *dry_run { "dry run" } else { "staged" };
+                write!(f, "{what}: {staging}")
+            }
             Step::Signed {
                 sequence,
                 files_listed,
@@ -165,6 +177,7 @@ impl fmt::Display for Step<'_> {
                 let what = if *dry_run { "dry run" } else { "content" };
                 write!(f, "{what}: {totals}")
             }
+            Step::Removed(line) => write!(f, "{line}"),
             Step::WsusutilStarted { program, verb } => {
                 write!(f, "running {} {verb}", program.display())
             }
@@ -180,8 +193,84 @@ impl fmt::Display for Step<'_> {
                 "finished: sequence {sequence} imported; receipt {}",
                 receipt.display()
             ),
+            Step::AlreadyImported { .. } => already_imported(f, self),
+            Step::Volume(step) => write!(f, "{step}"),
         }
     }
+}
+
+/// `N thing` or `1 thing`.
+fn counted(count: usize, thing: &str) -> String {
+    if count == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{count} {thing}s")
+    }
+}
+
+/// A file an import copied, replaced, deleted or quarantined (in a dry run, would), in words:
+/// `would copy: <path>`, `deleted: <path>`, `quarantined: <path> (to <where>)`.
+#[derive(Debug, Clone, Copy)]
+pub struct FileLine<'a> {
+    pub action: &'a Action,
+    /// Where quarantined files go.
+    pub quarantine: Option<&'a Path>,
+    pub dry_run: bool,
+}
+
+impl FileLine<'_> {
+    /// `would copy`, `deleted`, `quarantined` and the like.
+    pub fn verb(&self) -> &'static str {
+        match (self.action.kind, self.dry_run) {
+            (ActionKind::Copy, true) => "would copy",
+            (ActionKind::Copy, false) => "copied",
+            (ActionKind::Replace, true) => "would replace",
+            (ActionKind::Replace, false) => "replaced",
+            (ActionKind::Quarantine, true) => "would quarantine",
+            (ActionKind::Quarantine, false) => "quarantined",
+            (_, true) => "would delete",
+            (_, false) => "deleted",
+        }
+    }
+}
+
+impl fmt::Display for FileLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = &self.action.path;
+        write!(f, "{}: {path}", self.verb())?;
+        match self.quarantine {
+            Some(folder) if self.action.kind == ActionKind::Quarantine => {
+                write!(f, " (to {})", path.under(folder).display())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `finished: sequence N already imported at T; nothing was changed`, and the receipt if it
+/// was written again.
+fn already_imported(f: &mut fmt::Formatter<'_>, step: &Step<'_>) -> fmt::Result {
+    let Step::AlreadyImported {
+        sequence,
+        accepted,
+        receipt,
+        rewritten,
+    } = step
+    else {
+        unreachable!("only AlreadyImported is written here")
+    };
+    write!(
+        f,
+        "finished: sequence {sequence} already imported at {accepted}; nothing was changed"
+    )?;
+    if *rewritten {
+        write!(
+            f,
+            "; the missing receipt {} written again",
+            receipt.display()
+        )?;
+    }
+    Ok(())
 }
 
 /// Receives a workflow's steps and hands out progress for its stages. Both have empty

@@ -21,10 +21,10 @@ use crate::mirror::{self, ApplyOptions, Listing, PlanOptions, PlanTotals};
 use crate::package::Package;
 use crate::progress::Phase;
 use crate::relpath::RelPath;
-use crate::run_lock::RunLock;
 
 use super::events::{Events, Step};
 use super::outcome::{Outcome, Refusal, TransferError};
+use super::private::{self, PrivateFolder};
 use super::receipt::Receipt;
 use super::{Media, readme_text, sequence, wsusutil};
 
@@ -89,6 +89,37 @@ impl Exported {
     }
 }
 
+/// What staging did to the media, in words: `N to copy (B), N to replace (B), N stale to
+/// remove from the media (B), N already there (B); N held by the other side`. Deletions here
+/// are of stale files on the media, never of anything on a server.
+#[derive(Debug, Clone, Copy)]
+pub struct Staging<'a> {
+    pub totals: &'a PlanTotals,
+    /// Listed entries the other side already holds, so not on the media.
+    pub held: u64,
+}
+
+impl std::fmt::Display for Staging<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use indicatif::{HumanBytes, HumanCount};
+        let totals = self.totals;
+        write!(
+            f,
+            "{} to copy ({}), {} to replace ({}), {} stale to remove from the media ({}), {} \
+             already there ({}); {} held by the other side",
+            HumanCount(totals.copy_files),
+            HumanBytes(totals.copy_bytes),
+            HumanCount(totals.replace_files),
+            HumanBytes(totals.replace_bytes),
+            HumanCount(totals.delete_files),
+            HumanBytes(totals.delete_bytes),
+            HumanCount(totals.unchanged_files),
+            HumanBytes(totals.unchanged_bytes),
+            HumanCount(self.held)
+        )
+    }
+}
+
 /// Runs the export, telling `events` each step.
 pub fn export(
     options: &ExportOptions,
@@ -100,19 +131,11 @@ pub fn export(
     // The key is read first: a wrong key file should not cost an hour of exporting.
     let secret = SecretKey::read(&options.key)?;
     let key_id = secret.public().id;
-    let sequence_file = sequence::file_for(&options.key);
     // One export at a time per key, from before its sequence is read: two at once would sign
     // the same sequence number.
-    let _one_export = if options.dry_run {
-        None
-    } else {
-        Some(RunLock::take_for(
-            &sequence_file,
-            "export signing with this key",
-        )?)
-    };
-    let last = sequence::last(&sequence_file)?;
-    let sequence = options.sequence.unwrap_or(last + 1);
+    let work = (!options.dry_run).then_some("export signing with this key");
+    let claim = sequence::Claim::take(&options.key, options.sequence, work)?;
+    let sequence = claim.sequence;
     let media = Media::new(&options.media);
     events.step(&Step::ExportStarted {
         content: &options.content,
@@ -122,6 +145,12 @@ pub fn export(
         mode: options.mode,
         dry_run: options.dry_run,
     });
+    if claim.is_not_newer() {
+        events.step(&Step::SequenceNotNewer {
+            sequence,
+            last: claim.last,
+        });
+    }
     let receipt = options.since.as_deref().map(Receipt::read).transpose()?;
     if !options.dry_run {
         fs::create_dir_all(&media.root)
@@ -129,16 +158,34 @@ pub fn export(
         // An earlier signature here would vouch for a half-staged folder: it goes first.
         remove_if_present(&media.file(SIGNATURE_FILE))?;
     }
-    let package_path = place_package(options, &media, events)?;
+    // The package is read once, into a folder of this export's own: the manifest describes
+    // that copy, and that copy goes onto the media.
+    let private = match (&options.package, options.dry_run) {
+        (PackageSource::Given(_), true) => None,
+        _ => Some(PrivateFolder::temporary().map_err(|error| {
+            TransferError::io(&std::env::temp_dir(), "create a folder in", error)
+        })?),
+    };
+    let package_path = obtain_package(options, &media, private.as_ref(), events)?;
+    let on_media = match &private {
+        Some(_) => media
+            .root
+            .join(package_path.file_name().unwrap_or_default()),
+        None => package_path.clone(),
+    };
 
+    // A package that cannot be read never reaches the media: it is only in the private copy.
     let mut created = proceed!(build_manifest(options, &package_path, sequence, events)?);
     let package = created.package.take().expect("a package was given");
     events.step(&Step::PackageRead {
-        path: &package_path,
+        path: &on_media,
         updates: package.updates.len(),
     });
     let mut manifest = created.manifest;
     manifest.gaps = proceed!(references_covered(options, &package, &manifest, events)?);
+    if private.is_some() {
+        place_package(&package_path, &on_media, &manifest)?;
+    }
     let held = receipt
         .as_ref()
         .map_or(0, |receipt| receipt.mark_held(&mut manifest.entries));
@@ -148,7 +195,7 @@ pub fn export(
         media: options.media.clone(),
         manifest,
         key_id,
-        package: package_path,
+        package: on_media,
         held,
         staged,
         written: None,
@@ -158,9 +205,7 @@ pub fn export(
     }
 
     exported.written = Some(sign(&exported.manifest, &secret, &media)?);
-    if sequence > last {
-        sequence::record(&sequence_file, sequence)?;
-    }
+    claim.record()?;
     let manifest = &exported.manifest;
     events.step(&Step::Signed {
         sequence,
@@ -172,7 +217,7 @@ pub fn export(
 
 /// Proves that the content holds every file the package references; the files it lacks are
 /// a refusal, or with `allow_gaps` the manifest's gaps.
-fn references_covered(
+pub(super) fn references_covered(
     options: &ExportOptions,
     package: &Package,
     manifest: &Manifest,
@@ -221,25 +266,40 @@ fn sign(manifest: &Manifest, secret: &SecretKey, media: &Media) -> Result<Writte
     Ok(create::sign_and_write(manifest, secret, &media.root)?)
 }
 
-/// The package on the media: `wsusutil export` run into it, or the given package copied
-/// there (in a dry run, the given package where it is).
-fn place_package(
+/// The package to describe: `wsusutil export` run into the `private` folder, or the given
+/// package copied there (in a dry run, the given package where it is).
+pub(super) fn obtain_package(
     options: &ExportOptions,
     media: &Media,
+    private: Option<&PrivateFolder>,
     events: &dyn Events,
 ) -> Result<PathBuf, TransferError> {
+    let Some(private) = private else {
+        let PackageSource::Given(given) = &options.package else {
+            unreachable!("only a dry run of a given package has no private folder")
+        };
+        return Ok(given.clone());
+    };
     match &options.package {
-        PackageSource::Given(given) if options.dry_run => Ok(given.clone()),
-        PackageSource::Given(given) => copy_package(given, media),
+        PackageSource::Given(given) => {
+            let name = given.file_name().ok_or_else(|| {
+                TransferError::io(
+                    given,
+                    "take its file name",
+                    io::Error::from(io::ErrorKind::InvalidInput),
+                )
+            })?;
+            let copy = private.path().join(name);
+            private::place(given, &copy)?;
+            Ok(copy)
+        }
         PackageSource::Wsusutil(program) => {
-            let package_path = media.file(Media::PACKAGE);
+            let package_path = private.path().join(Media::PACKAGE);
             let log_path = media.file(Media::EXPORT_LOG);
-            // wsusutil can neither replace a read-only package nor add to a read-only log,
-            // and media copied back from a DVD is read-only.
-            for path in [&package_path, &log_path] {
-                make_replaceable(path)
-                    .map_err(|error| TransferError::io(path, "make writable", error))?;
-            }
+            // wsusutil cannot add to a read-only log, and media copied back from a DVD is
+            // read-only.
+            make_replaceable(&log_path)
+                .map_err(|error| TransferError::io(&log_path, "make writable", error))?;
             events.step(&Step::WsusutilStarted {
                 program,
                 verb: "export",
@@ -255,8 +315,28 @@ fn place_package(
     }
 }
 
+/// Copies the described package onto the media, hashing what it writes: the media must get
+/// the bytes the manifest describes.
+pub(super) fn place_package(
+    package: &Path,
+    on_media: &Path,
+    manifest: &Manifest,
+) -> Result<(), TransferError> {
+    let entry = manifest
+        .package
+        .as_ref()
+        .expect("the manifest has a package");
+    let (size, blake3) = private::place(package, on_media)?;
+    if (size, blake3) != (entry.size, entry.blake3) {
+        return Err(TransferError::PackageChanged {
+            path: package.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Hashes every content file into a manifest; damaged content is refused.
-fn build_manifest(
+pub(super) fn build_manifest(
     options: &ExportOptions,
     package: &Path,
     sequence: u64,
@@ -331,28 +411,16 @@ fn stage_content(
         }
     }
     events.step(&Step::Staged {
-        totals: &plan.totals,
-        held,
+        staging: Staging {
+            totals: &plan.totals,
+            held,
+        },
         dry_run: options.dry_run,
     });
     Ok(plan.totals)
 }
 
-/// Copies the given package into the media root (unless it is already there), atomically.
-fn copy_package(given: &Path, media: &Media) -> Result<PathBuf, TransferError> {
-    let name = given.file_name().ok_or_else(|| {
-        TransferError::io(
-            given,
-            "take its file name",
-            io::Error::from(io::ErrorKind::InvalidInput),
-        )
-    })?;
-    let target = media.root.join(name);
-    atomic_file::copy(given, &target)?;
-    Ok(target)
-}
-
-fn remove_if_present(path: &Path) -> Result<(), TransferError> {
+pub(super) fn remove_if_present(path: &Path) -> Result<(), TransferError> {
     match make_replaceable(path).and_then(|()| fs::remove_file(path)) {
         Err(error) if error.kind() != io::ErrorKind::NotFound => {
             Err(TransferError::io(path, "remove", error))

@@ -11,12 +11,13 @@ use crate::atomic_file;
 use crate::manifest::Timestamp;
 use crate::manifest::keys::KeyId;
 use crate::manifest::trust::TrustState;
-use crate::mirror::{ActionKind, ApplyOptions, Deletions, Plan, PlanTotals};
+use crate::mirror::{self, Action, ApplyOptions, Deletions, Plan, PlanTotals};
 use crate::run_lock::RunLock;
 
-use super::events::{Events, Step};
-use super::gate::{self, Copy, MediaCheck};
+use super::events::{Events, FileLine, Step};
+use super::gate::{self, Against, Copy, MediaCheck};
 use super::outcome::{Outcome, Refusal, TransferError};
+use super::private::PrivateFolder;
 use super::receipt::Receipt;
 use super::{Media, wsusutil};
 
@@ -58,10 +59,19 @@ pub struct Imported {
     pub check: MediaCheck,
     /// The copy plan's totals.
     pub copied: PlanTotals,
-    /// The receipt written beside the content folder; `None` in a dry run.
+    /// The files copied, replaced, deleted or quarantined (in a dry run, those the copy
+    /// would), in order.
+    pub files: Vec<Action>,
+    /// Where quarantined files went.
+    pub quarantine: Option<PathBuf>,
+    /// The receipt written beside the content folder; `None` in a dry run (and for media
+    /// imported already, when there is none).
     pub receipt: Option<PathBuf>,
     /// `wsusutil reset` ran after the import.
     pub reset: bool,
+    /// The manifest is the one the trust state last accepted, at this time: nothing was
+    /// copied or run, and the trust state is as it was.
+    pub already_imported: Option<Timestamp>,
 }
 
 impl Imported {
@@ -90,17 +100,32 @@ pub fn import(
     // server), from before the gate on, or a second import that passed the gate while the
     // first ran would import the same media again.
     let receipt_path = beside_content(&options.content, RECEIPT_FILE);
-    let (_one_import, mut state) = if options.dry_run {
-        (None, TrustState::load(&options.state)?)
+    // And one run at a time into the content folder, whatever its trust state.
+    let (_one_import, _one_copy, mut state) = if options.dry_run {
+        (None, None, TrustState::load(&options.state)?)
     } else {
         let (lock, state) = prepare_to_record(&options.state, &receipt_path)?;
-        (Some(lock), state)
+        let copy_lock = mirror::lock_destination(&options.content)?;
+        (Some(lock), Some(copy_lock), state)
+    };
+    // The package is read off the media once, into a folder of this import's own; wsusutil
+    // is given that copy. A dry run leaves the trust state's folder alone.
+    let package_folder = if options.dry_run {
+        PrivateFolder::temporary()
+    } else {
+        PrivateFolder::fresh(&package_folder_of(&options.state))
+    }
+    .map_err(|error| TransferError::io(&package_folder_of(&options.state), "create", error))?;
+    let against = Against {
+        trust: &options.trust,
+        state: &state,
+        now: options.now,
+        allow_already_accepted: true,
     };
     let check = proceed!(gate::pass(
         &media,
-        &options.trust,
-        &state,
-        options.now,
+        &against,
+        package_folder.path(),
         options.jobs,
         events,
     )?);
@@ -110,14 +135,20 @@ pub fn import(
         sequence: manifest.sequence,
         files_listed: manifest.totals.files,
     });
-    let copied = proceed!(copy_content(options, &media, &check, events)?);
+    if check.verified.already_accepted {
+        return already_imported(options, &media, check, receipt_path, events).map(Outcome::Done);
+    }
+    let (copied, files) = proceed!(copy_content(options, &media, &check, events)?);
     if options.dry_run {
         return Ok(Outcome::Done(Imported {
             media: options.media.clone(),
             check,
             copied,
+            files,
+            quarantine: options.quarantine.clone(),
             receipt: None,
             reset: false,
+            already_imported: None,
         }));
     }
     // The content must now hold every listed file: planned again, nothing may be left to do.
@@ -139,11 +170,39 @@ pub fn import(
 
     run_wsusutil(options, &media, &check, events)?;
 
-    // Done: first the trust state, so that this media can never be imported again, then the
-    // receipt for the return trip (without which the next export only carries more).
+    record(options, &media, &check, &mut state, &receipt_path, events)?;
+    Ok(Outcome::Done(Imported {
+        media: options.media.clone(),
+        check,
+        copied,
+        files,
+        quarantine: options.quarantine.clone(),
+        receipt: Some(receipt_path),
+        reset: options.reset,
+        already_imported: None,
+    }))
+}
+
+/// Records a done import: first the trust state, so that this media can never be imported
+/// again, then the receipt for the return trip (without which the next export only carries
+/// more), beside the content and on the media.
+fn record(
+    options: &ImportOptions,
+    media: &Media,
+    check: &MediaCheck,
+    state: &mut TrustState,
+    receipt_path: &Path,
+    events: &dyn Events,
+) -> Result<(), TransferError> {
+    let manifest = &check.verified.manifest;
     let now = Timestamp::new(options.now);
     let key_id = check.verified.key_id;
-    state.accept(key_id, manifest.sequence, now);
+    state.accept(
+        key_id,
+        manifest.sequence,
+        now,
+        check.verified.manifest_blake3,
+    );
     state.save(&options.state)?;
     let receipt = Receipt::new(
         key_id.to_string(),
@@ -151,28 +210,78 @@ pub fn import(
         now,
         &manifest.entries,
     );
-    receipt.write(&receipt_path)?;
+    receipt.write(receipt_path)?;
     if let Err(error) = receipt.write(&media.file(Media::RECEIPT)) {
+        events.step(&Step::ReceiptNotOnMedia {
+            error: &error,
+            kept_at: receipt_path,
+        });
+    }
+    events.step(&Step::Imported {
+        sequence: manifest.sequence,
+        receipt: receipt_path,
+    });
+    Ok(())
+}
+
+/// Media whose manifest is the one the trust state last accepted: nothing is copied, run or
+/// recorded, but a receipt that is missing (a run killed after wsusutil, before it wrote
+/// the receipt) is written again, as it was, dated when the import was accepted.
+fn already_imported(
+    options: &ImportOptions,
+    media: &Media,
+    check: MediaCheck,
+    receipt_path: PathBuf,
+    events: &dyn Events,
+) -> Result<Imported, TransferError> {
+    let verified = &check.verified;
+    let manifest = &verified.manifest;
+    let accepted = verified
+        .previous
+        .expect("an already accepted manifest was accepted before")
+        .accepted;
+    let receipt = Receipt::new(
+        verified.key_id.to_string(),
+        manifest.sequence,
+        accepted,
+        &manifest.entries,
+    );
+    let missing = |path: &Path| std::fs::symlink_metadata(path).is_err();
+    let rewritten = !options.dry_run && missing(&receipt_path);
+    if rewritten {
+        receipt.write(&receipt_path)?;
+    }
+    let on_media = media.file(Media::RECEIPT);
+    if !options.dry_run
+        && missing(&on_media)
+        && let Err(error) = receipt.write(&on_media)
+    {
         events.step(&Step::ReceiptNotOnMedia {
             error: &error,
             kept_at: &receipt_path,
         });
     }
-    events.step(&Step::Imported {
+    events.step(&Step::AlreadyImported {
         sequence: manifest.sequence,
+        accepted,
         receipt: &receipt_path,
+        rewritten,
     });
-    Ok(Outcome::Done(Imported {
+    let receipt = (!missing(&receipt_path)).then_some(receipt_path);
+    Ok(Imported {
         media: options.media.clone(),
         check,
-        copied,
-        receipt: Some(receipt_path),
-        reset: options.reset,
-    }))
+        copied: PlanTotals::default(),
+        files: Vec::new(),
+        quarantine: None,
+        receipt,
+        reset: false,
+        already_imported: Some(accepted),
+    })
 }
 
 /// The copy into the content folder: carried out under the options' brakes if `apply`.
-fn copy_of(options: &ImportOptions, apply: bool) -> Copy<'_> {
+pub(super) fn copy_of(options: &ImportOptions, apply: bool) -> Copy<'_> {
     Copy {
         content: &options.content,
         brakes: ApplyOptions {
@@ -187,14 +296,23 @@ fn copy_of(options: &ImportOptions, apply: bool) -> Copy<'_> {
 
 /// Copies the media's content into the content folder (in a dry run, plans it): a copy that
 /// stops is an error, one that the brakes or the hashes stop is a refusal.
-fn copy_content(
+pub(super) fn copy_content(
     options: &ImportOptions,
     media: &Media,
     check: &MediaCheck,
     events: &dyn Events,
-) -> Result<Outcome<PlanTotals>, TransferError> {
+) -> Result<Outcome<(PlanTotals, Vec<Action>)>, TransferError> {
     let copy = copy_of(options, !options.dry_run);
     let (plan, applied) = proceed!(gate::plan_copy(media, check, &copy, events)?);
+    let actions = match &applied {
+        Some(applied) => &applied.done,
+        None => &plan.actions,
+    };
+    let files: Vec<Action> = actions
+        .iter()
+        .filter(|action| action.kind.is_file())
+        .cloned()
+        .collect();
     if let Some(mut applied) = applied {
         if let Some(error) = applied.stopped.take() {
             return Err(error.into());
@@ -216,32 +334,39 @@ fn copy_content(
         totals: &plan.totals,
         dry_run: options.dry_run,
     });
-    Ok(Outcome::Done(plan.totals))
+    for action in &files {
+        if action.kind.removes() {
+            events.step(&Step::Removed(FileLine {
+                action,
+                quarantine: options.quarantine.as_deref(),
+                dry_run: options.dry_run,
+            }));
+        }
+    }
+    Ok(Outcome::Done((plan.totals, files)))
 }
 
 /// The files a plan deletes or quarantines.
 fn deleted_paths(plan: &Plan) -> Vec<String> {
     plan.actions
         .iter()
-        .filter(|action| matches!(action.kind, ActionKind::Delete | ActionKind::Quarantine))
+        .filter(|action| action.kind.removes())
         .map(|action| action.path.to_string())
         .collect()
 }
 
 /// `wsusutil import` of the media's package, then `reset` if asked.
-fn run_wsusutil(
+pub(super) fn run_wsusutil(
     options: &ImportOptions,
     media: &Media,
     check: &MediaCheck,
     events: &dyn Events,
 ) -> Result<(), TransferError> {
-    let package = match &check.verified.manifest.package {
-        Some(entry) => entry.name.under(&media.root),
-        None => {
-            return Err(TransferError::NoPackage {
-                media: media.root.clone(),
-            });
-        }
+    // The private copy the gate verified and parsed, never the media's file.
+    let Some(package) = &check.package_copy else {
+        return Err(TransferError::NoPackage {
+            media: media.root.clone(),
+        });
     };
     let import_log = beside_content(&options.content, IMPORT_LOG);
     let program = &options.wsusutil;
@@ -249,7 +374,7 @@ fn run_wsusutil(
         program,
         verb: "import",
     });
-    let result = wsusutil::import(program, &package, &import_log);
+    let result = wsusutil::import(program, package, &import_log);
     events.step(&Step::WsusutilEnded {
         verb: "import",
         succeeded: result.is_ok(),
@@ -270,6 +395,14 @@ fn run_wsusutil(
     Ok(())
 }
 
+/// Where an import keeps its private copy of the package: beside the trust state, named
+/// after it (`trust-state.json.package`), guarded by its lock.
+pub fn package_folder_of(state: &Path) -> PathBuf {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".package");
+    PathBuf::from(name)
+}
+
 /// A file beside the content folder (`D:\WSUS\WsusContent` -> `D:\WSUS\<name>`).
 pub fn beside_content(content: &Path, name: &str) -> PathBuf {
     let absolute = std::path::absolute(content).unwrap_or_else(|_| content.to_owned());
@@ -282,7 +415,7 @@ pub fn beside_content(content: &Path, name: &str) -> PathBuf {
 /// folder is made if needed; the receipt's (the content folder's) is probed only when it
 /// exists: a mistyped `--content` makes no folder here, and a folder the copy makes is
 /// writable.
-fn prepare_to_record(
+pub(super) fn prepare_to_record(
     state_path: &Path,
     receipt: &Path,
 ) -> Result<(RunLock, TrustState), TransferError> {

@@ -28,10 +28,12 @@ pub mod export;
 pub mod gate;
 pub mod import;
 pub mod outcome;
+pub mod private;
 pub mod receipt;
 pub mod report;
 pub mod sequence;
 pub mod verify;
+pub mod volumes;
 pub mod wsusutil;
 
 use std::path::{Path, PathBuf};

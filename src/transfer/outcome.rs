@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::atomic_file::CopyError;
 use crate::check::UpdateGap;
-use crate::manifest::contents::ContentsCheck;
+use crate::manifest::contents::{ContentsCheck, PackageState};
 use crate::manifest::create::{self, CreateError};
 use crate::manifest::keys::KeyError;
 use crate::manifest::trust::TrustStateError;
@@ -24,6 +24,7 @@ use crate::relpath::RelPathError;
 use crate::run_lock::RunLockError;
 
 use super::gate::GateError;
+use super::private::PlaceError;
 use super::receipt::ReceiptError;
 use super::sequence::SequenceError;
 use super::wsusutil::WsusutilError;
@@ -52,6 +53,9 @@ pub enum Refusal {
         /// The updates that need those references.
         at_risk: Vec<UpdateGap>,
     },
+    /// Links where the media must hold a folder or a file of its own (its content folder,
+    /// the manifest, its signature), relative to the media: never followed.
+    Links { media: PathBuf, paths: Vec<String> },
     /// Files the manifest lists that neither the media nor the content folder holds.
     NotCovered {
         content: PathBuf,
@@ -80,6 +84,14 @@ pub enum Refusal {
     },
     /// Import: files that were not as signed when copied, so not put in place.
     Rejected { rejected: Vec<Rejected> },
+    /// Import of a volume: another transfer's volumes are being taken in, and this one is
+    /// not newer.
+    OtherTransfer {
+        media: PathBuf,
+        sequence: u64,
+        in_progress: u64,
+        needed: Vec<u32>,
+    },
 }
 
 /// The refusal in one sentence.
@@ -103,6 +115,18 @@ impl fmt::Display for Refusal {
                 } else {
                     "references"
                 },
+            ),
+            Refusal::Links { media, paths } => write!(
+                f,
+                "{}: {} where the media must hold {} of its own: {}; links are never followed",
+                media.display(),
+                if paths.len() == 1 { "a link" } else { "links" },
+                if paths.len() == 1 {
+                    "a folder or file"
+                } else {
+                    "folders and files"
+                },
+                paths.join(", ")
             ),
             Refusal::NotCovered { content, paths, .. } => write!(
                 f,
@@ -149,6 +173,18 @@ impl fmt::Display for Refusal {
                     "the content folder could not be completed; rerun to resume"
                 )
             }
+            Refusal::OtherTransfer {
+                media,
+                sequence,
+                in_progress,
+                needed,
+            } => write!(
+                f,
+                "{} is a volume of sequence {sequence}, not of sequence {in_progress}, whose \
+                 import is under way (volumes still needed: {})",
+                media.display(),
+                super::volumes::Numbers(needed),
+            ),
         }
     }
 }
@@ -166,11 +202,13 @@ impl Refusal {
         match self {
             Refusal::Manifest(_) => "manifest",
             Refusal::Media { .. } => "media",
+            Refusal::Links { .. } => "links",
             Refusal::NotCovered { .. } => "not-covered",
             Refusal::Content { .. } => "content",
             Refusal::Gaps { .. } => "gaps",
             Refusal::TooManyDeletions { .. } => "too-many-deletions",
             Refusal::Rejected { .. } => "rejected",
+            Refusal::OtherTransfer { .. } => "other-transfer",
         }
     }
 
@@ -193,7 +231,7 @@ impl Refusal {
                 .collect()
         }
         match self {
-            Refusal::Manifest(_) => Vec::new(),
+            Refusal::Manifest(_) | Refusal::OtherTransfer { .. } => Vec::new(),
             Refusal::Media {
                 contents,
                 unlisted_references,
@@ -211,8 +249,20 @@ impl Refusal {
                     files.extend(paths.into_iter().map(|path| Concerned { path, problem }));
                 }
                 files.extend(each(unlisted_references, "not-listed"));
+                // The package, by its name beside the manifest.
+                let package = match &contents.package {
+                    Some(PackageState::Missing { path }) => Some((path, "missing")),
+                    Some(PackageState::Changed { path, .. }) => Some((path, "changed")),
+                    _ => None,
+                };
+                if let Some((path, problem)) = package
+                    && let Some(path) = path.file_name().and_then(|name| name.to_str())
+                {
+                    files.push(Concerned { path, problem });
+                }
                 files
             }
+            Refusal::Links { paths, .. } => each(paths, "link"),
             Refusal::NotCovered { paths, .. } => each(paths, "not-covered"),
             Refusal::Content { problems, .. } => problems
                 .iter()
@@ -259,6 +309,8 @@ pub enum TransferError {
     Wsusutil(#[from] WsusutilError),
     #[error(transparent)]
     Copy(#[from] CopyError),
+    #[error(transparent)]
+    Volumes(#[from] super::volumes::VolumesError),
     #[error("{}: cannot {action}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -273,6 +325,13 @@ pub enum TransferError {
     StagingIncomplete,
     #[error("{}: {changed} files changed during the import; rerun", content.display())]
     ChangedDuringImport { content: PathBuf, changed: u64 },
+    #[error(
+        "{}: the package changed while it was copied onto the media; nothing was signed",
+        path.display()
+    )]
+    PackageChanged { path: PathBuf },
+    #[error(transparent)]
+    Place(#[from] PlaceError),
     #[error("{}: the manifest names no package to import", media.display())]
     NoPackage { media: PathBuf },
     #[error(
@@ -297,6 +356,8 @@ impl TransferError {
             TransferError::Mirror(error) => error,
             TransferError::Wsusutil(error) => error,
             TransferError::Copy(error) => error,
+            TransferError::Place(error) => error,
+            TransferError::Volumes(error) => error,
             TransferError::Unrecordable(error) => error.cause(),
             other => other,
         }

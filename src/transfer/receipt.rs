@@ -113,8 +113,10 @@ impl Receipt {
         })
     }
 
-    /// Marks every entry the receipt shows the other side holding (same path ignoring case,
-    /// same size and BLAKE3) as not carried; returns how many were marked.
+    /// Marks every content file the receipt shows the other side holding (same path ignoring
+    /// case, same size and BLAKE3) as not carried; returns how many were marked. Other files
+    /// (`anonymousCheckFile.txt`) are always carried: tiny, and the media's mirror keeps such
+    /// top-level files anyway, so that marking them would make the counts disagree.
     pub fn mark_held(&self, entries: &mut [FileEntry]) -> u64 {
         let held: std::collections::HashSet<(String, u64, Blake3Digest)> = self
             .content
@@ -123,7 +125,8 @@ impl Receipt {
             .collect();
         let mut marked = 0;
         for entry in entries {
-            if held.contains(&(fold_case(entry.path.as_str()), entry.size, entry.blake3)) {
+            let key = (fold_case(entry.path.as_str()), entry.size, entry.blake3);
+            if entry.sha1.is_some() && held.contains(&key) {
                 entry.carried = false;
                 marked += 1;
             }

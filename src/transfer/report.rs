@@ -4,10 +4,14 @@
 use serde::Serialize;
 
 use crate::check::UpdateGap;
-use crate::mirror::PlanTotals;
+use crate::check::report::PackageOrigin;
+use crate::manifest::Timestamp;
+use crate::mirror::{Action, PlanTotals};
 use crate::relpath::RelPath;
 
+use super::gate::MediaCheck;
 use super::outcome::Concerned;
+use super::volumes::outlook::VolumeNeeded;
 use super::{Exported, Imported, Ready, Refusal};
 
 /// An export's report (`result`: `exported`, or `dry-run`).
@@ -59,11 +63,17 @@ pub struct ReadyReport<'a> {
     pub key_id: String,
     pub sequence: u64,
     pub expires: String,
+    pub gate: GateReport<'a>,
     pub files_intact: u64,
     pub bytes_intact: u64,
     pub files_not_carried: u64,
     pub acknowledged_gaps: &'a [String],
+    /// The updates the acknowledged gaps leave without their files.
+    pub updates_at_risk: &'a [UpdateGap],
     pub import_would_copy: Option<PlanTotals>,
+    /// For a volume of a split transfer, with `--content`: the other volumes still needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volumes_needed: Option<&'a [VolumeNeeded]>,
 }
 
 impl Ready {
@@ -76,32 +86,76 @@ impl Ready {
             key_id: check.verified.key_id.to_string(),
             sequence: manifest.sequence,
             expires: manifest.expires.to_string(),
+            gate: GateReport::new(check),
             files_intact: check.contents.intact_files,
             bytes_intact: check.contents.intact_bytes,
             files_not_carried: check.contents.not_carried,
             acknowledged_gaps: &check.acknowledged_gaps,
+            updates_at_risk: &check.gap_updates,
             import_would_copy: self.import_would_copy,
+            volumes_needed: self.volumes_needed.as_deref(),
         }
     }
 }
 
-/// An import's report (`result`: `imported`, or `dry-run`).
+/// What the gate proved beyond the key, the sequence and the expiry: where and when the media
+/// was signed, the sequence it follows, and the package it carries.
 #[derive(Debug, Serialize)]
-pub struct ImportReport {
+pub struct GateReport<'a> {
+    /// When the manifest was signed, and the name of the machine that signed it.
+    pub signed: Timestamp,
+    pub signed_on: &'a str,
+    /// The sequence last accepted from this key, per the trust state; `None` when it held
+    /// none.
+    pub last_accepted: Option<u64>,
+    /// The WSUS server that wrote the package the media carries, and when; `None` without a
+    /// package.
+    pub package: Option<PackageOrigin<'a>>,
+}
+
+impl<'a> GateReport<'a> {
+    fn new(check: &'a MediaCheck) -> Self {
+        let verified = &check.verified;
+        GateReport {
+            signed: verified.manifest.created,
+            signed_on: &verified.manifest.source.host,
+            last_accepted: verified.previous.map(|previous| previous.sequence),
+            package: check.package.as_ref().map(PackageOrigin::from),
+        }
+    }
+}
+
+/// An import's report (`result`: `imported`, `dry-run`, or `already-imported`).
+#[derive(Debug, Serialize)]
+pub struct ImportReport<'a> {
     pub result: &'static str,
     pub media: String,
     pub key_id: String,
     pub sequence: u64,
+    pub expires: String,
+    pub gate: GateReport<'a>,
     pub content: PlanTotals,
+    /// Every file copied, replaced, deleted or quarantined (in a dry run, that would be).
+    pub files: &'a [Action],
+    /// Where quarantined files went.
+    pub quarantine: Option<String>,
+    pub acknowledged_gaps: &'a [String],
+    /// The updates the media's acknowledged gaps leave without their files.
+    pub updates_at_risk: &'a [UpdateGap],
     /// The receipt written; `None` in a dry run.
     pub receipt: Option<String>,
     pub reset: bool,
+    /// When the manifest was accepted, for media imported already.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub already_imported_at: Option<String>,
 }
 
 impl Imported {
-    pub fn report(&self) -> ImportReport {
+    pub fn report(&self) -> ImportReport<'_> {
         ImportReport {
-            result: if self.receipt.is_some() {
+            result: if self.already_imported.is_some() {
+                "already-imported"
+            } else if self.receipt.is_some() {
                 "imported"
             } else {
                 "dry-run"
@@ -109,12 +163,22 @@ impl Imported {
             media: self.media.display().to_string(),
             key_id: self.key_id().to_string(),
             sequence: self.sequence(),
+            expires: self.check.verified.manifest.expires.to_string(),
+            gate: GateReport::new(&self.check),
             content: self.copied,
+            files: &self.files,
+            quarantine: self
+                .quarantine
+                .as_ref()
+                .map(|folder| folder.display().to_string()),
+            acknowledged_gaps: &self.check.acknowledged_gaps,
+            updates_at_risk: &self.check.gap_updates,
             receipt: self
                 .receipt
                 .as_ref()
                 .map(|receipt| receipt.display().to_string()),
             reset: self.reset,
+            already_imported_at: self.already_imported.map(|time| time.to_string()),
         }
     }
 }
@@ -124,7 +188,7 @@ impl Imported {
 pub struct RefusalReport<'a> {
     pub result: &'static str,
     pub error: String,
-    /// What was refused: `manifest`, `media`, `not-covered`, `content`, `gaps`,
+    /// What was refused: `manifest`, `media`, `links`, `not-covered`, `content`, `gaps`,
     /// `too-many-deletions` or `rejected`.
     pub refusal: &'static str,
     pub files: Vec<Concerned<'a>>,

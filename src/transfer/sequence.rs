@@ -10,6 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::atomic_file::{self, Access, Existing};
+use crate::run_lock::{RunLock, RunLockError};
 
 /// Why the counter could not be read or advanced.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +19,57 @@ pub enum SequenceError {
     Io { path: PathBuf, source: io::Error },
     #[error("{}: not a sequence number: {text:?}", path.display())]
     Invalid { path: PathBuf, text: String },
+    #[error(transparent)]
+    Lock(#[from] RunLockError),
+}
+
+/// The sequence a run is about to sign with a key: the one asked for, or the last one
+/// recorded for the key plus one. Held (unless only planning) under the key's lock, so that
+/// two runs never sign the same number; recorded by [`Claim::record`] once signed.
+#[derive(Debug)]
+pub struct Claim {
+    pub sequence: u64,
+    /// The last sequence recorded for the key (0: none).
+    pub last: u64,
+    file: PathBuf,
+    _lock: Option<RunLock>,
+}
+
+impl Claim {
+    /// Claims the sequence to sign with the secret key at `key` for `work` (named in the
+    /// message another run gets while this one holds the lock); without `work`, only plans.
+    pub fn take(
+        key: &Path,
+        requested: Option<u64>,
+        work: Option<&'static str>,
+    ) -> Result<Self, SequenceError> {
+        let file = file_for(key);
+        let lock = work
+            .map(|work| RunLock::take_for(&file, work))
+            .transpose()?;
+        let last = last(&file)?;
+        Ok(Claim {
+            sequence: requested.unwrap_or(last + 1),
+            last,
+            file,
+            _lock: lock,
+        })
+    }
+
+    /// True when the sequence is not above the last one signed with the key: only an
+    /// explicit request gets here, and the other side refuses such media if it accepted the
+    /// later one.
+    pub fn is_not_newer(&self) -> bool {
+        self.sequence <= self.last
+    }
+
+    /// Records the sequence as the last signed with the key, if it is above the last one.
+    pub fn record(&self) -> Result<(), SequenceError> {
+        if self.sequence > self.last {
+            record(&self.file, self.sequence)?;
+        }
+        Ok(())
+    }
 }
 
 /// The counter file of the secret key at `key`.

@@ -1,0 +1,84 @@
+//! What a manifest says about a transfer split over volumes: how many, how large, which volume
+//! holds each file, and how the files too large for a volume are cut into chunks. A manifest
+//! without volumes writes none of it, so single media is described as before.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Blake3Digest, Manifest};
+
+/// The volumes of a split transfer; every volume carries the same signed manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeSet {
+    /// Volumes are numbered from 1 to `count`.
+    pub count: u32,
+    /// No volume holds more bytes of files than this.
+    pub volume_size: u64,
+    /// No file on a volume is larger than this, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_size: Option<u64>,
+    /// The volume that holds the package.
+    pub package_volume: u32,
+}
+
+/// A piece of a cut file: `size` bytes from `offset`, on `volume`, with their own hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chunk {
+    pub volume: u32,
+    pub offset: u64,
+    pub size: u64,
+    pub blake3: Blake3Digest,
+}
+
+/// The folder of volume `number` in a media folder: `volume-01`.
+pub fn folder_name(number: u32) -> String {
+    format!("volume-{number:02}")
+}
+
+/// What serde cannot check about volumes: every carried file of a split transfer on exactly
+/// one volume or cut into chunks that cover it in order, every volume number in range, and
+/// no volume fields in a manifest without volumes.
+pub(crate) fn check(manifest: &Manifest) -> Result<(), String> {
+    let Some(set) = manifest.volumes else {
+        return match manifest
+            .entries
+            .iter()
+            .find(|entry| entry.volume.is_some() || !entry.chunks.is_empty())
+        {
+            Some(entry) => Err(format!(
+                "entry `{}` names a volume, but the manifest has none",
+                entry.path
+            )),
+            None => Ok(()),
+        };
+    };
+    let in_range = |volume: u32| (1..=set.count).contains(&volume);
+    if !in_range(set.package_volume) {
+        return Err(format!(
+            "package volume {} is not a volume",
+            set.package_volume
+        ));
+    }
+    for entry in &manifest.entries {
+        let path = &entry.path;
+        match (entry.carried, entry.volume, entry.chunks.as_slice()) {
+            (false, None, []) => {}
+            (true, Some(volume), []) if in_range(volume) => {}
+            (true, None, chunks) if !chunks.is_empty() => {
+                let mut next = 0;
+                for chunk in chunks {
+                    if chunk.offset != next || !in_range(chunk.volume) {
+                        return Err(format!("the chunks of `{path}` do not follow each other"));
+                    }
+                    next += chunk.size;
+                }
+                if next != entry.size {
+                    return Err(format!("the chunks of `{path}` do not add up to its size"));
+                }
+            }
+            _ => return Err(format!("entry `{path}` is not on one volume or in chunks")),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! Safety rules that a deliberate bug once slipped past, each held by a test whose expected
+//! values come from outside the code under test: the generator's own data, or what an
+//! independent tool computes.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use support::trip::Trip;
+use support::{TestSite, has_line, independent_sha1, run, run_command};
+use wsus_airgap::synth::SiteSpec;
+
+/// Media whose manifest is correctly signed but leaves out a file the package references is
+/// refused, naming the update that would fail to download; an import changes nothing.
+#[test]
+fn the_gate_refuses_signed_media_whose_manifest_leaves_out_a_referenced_file() {
+    let trip = Trip::new(31);
+    let media = trip.path("media");
+    let exported = run_command(&mut trip.export(&media, None));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    // Re-signed by the trusted key, over content lacking one file the package needs.
+    let left_out = trip.site.files[0].path.clone();
+    fs::remove_file(media.join("WsusContent").join(&left_out)).unwrap();
+    fs::remove_file(media.join("manifest.json")).unwrap();
+    let resigned = run_command(
+        Command::new(support::binary())
+            .args(["manifest", "create", "--quiet", "--content"])
+            .arg(media.join("WsusContent"))
+            .arg("--package")
+            .arg(media.join("export.xml.gz"))
+            .arg("--key")
+            .arg(trip.path("site.key"))
+            .arg("--out")
+            .arg(&media),
+    );
+    assert_eq!(resigned.code, 0, "{}", resigned.stderr);
+
+    for verb in ["verify", "import"] {
+        let before = trip.disconnected_files();
+        let refused = run_command(&mut trip.gate(verb, &media));
+        assert_eq!(refused.code, 1, "{verb}: {}", refused.stderr);
+        assert!(
+            has_line(&refused.stderr, &format!("  lacks {left_out}")),
+            "{}",
+            refused.stderr
+        );
+        let last = refused.stderr.lines().last().unwrap();
+        assert!(
+            last.starts_with("wsus-airgap: refused: ")
+                && last.ends_with("; 1 package reference the manifest does not list"),
+            "{last}"
+        );
+        assert_eq!(trip.disconnected_files(), before, "{verb}");
+    }
+}
+
+/// A damaged file above the size where reading changes strategy (large reads, and memory
+/// maps for the largest) is found, with the SHA-1 an independent tool computes.
+#[test]
+fn audit_finds_a_damaged_large_content_file_that_is_not_an_esd() {
+    let site = TestSite::new(&SiteSpec {
+        files: 4,
+        min_size: 1,
+        max_size: 1000,
+        large_files: 1,
+        large_size: 24 * 1024 * 1024,
+        seed: 32,
+    });
+    let large = site.index_of_extension("exe");
+    assert!(site.site.files[large].size > 16 * 1024 * 1024);
+    let path = site.site.path_of(large);
+    let mut bytes = fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    fs::write(&path, &bytes).unwrap();
+    let actual = independent_sha1(&path);
+
+    let audited = run([Path::new("audit"), Path::new("--quiet"), site.root()]);
+    assert_eq!(audited.code, 1, "{}", audited.stderr);
+    let relative = &site.site.files[large].path;
+    let expected = format!(
+        "corrupt: {relative}: expected SHA-1 {} (from the name), found {actual}",
+        site.site.files[large].sha1
+    );
+    assert!(has_line(&audited.stdout, &expected), "{}", audited.stdout);
+}
