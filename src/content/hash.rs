@@ -172,6 +172,7 @@ fn hash_blake3_with(
     retry::io_while_held_open(|| {
         let (mut file, size) = open_regular(path)?;
         let mut blake3 = blake3::Hasher::new();
+        // Mapped only for finished media on a fixed disk, where a crash fails safe (Access::Map).
         if access == Access::Map
             && size >= map_from
             && on_fixed_disk(path, &file)
