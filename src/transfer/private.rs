@@ -46,9 +46,14 @@ impl PrivateFolder {
             Err(error) if error.kind() == io::ErrorKind::NotFound => {}
             Err(error) => return Err(error),
         }
-        let mut builder = fs::DirBuilder::new();
         #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        let builder = {
+            let mut builder = fs::DirBuilder::new();
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+        };
+        #[cfg(not(unix))]
+        let builder = fs::DirBuilder::new();
         builder.create(path)?;
         Ok(PrivateFolder {
             path: path.to_owned(),
@@ -58,11 +63,14 @@ impl PrivateFolder {
 
     /// A new folder in the system's temporary folder.
     pub fn temporary() -> io::Result<Self> {
-        let mut builder = temporary_file_builder();
         #[cfg(unix)]
-        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o700);
-        #[cfg(unix)]
-        builder.permissions(mode);
+        let builder = {
+            let mut builder = temporary_file_builder();
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+            builder
+        };
+        #[cfg(not(unix))]
+        let builder = temporary_file_builder();
         let folder = builder.tempdir()?;
         Ok(PrivateFolder {
             path: folder.path().to_owned(),
