@@ -168,6 +168,12 @@ if not made("file-elements.cab"):
                   lambda m: (m.add(HEAD + b"<Files>"), m.add(FILE, 2_000_000_000 // len(FILE))),
                   nothing)
 
+# 2 GiB of empty elements the reader must read and does not keep.
+if not made("empty-elements.cab"):
+    write_cabinet("empty-elements.cab",
+                  lambda m: (m.add(HEAD), m.add(b"<a/>", 2_000_000_000 // 4), m.add(b"</ExportPackage>")),
+                  nothing)
+
 # Four million updates listed, and 2.8 million (which package.xml alone could hold): the
 # index and the updates would not fit.
 if not made("updates-listed.cab"):
@@ -195,6 +201,14 @@ if not made("description-records.cab"):
             member.add(record(number, text))
     write_cabinet("description-records.cab", listing(127), descriptions)
 
+# The same, as empty elements: 2 GiB of records of the largest size, each all <a/>.
+if not made("element-records.cab"):
+    def elements(member):
+        text = b"<a/>" * ((16 * 1024 * 1024 - 400) // 4)
+        for number in range(127):
+            member.add(record(number, text))
+    write_cabinet("element-records.cab", listing(127), elements)
+
 # A gzip bomb: 2.7 GB of zeros after a cabinet header.
 if not made("bomb.cab.gz"):
     gzip_members("bomb.cab.gz", b"MSCF" + b"\0" * 60, b"\0" * 1024, 40)
@@ -202,8 +216,10 @@ PYTHON
 
 printf '%-30s %12s %5s %8s %10s  %s\n' input bytes exit wall "peak RSS" "what it said"
 for input in entry-past-folder.cab nested-package-xml.cab nested-metadata.cab \
-  whitespace-package-xml.cab whitespace-3gb.xml.gz file-elements-2.6gb.xml.gz file-elements.cab \
+  whitespace-package-xml.cab whitespace-3gb.xml.gz empty-elements.cab file-elements-2.6gb.xml.gz \
+  file-elements.cab \
   updates-listed.cab updates-listed-2.8m.cab title-records.cab description-records.cab \
+  element-records.cab \
   bomb.cab.gz; do
   path="$dir/$input"
   status=0

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::limits::{Footprint, MAX_UNPACKED_BYTES, Retained};
+use super::limits::{Budget, Footprint, MAX_UNPACKED_BYTES};
 use super::package_xml::{self, PackageXml, PackageXmlUpdate};
 use super::{FileRef, Package, PackageError, Update, cabinet, metadata};
 use crate::retry;
@@ -213,18 +213,19 @@ pub fn read_package_xml(
     input: impl BufRead,
 ) -> Result<Package, PackageError> {
     let invalid = |detail| PackageError::invalid(path, member, detail);
-    let mut retained = Retained::new();
-    let xml = package_xml::read(input, &mut retained).map_err(invalid)?;
+    let mut budget = Budget::new();
+    let xml = package_xml::read(input, &mut budget).map_err(invalid)?;
     check_listed_once(&xml.updates).map_err(invalid)?;
-    from_package_xml(xml, &mut retained).map_err(invalid)
+    from_package_xml(xml, &mut budget).map_err(invalid)
 }
 
 /// Every update `metadata.txt` describes, read from `input`.
 pub fn read_metadata(path: &Path, input: impl BufRead) -> Result<Vec<Update>, PackageError> {
-    let mut retained = Retained::new();
+    let mut budget = Budget::new();
     let mut updates = Vec::new();
-    metadata::read_updates(input, |update| {
-        retained.add(update.footprint())?;
+    metadata::read_updates(input, |update, elements| {
+        budget.read_elements(elements)?;
+        budget.keep(update.footprint())?;
         updates.push(update);
         Ok(())
     })
@@ -258,25 +259,25 @@ fn read_cab<R: Read + Seek>(
     let member = cabinet
         .read_file(&package_name)
         .map_err(|error| PackageError::invalid(path, &package_name, error.to_string()))?;
-    let mut retained = Retained::new();
-    let xml = package_xml::read(BufReader::with_capacity(256 * 1024, member), &mut retained)
+    let mut budget = Budget::new();
+    let xml = package_xml::read(BufReader::with_capacity(256 * 1024, member), &mut budget)
         .map_err(|detail| PackageError::invalid(path, &package_name, detail))?;
 
     // Only the update keys of package.xml are needed from here on: the rest is dropped before
     // metadata.txt is read, and what stays (the export, the index, room for the updates) is
-    // counted before the index is made.
+    // counted, instead of what was kept, before the index is made.
     let PackageXml {
         mut export,
         updates: listed,
     } = xml;
     export.files.shrink_to_fit();
-    let mut retained = Retained::new();
+    budget.forget_kept();
     let per_update = size_of::<((String, u32), bool)>() * 2 + size_of::<Update>();
     let kept = listed
         .iter()
         .map(|update| per_update + update.id.capacity());
-    retained
-        .add(export.footprint() + kept.sum::<usize>())
+    budget
+        .keep(export.footprint() + kept.sum::<usize>())
         .map_err(|detail| PackageError::invalid(path, &package_name, detail))?;
     check_listed_once(&listed)
         .map_err(|detail| PackageError::invalid(path, &package_name, detail))?;
@@ -290,27 +291,31 @@ fn read_cab<R: Read + Seek>(
         .read_file(&metadata_name)
         .map_err(|error| PackageError::invalid(path, &metadata_name, error.to_string()))?;
     let mut updates = Vec::with_capacity(described.len());
-    metadata::read_updates(BufReader::with_capacity(1024 * 1024, member), |update| {
-        // Exports carry several revisions of some updates: identity is id and revision.
-        match described.get_mut(&(update.id.clone(), update.revision)) {
-            Some(true) => {
-                return Err(format!(
-                    "update {} revision {} appears twice",
-                    update.id, update.revision
-                ));
+    metadata::read_updates(
+        BufReader::with_capacity(1024 * 1024, member),
+        |update, elements| {
+            budget.read_elements(elements)?;
+            // Exports carry several revisions of some updates: identity is id and revision.
+            match described.get_mut(&(update.id.clone(), update.revision)) {
+                Some(true) => {
+                    return Err(format!(
+                        "update {} revision {} appears twice",
+                        update.id, update.revision
+                    ));
+                }
+                Some(seen) => *seen = true,
+                None => {
+                    return Err(format!(
+                        "describes update {} revision {}, which {PACKAGE_XML} does not list",
+                        update.id, update.revision
+                    ));
+                }
             }
-            Some(seen) => *seen = true,
-            None => {
-                return Err(format!(
-                    "describes update {} revision {}, which {PACKAGE_XML} does not list",
-                    update.id, update.revision
-                ));
-            }
-        }
-        retained.add(update.footprint() - size_of::<Update>())?;
-        updates.push(update);
-        Ok(())
-    })
+            budget.keep(update.footprint() - size_of::<Update>())?;
+            updates.push(update);
+            Ok(())
+        },
+    )
     .map_err(|detail| PackageError::invalid(path, &metadata_name, detail))?;
 
     // The smallest key, so that the message does not depend on hash order.
@@ -402,8 +407,8 @@ fn check_listed_once(updates: &[PackageXmlUpdate]) -> Result<(), String> {
 }
 
 /// The package from `package.xml` alone: updates come from it, with file names taken from
-/// its package-level file list, each counted in `retained` before it is made.
-fn from_package_xml(xml: PackageXml, retained: &mut Retained) -> Result<Package, String> {
+/// its package-level file list, each counted in `budget` before it is made.
+fn from_package_xml(xml: PackageXml, budget: &mut Budget) -> Result<Package, String> {
     let names: BTreeMap<_, _> = xml
         .export
         .files
@@ -415,7 +420,7 @@ fn from_package_xml(xml: PackageXml, retained: &mut Retained) -> Result<Package,
         let mut files = Vec::with_capacity(listed.files.len());
         for sha1 in &listed.files {
             let name = names.get(sha1).copied().unwrap_or_default();
-            retained.add(size_of::<FileRef>() + name.len())?;
+            budget.keep(size_of::<FileRef>() + name.len())?;
             files.push(FileRef {
                 sha1: *sha1,
                 name: name.to_owned(),
@@ -431,7 +436,7 @@ fn from_package_xml(xml: PackageXml, retained: &mut Retained) -> Result<Package,
             files,
             ..Update::default()
         };
-        retained.add(size_of::<Update>() + update.id.capacity())?;
+        budget.keep(size_of::<Update>() + update.id.capacity())?;
         updates.push(update);
     }
     drop(names);

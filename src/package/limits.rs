@@ -23,34 +23,65 @@ pub const MAX_EVENT_BYTES: u64 = 1024 * 1024;
 /// fills memory.
 pub const MAX_RETAINED_BYTES: usize = 256 * 1024 * 1024;
 
+/// The most elements a package may hold, in `package.xml` and `metadata.txt` together: every
+/// element costs the readers time, whether they keep anything of it or not. The real export in
+/// `tests/fixtures` has one element per 123 bytes of `metadata.txt` and per 32 bytes of
+/// `package.xml`: about 25 million for a cabinet at its format's limit.
+pub const MAX_ELEMENTS: u64 = 64_000_000;
+
 /// The most a gzip package may unpack to: the largest cabinet the format allows
 /// (`cbCabinet` is at most 0x7FFFFFFF), and as much package XML.
 pub const MAX_UNPACKED_BYTES: u64 = 0x7FFF_FFFF;
 
-/// The memory the parsed package takes so far, against [`MAX_RETAINED_BYTES`].
+/// What reading a package costs so far: the memory the parsed package takes, against
+/// [`MAX_RETAINED_BYTES`], and the elements read, against [`MAX_ELEMENTS`].
 #[derive(Debug)]
-pub struct Retained {
-    bytes: usize,
-    limit: usize,
+pub struct Budget {
+    kept: usize,
+    kept_limit: usize,
+    elements: u64,
+    element_limit: u64,
 }
 
-impl Retained {
+impl Budget {
     pub fn new() -> Self {
-        Retained::with_limit(MAX_RETAINED_BYTES)
+        Budget::with_limits(MAX_RETAINED_BYTES, MAX_ELEMENTS)
     }
 
-    pub fn with_limit(limit: usize) -> Self {
-        Retained { bytes: 0, limit }
+    pub fn with_limits(kept_limit: usize, element_limit: u64) -> Self {
+        Budget {
+            kept: 0,
+            kept_limit,
+            elements: 0,
+            element_limit,
+        }
     }
 
-    /// Counts `bytes` more; an error once the limit is passed.
-    pub fn add(&mut self, bytes: usize) -> Result<(), String> {
-        self.bytes = self.bytes.saturating_add(bytes);
-        if self.bytes > self.limit {
+    /// Counts `bytes` more kept; an error once the limit is passed.
+    pub fn keep(&mut self, bytes: usize) -> Result<(), String> {
+        self.kept = self.kept.saturating_add(bytes);
+        if self.kept > self.kept_limit {
             return Err(format!(
                 "the updates, files and names it describes would take more than {} MiB of \
                  memory, more than any real export",
-                self.limit / 1024 / 1024
+                self.kept_limit / 1024 / 1024
+            ));
+        }
+        Ok(())
+    }
+
+    /// Forgets what was counted as kept: it has been dropped.
+    pub fn forget_kept(&mut self) {
+        self.kept = 0;
+    }
+
+    /// Counts `count` more elements read; an error once the limit is passed.
+    pub fn read_elements(&mut self, count: u64) -> Result<(), String> {
+        self.elements = self.elements.saturating_add(count);
+        if self.elements > self.element_limit {
+            return Err(format!(
+                "more than {} elements in the package, more than any real export",
+                self.element_limit
             ));
         }
         Ok(())
@@ -138,11 +169,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_limit_is_passed_by_one_byte_not_reached() {
-        let mut retained = Retained::with_limit(10 * 1024 * 1024);
-        retained.add(10 * 1024 * 1024).unwrap();
-        let error = retained.add(1).unwrap_err();
+    fn the_limits_are_passed_by_one_not_reached() {
+        let mut budget = Budget::with_limits(10 * 1024 * 1024, 5);
+        budget.keep(10 * 1024 * 1024).unwrap();
+        let error = budget.keep(1).unwrap_err();
         assert!(error.contains("more than 10 MiB of memory"), "{error}");
+        budget.forget_kept();
+        budget.keep(1).unwrap();
+        budget.read_elements(5).unwrap();
+        let error = budget.read_elements(1).unwrap_err();
+        assert_eq!(
+            error,
+            "more than 5 elements in the package, more than any real export"
+        );
     }
 
     #[test]

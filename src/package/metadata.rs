@@ -47,26 +47,28 @@ impl Record {
         )
     }
 
-    fn parse(&self) -> Result<Update, String> {
-        let update = parse_update(&self.xml).map_err(|detail| self.context(detail))?;
+    /// The update the record describes, and how many elements its XML holds.
+    fn parse(&self) -> Result<(Update, u64), String> {
+        let (update, elements) = parse_update(&self.xml).map_err(|detail| self.context(detail))?;
         if !update.id.eq_ignore_ascii_case(&self.id) || update.revision != self.revision {
             return Err(self.context(format!(
                 "the record says update {} revision {}, its XML says {} revision {}",
                 self.id, self.revision, update.id, update.revision
             )));
         }
-        Ok(update)
+        Ok((update, elements))
     }
 }
 
 type Batch = Result<Vec<Record>, String>;
 
-/// Reads every record of `input`, handing each parsed update to `each` in file order. Errors
+/// Reads every record of `input`, handing each parsed update, with the number of elements of
+/// its XML, to `each` in file order. Errors
 /// are plain text naming the record (its number and update id) and byte offset; the first
 /// error in file order is the one returned.
 pub fn read_updates(
     input: impl BufRead,
-    each: impl FnMut(Update) -> Result<(), String> + Send,
+    each: impl FnMut(Update, u64) -> Result<(), String> + Send,
 ) -> Result<(), String> {
     let (sender, batches) = mpsc::sync_channel::<Batch>(BATCHES_WAITING);
     std::thread::scope(|scope| {
@@ -84,13 +86,15 @@ pub fn read_updates(
 /// receiver, which stops the cutting at its next batch.
 fn parse_batches(
     batches: mpsc::Receiver<Batch>,
-    mut each: impl FnMut(Update) -> Result<(), String>,
+    mut each: impl FnMut(Update, u64) -> Result<(), String>,
 ) -> Result<(), String> {
     for batch in batches {
         let batch = batch?;
-        let updates: Vec<Result<Update, String>> = batch.par_iter().map(Record::parse).collect();
-        for (record, update) in batch.iter().zip(updates) {
-            each(update?).map_err(|detail| record.context(detail))?;
+        let updates: Vec<Result<(Update, u64), String>> =
+            batch.par_iter().map(Record::parse).collect();
+        for (record, parsed) in batch.iter().zip(updates) {
+            let (update, elements) = parsed?;
+            each(update, elements).map_err(|detail| record.context(detail))?;
         }
     }
     Ok(())
@@ -305,8 +309,8 @@ enum Capture {
     Sha256,
 }
 
-/// Parses one update's XML.
-pub fn parse_update(xml: &[u8]) -> Result<Update, String> {
+/// Parses one update's XML; returns it with the number of elements the XML holds.
+pub fn parse_update(xml: &[u8]) -> Result<(Update, u64), String> {
     let mut reader = Reader::from_reader(xml);
     let mut update = Update::default();
     let mut stack: Vec<String> = Vec::new();
@@ -314,6 +318,7 @@ pub fn parse_update(xml: &[u8]) -> Result<Update, String> {
     let mut text = String::new();
     let mut titles: Vec<(String, String)> = Vec::new();
     let (mut language, mut title) = (String::new(), String::new());
+    let mut elements = 0;
     loop {
         let position = reader.buffer_position();
         let event = reader
@@ -321,8 +326,9 @@ pub fn parse_update(xml: &[u8]) -> Result<Update, String> {
             .map_err(|error| format!("malformed XML near character {position}: {error}"))?;
         match event {
             Event::Start(element) => {
+                elements += 1;
                 let name = local_name(&element);
-                capture = opened(&mut update, &stack, &name, &element)?;
+                capture = opened(&mut update, &stack, name, &element)?;
                 text.clear();
                 if stack.len() == MAX_DEPTH {
                     return Err(format!(
@@ -330,11 +336,12 @@ pub fn parse_update(xml: &[u8]) -> Result<Update, String> {
                          {position}: no update nests so deep"
                     ));
                 }
-                stack.push(name);
+                stack.push(name.to_owned());
             }
             Event::Empty(element) => {
+                elements += 1;
                 let name = local_name(&element);
-                opened(&mut update, &stack, &name, &element)?;
+                opened(&mut update, &stack, name, &element)?;
             }
             Event::Text(content) if !matches!(capture, Capture::None) => {
                 text.push_str(&content.xml10_content());
@@ -376,7 +383,7 @@ pub fn parse_update(xml: &[u8]) -> Result<Update, String> {
     if let Some(at) = english.or((!titles.is_empty()).then_some(0)) {
         update.title = Some(titles.swap_remove(at).1);
     }
-    Ok(update)
+    Ok((update, elements))
 }
 
 /// Handles an opening element; says whether its text is wanted.
@@ -386,6 +393,20 @@ fn opened(
     name: &str,
     element: &BytesStart,
 ) -> Result<Capture, String> {
+    // Below the root, most elements are of no interest: they cost no more than this.
+    let wanted = matches!(
+        name,
+        "UpdateIdentity"
+            | "Properties"
+            | "KBArticleID"
+            | "Language"
+            | "Title"
+            | "File"
+            | "AdditionalDigest"
+    );
+    if !stack.is_empty() && !wanted {
+        return Ok(Capture::None);
+    }
     let parents: Vec<&str> = stack.iter().map(String::as_str).collect();
     let capture = match (parents.as_slice(), name) {
         ([], "Update") => Capture::None,
@@ -495,7 +516,7 @@ mod tests {
 
     fn read_all(text: &str) -> Result<Vec<Update>, String> {
         let mut updates = Vec::new();
-        read_updates(text.as_bytes(), |u| {
+        read_updates(text.as_bytes(), |u, _| {
             updates.push(u);
             Ok(())
         })?;
@@ -592,7 +613,7 @@ mod tests {
         for capacity in 1..=9 {
             let mut updates = Vec::new();
             let input = std::io::BufReader::with_capacity(capacity, text.as_bytes());
-            read_updates(input, |update| {
+            read_updates(input, |update, _| {
                 updates.push(update);
                 Ok(())
             })
@@ -610,7 +631,7 @@ mod tests {
     fn invalid_utf8_cannot_push_the_count_past_the_length() {
         let mut bytes = format!("{ID},00000002,00000005,").into_bytes();
         bytes.extend_from_slice(b"\xFF\xFF\xFF\xFFabcdef\r\n");
-        let error = read_updates(bytes.as_slice(), |_| Ok(())).unwrap_err();
+        let error = read_updates(bytes.as_slice(), |_, _| Ok(())).unwrap_err();
         assert!(error.ends_with("ends inside a character"), "{error}");
     }
 

@@ -4,14 +4,14 @@
 //! The XML reader holds one tag, text or comment at a time: each is refused past
 //! [`MAX_EVENT_BYTES`], so that neither megabytes of whitespace nor a giant tag are held
 //! whole. Elements nest at most [`MAX_DEPTH`] levels, and what is kept counts against the
-//! package's [`Retained`] memory.
+//! package's [`Budget`], as does every element.
 
 use std::io::{self, BufRead, Read};
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
-use super::limits::{Footprint, MAX_DEPTH, MAX_EVENT_BYTES, Retained};
+use super::limits::{Budget, Footprint, MAX_DEPTH, MAX_EVENT_BYTES};
 use super::xml::{attribute, local_name, required_attribute};
 use super::{Export, Language, PackageFile, decode_sha1};
 use crate::content::Sha1Digest;
@@ -66,9 +66,9 @@ impl<R: BufRead> BufRead for Allowance<R> {
     }
 }
 
-/// Reads `package.xml` from `input`, counting what it keeps in `retained`. Errors are plain
+/// Reads `package.xml` from `input`, counting its elements and what it keeps in `budget`. Errors are plain
 /// text naming the element or the byte position; the caller adds the file and member.
-pub fn read(input: impl BufRead, retained: &mut Retained) -> Result<PackageXml, String> {
+pub fn read(input: impl BufRead, budget: &mut Budget) -> Result<PackageXml, String> {
     let mut reader = Reader::from_reader(Allowance { input, left: 0 });
     let mut package = PackageXml::default();
     let mut stack: Vec<String> = Vec::new();
@@ -90,21 +90,23 @@ pub fn read(input: impl BufRead, retained: &mut Retained) -> Result<PackageXml, 
         })?;
         match event {
             Event::Start(element) => {
+                budget.read_elements(1)?;
                 let name = local_name(&element);
-                seen_root |= check_root(&stack, &name, seen_root)?;
-                element_opened(&mut package, &stack, &name, &element, retained)?;
+                seen_root |= check_root(&stack, name, seen_root)?;
+                element_opened(&mut package, &stack, name, &element, budget)?;
                 if stack.len() == MAX_DEPTH {
                     return Err(format!(
                         "elements nested more than {MAX_DEPTH} levels deep near byte \
                          {position}: no export nests so deep"
                     ));
                 }
-                stack.push(name);
+                stack.push(name.to_owned());
             }
             Event::Empty(element) => {
+                budget.read_elements(1)?;
                 let name = local_name(&element);
-                seen_root |= check_root(&stack, &name, seen_root)?;
-                element_opened(&mut package, &stack, &name, &element, retained)?;
+                seen_root |= check_root(&stack, name, seen_root)?;
+                element_opened(&mut package, &stack, name, &element, budget)?;
             }
             Event::End(_) => {
                 stack.pop();
@@ -145,8 +147,12 @@ fn element_opened(
     stack: &[String],
     name: &str,
     element: &BytesStart,
-    retained: &mut Retained,
+    budget: &mut Budget,
 ) -> Result<(), String> {
+    // Most elements are of no interest: they cost no more than this comparison.
+    if !matches!(name, "ExportPackage" | "Language" | "File" | "Update") {
+        return Ok(());
+    }
     let parents: Vec<&str> = stack.iter().map(String::as_str).collect();
     match (parents.as_slice(), name) {
         ([], "ExportPackage") => {
@@ -164,7 +170,7 @@ fn element_opened(
                 long_name: attribute(element, "LongName")?.unwrap_or_default(),
                 enabled: attribute(element, "Enabled")?.as_deref() == Some("1"),
             };
-            retained.add(language.footprint())?;
+            budget.keep(language.footprint())?;
             package.export.languages.push(language);
         }
         (["ExportPackage", "Files"], "File") => {
@@ -173,7 +179,7 @@ fn element_opened(
                 name: attribute(element, "Name")?.unwrap_or_default(),
                 mu_url: attribute(element, "MUUrl")?.unwrap_or_default(),
             };
-            retained.add(file.footprint())?;
+            budget.keep(file.footprint())?;
             package.export.files.push(file);
         }
         (["ExportPackage", "Updates"], "Update") => {
@@ -187,7 +193,7 @@ fn element_opened(
                 revision,
                 files: Vec::new(),
             };
-            retained.add(update.footprint())?;
+            budget.keep(update.footprint())?;
             package.updates.push(update);
         }
         (["ExportPackage", "Updates", "Update", "Files"], "File") => {
@@ -196,7 +202,7 @@ fn element_opened(
             };
             let sha1 = decode_sha1(&required_attribute(element, "Digest")?)
                 .map_err(|error| format!("update {}: {error}", update.id))?;
-            retained.add(size_of::<Sha1Digest>())?;
+            budget.keep(size_of::<Sha1Digest>())?;
             update.files.push(sha1);
         }
         _ => {}
@@ -219,9 +225,9 @@ mod tests {
     #[test]
     fn what_is_kept_counts_against_the_limit() {
         let xml = files(1000);
-        let package = read(xml.as_bytes(), &mut Retained::with_limit(1 << 20)).unwrap();
+        let package = read(xml.as_bytes(), &mut Budget::with_limits(1 << 20, 10_000)).unwrap();
         assert_eq!(package.export.files.len(), 1000);
-        let error = read(xml.as_bytes(), &mut Retained::with_limit(50_000)).unwrap_err();
+        let error = read(xml.as_bytes(), &mut Budget::with_limits(50_000, 10_000)).unwrap_err();
         assert!(
             error.starts_with("the updates, files and names it describes would take more than"),
             "{error}"
@@ -229,9 +235,23 @@ mod tests {
     }
 
     #[test]
+    fn every_element_counts_kept_or_not() {
+        let xml = format!(
+            "<ExportPackage ServerID=\"x\" CreationTime=\"y\">{}</ExportPackage>",
+            "<a/>".repeat(9)
+        );
+        read(xml.as_bytes(), &mut Budget::with_limits(1 << 20, 10)).unwrap();
+        let error = read(xml.as_bytes(), &mut Budget::with_limits(1 << 20, 9)).unwrap_err();
+        assert_eq!(
+            error,
+            "more than 9 elements in the package, more than any real export"
+        );
+    }
+
+    #[test]
     fn a_second_root_element_is_refused() {
         let xml = "<ExportPackage ServerID=\"x\" CreationTime=\"y\"/><ExportPackage ServerID=\"z\" CreationTime=\"y\"/>";
-        let error = read(xml.as_bytes(), &mut Retained::new()).unwrap_err();
+        let error = read(xml.as_bytes(), &mut Budget::new()).unwrap_err();
         assert_eq!(
             error,
             "a second root element <ExportPackage> after <ExportPackage>"
@@ -246,7 +266,7 @@ mod tests {
         );
         for capacity in [7, 8192, 1 << 21] {
             let input = io::BufReader::with_capacity(capacity, xml.as_bytes());
-            let error = read(input, &mut Retained::new()).unwrap_err();
+            let error = read(input, &mut Budget::new()).unwrap_err();
             assert!(
                 error.starts_with("text, a tag or a comment longer than 1 MiB near byte 52"),
                 "{capacity}: {error}"

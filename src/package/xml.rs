@@ -39,6 +39,6 @@ pub fn resolve_reference(reference: &BytesRef) -> Result<String, String> {
 }
 
 /// The local name of an element, as text.
-pub fn local_name(element: &BytesStart) -> String {
-    element.local_name().as_ref().to_owned()
+pub fn local_name<'a>(element: &'a BytesStart) -> &'a str {
+    element.local_name().into_inner()
 }
