@@ -247,7 +247,190 @@ fn verifying_one_volume_names_the_volumes_still_needed() {
         .map(|needed| needed["volume"].as_u64().unwrap())
         .collect();
     assert!(!listed.contains(&2) && listed.contains(&3), "{listed:?}");
+    assert_eq!(
+        document["volume"],
+        serde_json::json!({ "volume": 1, "count": volumes.len() })
+    );
     let written = trip.path("verify.json");
     fs::write(&written, &json.stdout).unwrap();
     support::assert_valid_against_schema("verify-report.schema.json", &written);
+}
+
+/// What the signed manifest puts on `volume`: the files it holds whole, and what it stages
+/// (chunks, and the package on its volume), counted from the manifest's JSON.
+fn on_volume(volume_folder: &Path, volume: u64) -> (usize, usize) {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(volume_folder.join("manifest.json")).unwrap()).unwrap();
+    let entries = manifest["entries"].as_array().unwrap();
+    let whole = entries
+        .iter()
+        .filter(|entry| entry["volume"].as_u64() == Some(volume))
+        .count();
+    let chunks = entries
+        .iter()
+        .flat_map(|entry| entry["chunks"].as_array().cloned().unwrap_or_default())
+        .filter(|chunk| chunk["volume"].as_u64() == Some(volume))
+        .count();
+    let package = usize::from(manifest["volumes"]["package_volume"].as_u64() == Some(volume));
+    (whole, chunks + package)
+}
+
+/// `import --dry-run` of volumes says what taking each would do and what would still be
+/// needed, in text and in JSON (both documents, the dry run's and the waiting import's, as
+/// their schema describes), and changes nothing on the receiving side.
+#[test]
+fn a_dry_run_of_volumes_says_what_each_would_do_and_changes_nothing() {
+    let trip = trip(7);
+    let volumes = export(&trip, &trip.path("media"), &[]);
+    let count = volumes.len();
+    assert!(count >= 3, "{count} volumes");
+    let taken = import(&trip, &[&volumes[0]]);
+    assert_eq!(taken.code, 0, "{}", taken.stderr);
+    let before = trip.disconnected_files();
+
+    let mut command = trip.gate("import", &volumes[0]);
+    command.arg("--dry-run");
+    for volume in &volumes[1..] {
+        command.arg("--media").arg(volume);
+    }
+    let run = run_command(&mut command);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut expected = vec![format!(
+        "volume 1 ({}): taken before; nothing to do",
+        volumes[0].display()
+    )];
+    for (index, volume) in volumes.iter().enumerate().skip(1) {
+        let (whole, staged) = on_volume(volume, index as u64 + 1);
+        let line = run
+            .stdout
+            .lines()
+            .find(|line| line.starts_with(&format!("volume {} (", index + 1)))
+            .unwrap_or_else(|| panic!("no line for volume {}:\n{}", index + 1, run.stdout));
+        assert!(
+            line.starts_with(&format!(
+                "volume {} ({}): would place {whole} files (",
+                index + 1,
+                volume.display()
+            )),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(&format!(
+                ", 0 already in place; stage {staged} chunks or package files"
+            )),
+            "{line}"
+        );
+        expected.push(line.to_owned());
+    }
+    expected.extend([
+        format!("volumes taken before: 1 of {count}"),
+        "still needed: none; with these the import of sequence 1 would finish (completeness \
+         proof, wsusutil import)"
+            .to_owned(),
+        "result: dry run; nothing was changed".to_owned(),
+    ]);
+    assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected);
+    assert_eq!(
+        trip.disconnected_files(),
+        before,
+        "a dry run changes nothing"
+    );
+    assert_eq!(record(&trip), "", "and runs nothing");
+
+    // One volume alone: the rest are still needed; the JSON document says the same.
+    let json = run_command(
+        trip.gate("import", &volumes[1])
+            .args(["--dry-run", "--json"]),
+    );
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(document["result"], "volumes-dry-run");
+    assert_eq!(document["taken"], serde_json::json!([1]));
+    let needed: Vec<u64> = (3..=count as u64).collect();
+    assert_eq!(document["needed"], serde_json::json!(needed));
+    let (whole, staged) = on_volume(&volumes[1], 2);
+    let would = &document["would_take"][0];
+    assert_eq!(would["volume"], 2);
+    assert_eq!(would["taken_before"], false);
+    assert_eq!(would["place"]["copy_files"], whole);
+    assert_eq!(would["stage"], staged);
+    let written = trip.path("dry-run.json");
+    fs::write(&written, &json.stdout).unwrap();
+    support::assert_valid_against_schema("import-report.schema.json", &written);
+    assert_eq!(trip.disconnected_files(), before);
+
+    // The waiting import's document, for real this time.
+    let json = run_command(trip.gate("import", &volumes[1]).arg("--json"));
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        document,
+        serde_json::json!({
+            "result": "waiting", "sequence": 1, "volumes": count,
+            "taken": [1, 2], "needed": needed,
+        })
+    );
+    fs::write(&written, &json.stdout).unwrap();
+    support::assert_valid_against_schema("import-report.schema.json", &written);
+}
+
+/// `export --json` of a split transfer says what each volume holds, as found on disk, and the
+/// text names each volume; `verify` of a volume says which it is and where the package is.
+#[test]
+fn export_and_verify_say_what_each_volume_holds() {
+    let trip = trip(8);
+    let media = trip.path("media");
+    let size = VOLUME_SIZE.to_string();
+    let json = run_command(
+        trip.export(&media, None)
+            .args(["--volume-size", &size, "--json"]),
+    );
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let listed = document["volumes"].as_array().unwrap();
+    let folders: Vec<PathBuf> = (1..=listed.len())
+        .map(|volume| media.join(format!("volume-{volume:02}")))
+        .collect();
+    assert!(
+        !media
+            .join(format!("volume-{:02}", listed.len() + 1))
+            .exists()
+    );
+    for (volume, folder) in listed.iter().zip(&folders) {
+        let whole = support::files_below(&folder.join("WsusContent"));
+        let chunks = support::files_below(&folder.join("chunks"));
+        let package = folder.join("export.xml.gz");
+        let package_bytes = fs::metadata(&package).map_or(0, |metadata| metadata.len());
+        let bytes: u64 = whole
+            .values()
+            .chain(chunks.values())
+            .map(|file| file.len() as u64)
+            .sum();
+        assert_eq!(volume["files"], whole.len(), "{volume}");
+        assert_eq!(volume["chunks"], chunks.len(), "{volume}");
+        assert_eq!(volume["package"], package.exists(), "{volume}");
+        assert_eq!(volume["bytes"], bytes + package_bytes, "{volume}");
+    }
+    let written = trip.path("export.json");
+    fs::write(&written, &json.stdout).unwrap();
+    support::assert_valid_against_schema("export-report.schema.json", &written);
+
+    let count = folders.len();
+    let package_volume = listed
+        .iter()
+        .position(|volume| volume["package"] == true)
+        .unwrap()
+        + 1;
+    let other = if package_volume == 1 { 2 } else { 1 };
+    let verified = run_command(&mut trip.gate("verify", &folders[other - 1]));
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    let media_line = verified.stdout.lines().nth(1).unwrap();
+    assert!(
+        media_line.starts_with(&format!("media: volume {other} of {count}: ")),
+        "{media_line}"
+    );
+    assert!(
+        media_line.ends_with(&format!("the package is on volume {package_volume}")),
+        "{media_line}"
+    );
 }

@@ -8,6 +8,7 @@ use indicatif::HumanCount;
 use serde::Serialize;
 use wsus_airgap::manifest::contents::PackageState;
 use wsus_airgap::manifest::trusted_comment;
+use wsus_airgap::manifest::volumes::{self, VolumeLine};
 use wsus_airgap::mirror::ActionKind;
 use wsus_airgap::transfer::events::FileLine;
 use wsus_airgap::transfer::export::Staging;
@@ -207,6 +208,12 @@ pub fn write_exported(exported: &Exported, json: bool) -> io::Result<()> {
         HumanCount(manifest.totals.files),
         HumanCount(exported.files_carried()),
     )?;
+    if let Some(set) = manifest.volumes {
+        for contents in &volumes::contents(manifest) {
+            let count = set.count;
+            writeln!(out, "{}", VolumeLine { contents, count })?;
+        }
+    }
     writeln!(
         out,
         "signed: sequence {}, key {}",
@@ -263,15 +270,16 @@ fn write_files(out: &mut impl Write, imported: &Imported, kind: ActionKind) -> i
     Ok(())
 }
 
-/// What an import did (or, in a dry run, would do).
-/// A split import still waiting for volumes: which are in, which are still needed.
+/// A split import still waiting for volumes, or its dry run: which are in, which are still
+/// needed.
 pub fn write_waiting(waiting: &VolumesImport, json: bool) -> io::Result<()> {
-    match waiting.waiting_report() {
+    match waiting.report() {
         Some(report) if json => write_document(&report),
         _ => writeln!(super::stdout::lock(), "{waiting}"),
     }
 }
 
+/// What an import did (or, in a dry run, would do).
 pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
     let copied = imported.copied;
     if json {

@@ -31,6 +31,90 @@ pub struct Chunk {
     pub blake3: Blake3Digest,
 }
 
+/// What the manifest puts on one volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct VolumeContents {
+    pub volume: u32,
+    /// Files held whole.
+    pub files: u64,
+    /// Chunks of files cut across volumes.
+    pub chunks: u64,
+    /// True on the volume that holds the package.
+    pub package: bool,
+    /// The bytes of those files, chunks and package.
+    pub bytes: u64,
+}
+
+/// What the manifest puts on each of its volumes, in order; empty without volumes.
+pub fn contents(manifest: &Manifest) -> Vec<VolumeContents> {
+    let Some(set) = manifest.volumes else {
+        return Vec::new();
+    };
+    let mut volumes: Vec<VolumeContents> = (1..=set.count)
+        .map(|volume| VolumeContents {
+            volume,
+            files: 0,
+            chunks: 0,
+            package: volume == set.package_volume,
+            bytes: 0,
+        })
+        .collect();
+    // Numbers out of range (which the manifest's consistency check refuses) count nowhere.
+    let mut add = |volume: u32, files: u64, chunks: u64, bytes: u64| {
+        if let Some(volume) = volumes.get_mut((volume as usize).wrapping_sub(1)) {
+            volume.files += files;
+            volume.chunks += chunks;
+            volume.bytes += bytes;
+        }
+    };
+    for entry in manifest.entries.iter().filter(|entry| entry.carried) {
+        if let Some(volume) = entry.volume {
+            add(volume, 1, 0, entry.size);
+        }
+        for chunk in &entry.chunks {
+            add(chunk.volume, 0, 1, chunk.size);
+        }
+    }
+    if let Some(package) = &manifest.package {
+        add(set.package_volume, 0, 0, package.size);
+    }
+    volumes
+}
+
+/// `volume 2 of 7: 140 files, 1 chunk, the package (4.37 GiB)`.
+pub struct VolumeLine<'a> {
+    pub contents: &'a VolumeContents,
+    pub count: u32,
+}
+
+impl std::fmt::Display for VolumeLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use indicatif::{HumanBytes, HumanCount};
+        let contents = self.contents;
+        let plural = |count: u64, word: &str| {
+            format!(
+                "{} {word}{}",
+                HumanCount(count),
+                if count == 1 { "" } else { "s" }
+            )
+        };
+        write!(
+            f,
+            "volume {} of {}: {}, {}{} ({})",
+            contents.volume,
+            self.count,
+            plural(contents.files, "file"),
+            plural(contents.chunks, "chunk"),
+            if contents.package {
+                ", the package"
+            } else {
+                ""
+            },
+            HumanBytes(contents.bytes)
+        )
+    }
+}
+
 /// The folder of volume `number` in a media folder: `volume-01`.
 pub fn folder_name(number: u32) -> String {
     format!("volume-{number:02}")

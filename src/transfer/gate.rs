@@ -7,6 +7,7 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use super::volumes::Marker;
 use crate::check::{self, UpdateGap};
 use crate::content::FolderError;
 use crate::manifest::contents::{self, ContentsCheck, Found, PackageState};
@@ -42,6 +43,8 @@ pub struct MediaCheck {
     /// The updates those gaps leave without their files: they will show "Failed to
     /// download" after the import.
     pub gap_updates: Vec<UpdateGap>,
+    /// A volume of a split transfer: which it is, of how many.
+    pub volume: Option<Marker>,
 }
 
 impl MediaCheck {
@@ -64,6 +67,7 @@ impl MediaCheck {
             unlisted_references: Vec::new(),
             acknowledged_gaps: Vec::new(),
             gap_updates: Vec::new(),
+            volume: None,
         }
     }
 
@@ -87,9 +91,20 @@ impl std::fmt::Display for MediaCheck {
             "signature: good, key {}, sequence {} (last imported: {previous}), expires {}",
             verified.key_id, manifest.sequence, manifest.expires
         )?;
+        let volume = match self.volume {
+            Some(Marker { volume, count }) => format!("volume {volume} of {count}: "),
+            None => String::new(),
+        };
+        let package = match (self.contents.package.is_some(), manifest.volumes) {
+            (false, Some(set)) if manifest.package.is_some() => {
+                format!("the package is on volume {}", set.package_volume)
+            }
+            (false, _) => "no package".to_owned(),
+            (true, _) => "package intact".to_owned(),
+        };
         writeln!(
             f,
-            "media: {} files intact ({}), {} held by the receiving side, package intact",
+            "media: {volume}{} files intact ({}), {} held by the receiving side, {package}",
             HumanCount(self.contents.intact_files),
             HumanBytes(self.contents.intact_bytes),
             HumanCount(self.contents.not_carried),
@@ -133,12 +148,14 @@ pub fn check_media(
     let manifest = &verified.manifest;
     // The content is checked here; the package is judged as it is copied into
     // `package_folder`, and what the content check says of it is replaced by that.
+    let mut volume = None;
     let (mut contents, package_here) = match manifest.volumes {
         // One volume of a split transfer: what the manifest puts on it, and nothing else.
         Some(_) => {
-            let contents = super::volumes::check_volume(manifest, media, jobs, progress)?.contents;
-            let here = contents.package.is_some();
-            (contents, here)
+            let checked = super::volumes::check_volume(manifest, media, jobs, progress)?;
+            volume = checked.marker;
+            let here = checked.contents.package.is_some();
+            (checked.contents, here)
         }
         None => {
             let copy_path = manifest
@@ -188,6 +205,7 @@ pub fn check_media(
         unlisted_references,
         acknowledged_gaps,
         gap_updates,
+        volume,
     })
 }
 

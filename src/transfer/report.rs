@@ -6,11 +6,13 @@ use serde::Serialize;
 use crate::check::UpdateGap;
 use crate::check::report::PackageOrigin;
 use crate::manifest::Timestamp;
+use crate::manifest::volumes::VolumeContents;
 use crate::mirror::{Action, PlanTotals};
 use crate::relpath::RelPath;
 
 use super::gate::MediaCheck;
 use super::outcome::Concerned;
+use super::volumes::Marker;
 use super::volumes::outlook::VolumeNeeded;
 use super::{Exported, Imported, Ready, Refusal};
 
@@ -28,6 +30,9 @@ pub struct ExportReport<'a> {
     pub staged: PlanTotals,
     /// The manifest written; `None` in a dry run.
     pub manifest: Option<String>,
+    /// A split transfer: what each volume holds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeContents>,
 }
 
 impl Exported {
@@ -51,6 +56,7 @@ impl Exported {
                 .written
                 .as_ref()
                 .map(|written| written.manifest.display().to_string()),
+            volumes: crate::manifest::volumes::contents(manifest),
         }
     }
 }
@@ -71,6 +77,9 @@ pub struct ReadyReport<'a> {
     /// The updates the acknowledged gaps leave without their files.
     pub updates_at_risk: &'a [UpdateGap],
     pub import_would_copy: Option<PlanTotals>,
+    /// For a volume of a split transfer: which volume of how many.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<Marker>,
     /// For a volume of a split transfer, with `--content`: the other volumes still needed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub volumes_needed: Option<&'a [VolumeNeeded]>,
@@ -93,6 +102,7 @@ impl Ready {
             acknowledged_gaps: &check.acknowledged_gaps,
             updates_at_risk: &check.gap_updates,
             import_would_copy: self.import_would_copy,
+            volume: check.volume,
             volumes_needed: self.volumes_needed.as_deref(),
         }
     }

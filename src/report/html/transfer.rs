@@ -13,7 +13,7 @@ use crate::check::UpdateGap;
 use crate::mirror::{Action, ActionKind, PlanTotals};
 use crate::report::Made;
 use crate::transfer::report::{GateReport, ImportReport, ReadyReport};
-use crate::transfer::volumes::{VolumesImport, WaitingReport};
+use crate::transfer::volumes::{VolumePreview, VolumesImport};
 use crate::transfer::{Outcome, Ready};
 
 /// Files an import acted on, listed by name; the JSON report lists them all.
@@ -53,10 +53,35 @@ pub fn import(
         Outcome::Done(VolumesImport::Complete(imported)) => {
             imported_page(&imported.report(), &content, made)
         }
-        Outcome::Done(waiting) => match waiting.waiting_report() {
-            Some(report) => waiting_page(&report, media, &content, made),
-            None => unreachable!("an import that is not complete is waiting"),
-        },
+        Outcome::Done(VolumesImport::Waiting {
+            sequence,
+            count,
+            taken,
+            needed,
+        }) => {
+            let volumes = Volumes {
+                sequence: *sequence,
+                count: *count,
+                taken,
+                needed,
+            };
+            waiting_page(&volumes, None, media, &content, made)
+        }
+        Outcome::Done(VolumesImport::Preview {
+            sequence,
+            count,
+            volumes,
+            taken,
+            needed,
+        }) => {
+            let summary = Volumes {
+                sequence: *sequence,
+                count: *count,
+                taken,
+                needed,
+            };
+            waiting_page(&summary, Some(volumes), media, &content, made)
+        }
         Outcome::Refused(refusal) => refused_page(
             "import",
             &refusal.report(),
@@ -186,31 +211,74 @@ fn imported_verdict(report: &ImportReport, content: &str) -> Verdict {
     }
 }
 
-/// A split transfer whose volumes are not all in yet.
-fn waiting_page(report: &WaitingReport, media: &Path, content: &str, made: &Made) -> String {
+/// Where a split import stands.
+struct Volumes<'a> {
+    sequence: u64,
+    count: u32,
+    taken: &'a [u32],
+    needed: &'a [u32],
+}
+
+/// A split transfer whose volumes are not all in yet; or, with `preview`, a dry run of
+/// taking the volumes given.
+fn waiting_page(
+    volumes: &Volumes,
+    preview: Option<&[VolumePreview]>,
+    media: &Path,
+    content: &str,
+    made: &Made,
+) -> String {
     let numbers = |volumes: &[u32]| {
         let numbers: Vec<String> = volumes.iter().map(u32::to_string).collect();
-        numbers.join(", ")
+        if numbers.is_empty() {
+            "none".to_owned()
+        } else {
+            numbers.join(", ")
+        }
+    };
+    let taken = if preview.is_some() {
+        "Volumes taken before"
+    } else {
+        "Volumes taken"
     };
     let checked: [Fact; 4] = [
         ("Media (a volume)", media.display().to_string()),
         ("Content folder", content.to_owned()),
-        ("Sequence", report.sequence.to_string()),
+        ("Sequence", volumes.sequence.to_string()),
         (
-            "Volumes taken",
-            format!("{} of {}", numbers(report.taken), report.volumes),
+            taken,
+            format!("{} of {}", numbers(volumes.taken), volumes.count),
         ),
     ];
-    let verdict = Verdict {
-        passed: true,
-        word: "Waiting for volumes",
-        sentence: format!("still needed: volume {}", numbers(report.needed)),
-        meaning: "The volumes given are in, each proven as signed. Nothing is imported until \
-                  the last volume is in: then the import proves the content complete and runs \
-                  wsusutil import."
-            .into(),
+    let still_needed = format!("still needed: volume {}", numbers(volumes.needed));
+    let verdict = match preview {
+        None => Verdict {
+            passed: true,
+            word: "Waiting for volumes",
+            sentence: still_needed,
+            meaning: "The volumes given are in, each proven as signed. Nothing is imported \
+                      until the last volume is in: then the import proves the content \
+                      complete and runs wsusutil import."
+                .into(),
+        },
+        Some(_) => Verdict {
+            passed: true,
+            word: "Dry run",
+            sentence: still_needed,
+            meaning: "Each volume given passed the gate. This is what taking them would do; \
+                      nothing was changed."
+                .into(),
+        },
     };
-    page("import", &verdict, &checked, &html! {}, made)
+    let sections = html! {
+        @if let Some(preview) = preview {
+            section id="would-take" {
+                h2 { "What taking each volume would do" }
+                ul { @for volume in preview { li { (volume.to_string()) } } }
+            }
+        }
+    };
+    page("import", &verdict, &checked, &sections, made)
 }
 
 /// What the gate proved, as lines of "what was checked".

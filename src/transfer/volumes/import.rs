@@ -15,7 +15,7 @@ use crate::atomic_file;
 use crate::content::hash::{hash_file, with_read_buffer};
 use crate::manifest::TransferMode;
 use crate::manifest::{FileEntry, Manifest, Timestamp};
-use crate::mirror::{self, ApplyOptions, Listing, PlanOptions, Rejected};
+use crate::mirror::{self, ApplyOptions, Listing, PlanOptions, PlanTotals, Rejected};
 use crate::progress::{NoProgress, Phase};
 
 use super::super::Media;
@@ -43,6 +43,30 @@ pub enum VolumesImport {
     },
     /// The last volume is in, and the import ran.
     Complete(Box<Imported>),
+    /// A dry run: what taking the volumes given would do; nothing was changed.
+    Preview {
+        sequence: u64,
+        count: u32,
+        volumes: Vec<VolumePreview>,
+        /// The volumes taken before this run, by earlier imports.
+        taken: Vec<u32>,
+        /// The volumes still needed once these are taken.
+        needed: Vec<u32>,
+    },
+}
+
+/// What taking one volume would do.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VolumePreview {
+    pub media: PathBuf,
+    pub volume: u32,
+    /// Taken by an earlier import (or earlier in this run): nothing to do.
+    pub taken_before: bool,
+    /// The whole files it would place in the content folder (`copy`, `replace`) and those
+    /// already there as signed (`unchanged`).
+    pub place: PlanTotals,
+    /// The chunks (and the package) it would stage until their file is whole.
+    pub stage: u64,
 }
 
 /// What one volume's taking did.
@@ -91,7 +115,7 @@ pub fn import(
         )?);
         let manifest = &check.verified.manifest;
         let marker = read_marker(volume_path).expect("a volume that passed the gate says which");
-        let mut current = proceed!(follow(
+        let mut current = proceed!(follow_and_drop(
             progress.take(),
             manifest,
             volume_path,
@@ -158,35 +182,55 @@ pub fn import(
     Ok(Outcome::Done(VolumesImport::Complete(Box::new(imported))))
 }
 
+/// Where a volume stands against the progress under way.
+enum Follow {
+    /// Go on with this progress: the same transfer's, or a fresh start.
+    With(Progress),
+    /// A newer transfer: the older one's staging (`dropped`) is to be dropped.
+    Supersede { dropped: Progress, fresh: Progress },
+}
+
 /// The progress to go on with for the volume at `volume_path`: the same transfer's, or a
-/// fresh start when there is none or the one under way is older (its staging dropped). A
-/// volume not newer than another transfer under way is refused.
-fn follow(
-    progress: Option<Progress>,
-    manifest: &crate::manifest::Manifest,
-    volume_path: &Path,
-    staging: &Path,
-    events: &dyn Events,
-) -> Result<Outcome<Progress>, TransferError> {
-    Ok(Outcome::Done(match progress {
-        Some(current) if current.transfer == transfer_id(manifest) => current,
+/// fresh start when there is none or the one under way is older. A volume not newer than
+/// another transfer under way is refused.
+fn follow(progress: Option<Progress>, manifest: &Manifest, volume_path: &Path) -> Outcome<Follow> {
+    Outcome::Done(match progress {
+        Some(current) if current.transfer == transfer_id(manifest) => Follow::With(current),
         Some(other) if other.sequence >= manifest.sequence => {
-            return Ok(Outcome::Refused(Refusal::OtherTransfer {
+            return Outcome::Refused(Refusal::OtherTransfer {
                 media: volume_path.to_owned(),
                 sequence: manifest.sequence,
                 in_progress: other.sequence,
                 needed: other.needed(),
-            }));
+            });
         }
-        Some(older) => {
-            remove_folder(&older.folder(staging))?;
+        Some(older) => Follow::Supersede {
+            dropped: older,
+            fresh: Progress::start(manifest),
+        },
+        None => Follow::With(Progress::start(manifest)),
+    })
+}
+
+/// [`follow`], dropping the staging of a transfer a newer one supersedes.
+fn follow_and_drop(
+    progress: Option<Progress>,
+    manifest: &Manifest,
+    volume_path: &Path,
+    staging: &Path,
+    events: &dyn Events,
+) -> Result<Outcome<Progress>, TransferError> {
+    Ok(match follow(progress, manifest, volume_path) {
+        Outcome::Done(Follow::With(current)) => Outcome::Done(current),
+        Outcome::Done(Follow::Supersede { dropped, fresh }) => {
+            remove_folder(&dropped.folder(staging))?;
             events.step(&Step::Volume(VolumeStep::Superseded {
-                sequence: older.sequence,
+                sequence: dropped.sequence,
             }));
-            Progress::start(manifest)
+            Outcome::Done(fresh)
         }
-        None => Progress::start(manifest),
-    }))
+        Outcome::Refused(refusal) => Outcome::Refused(refusal),
+    })
 }
 
 /// Places the volume's whole files into the content folder and stages its chunks and the
@@ -200,25 +244,14 @@ fn take_volume(
     events: &dyn Events,
 ) -> Result<Outcome<Taken>, TransferError> {
     let manifest = &check.verified.manifest;
-    let whole: Vec<FileEntry> = (manifest.entries.iter())
-        .filter(|entry| entry.carried && entry.volume == Some(volume))
-        .cloned()
-        .collect();
+    let whole = whole_files(manifest, volume);
     let placed = whole.len() as u64;
     if !whole.is_empty() {
-        let plan_options = PlanOptions {
-            mode: TransferMode::Incremental,
-            full: false,
-            quarantine: None,
-            jobs: options.jobs,
-        };
-        let (_, applied) = mirror::plan_and_apply(
-            &media.content(),
-            &options.content,
-            &Listing::Manifest(whole),
-            &plan_options,
+        let (_, applied) = place_whole(
+            options,
+            media,
+            whole,
             Some(&ApplyOptions::default()),
-            options.cache_folder.as_deref(),
             events,
         )?;
         let mut applied = applied.expect("the copy was carried out");
@@ -231,37 +264,18 @@ fn take_volume(
             }));
         }
     }
-    let mut staged = Vec::new();
-    for entry in &manifest.entries {
-        for chunk in entry.chunks.iter().filter(|chunk| chunk.volume == volume) {
-            staged.push((
-                chunk_path(&media.root, &entry.path, chunk.offset),
-                chunk_path(folder, &entry.path, chunk.offset),
-                format!("{}/{}.{}", super::CHUNKS_FOLDER, entry.path, chunk.offset),
-                chunk.size,
-                chunk.blake3,
-            ));
-        }
-    }
-    let package = manifest.package.as_ref();
-    if let Some(package) = package.filter(|_| {
-        manifest
-            .volumes
-            .is_some_and(|set| set.package_volume == volume)
-    }) {
-        let name = package.name.as_str();
-        staged.push((
-            media.root.join(name),
-            folder.join(name),
-            name.to_owned(),
-            package.size,
-            package.blake3,
-        ));
-    }
+    let staged = to_stage(manifest, &media.root, volume, folder);
     let chunks = staged.len() as u64;
     let progress = events.progress(Phase::Copying);
-    progress.start(chunks, staged.iter().map(|staged| staged.3).sum());
-    for (source, target, name, size, expected) in staged {
+    progress.start(chunks, staged.iter().map(|staged| staged.size).sum());
+    for Staged {
+        source,
+        target,
+        name,
+        size,
+        expected,
+    } in staged
+    {
         let copied = copy_range(
             &source,
             0,
@@ -285,6 +299,79 @@ fn take_volume(
         progress.file_done();
     }
     Ok(Outcome::Done(Taken { placed, chunks }))
+}
+
+/// The files volume `volume` holds whole.
+fn whole_files(manifest: &Manifest, volume: u32) -> Vec<FileEntry> {
+    (manifest.entries.iter())
+        .filter(|entry| entry.carried && entry.volume == Some(volume))
+        .cloned()
+        .collect()
+}
+
+/// Plans (and with `apply`, carries out) placing `whole`, files of the volume at `media`, in
+/// the content folder.
+fn place_whole(
+    options: &ImportOptions,
+    media: &Media,
+    whole: Vec<FileEntry>,
+    apply: Option<&ApplyOptions>,
+    events: &dyn Events,
+) -> Result<(mirror::Plan, Option<mirror::Applied>), TransferError> {
+    let plan_options = PlanOptions {
+        mode: TransferMode::Incremental,
+        full: false,
+        quarantine: None,
+        jobs: options.jobs,
+    };
+    Ok(mirror::plan_and_apply(
+        &media.content(),
+        &options.content,
+        &Listing::Manifest(whole),
+        &plan_options,
+        apply,
+        options.cache_folder.as_deref(),
+        events,
+    )?)
+}
+
+/// A file a volume stages until its file is whole: a chunk, or the package.
+struct Staged {
+    source: PathBuf,
+    target: PathBuf,
+    /// As named in a refusal: `chunks/<path>.<offset>`, or the package's name.
+    name: String,
+    size: u64,
+    expected: crate::manifest::Blake3Digest,
+}
+
+/// What volume `volume` (at `root`) stages into `folder`: its chunks, and the package if it
+/// holds it.
+fn to_stage(manifest: &Manifest, root: &Path, volume: u32, folder: &Path) -> Vec<Staged> {
+    let mut staged = Vec::new();
+    for entry in &manifest.entries {
+        for chunk in entry.chunks.iter().filter(|chunk| chunk.volume == volume) {
+            staged.push(Staged {
+                source: chunk_path(root, &entry.path, chunk.offset),
+                target: chunk_path(folder, &entry.path, chunk.offset),
+                name: format!("{}/{}.{}", super::CHUNKS_FOLDER, entry.path, chunk.offset),
+                size: chunk.size,
+                expected: chunk.blake3,
+            });
+        }
+    }
+    let holds_package = (manifest.volumes).is_some_and(|set| set.package_volume == volume);
+    if let Some(package) = manifest.package.as_ref().filter(|_| holds_package) {
+        let name = package.name.as_str();
+        staged.push(Staged {
+            source: root.join(name),
+            target: folder.join(name),
+            name: name.to_owned(),
+            size: package.size,
+            expected: package.blake3,
+        });
+    }
+    staged
 }
 
 /// Joins every cut file whose chunks are all staged, checks it against its BLAKE3 and SHA-1,
@@ -460,6 +547,81 @@ fn remove_folder(folder: &Path) -> Result<(), TransferError> {
     }
 }
 
+/// A dry run of [`import`]: each volume passes the gate, and what taking it would place and
+/// stage is worked out against the content folder and the progress under way; nothing is
+/// changed, not even the progress.
+pub fn preview(
+    options: &ImportOptions,
+    volumes: &[PathBuf],
+    events: &dyn Events,
+) -> Result<Outcome<VolumesImport>, TransferError> {
+    let first = volumes.first().unwrap_or(&options.media);
+    events.step(&Step::ImportStarted {
+        media: first,
+        content: &options.content,
+        dry_run: true,
+    });
+    let state = crate::manifest::trust::TrustState::load(&options.state)?;
+    let package_folder = PrivateFolder::temporary()
+        .map_err(|error| TransferError::io(&std::env::temp_dir(), "create a folder in", error))?;
+    let earlier = Progress::load(&beside_content(&options.content, STAGING_FOLDER));
+    let mut progress = earlier.clone();
+    let mut previews = Vec::new();
+    for volume_path in volumes {
+        let media = Media::new(volume_path);
+        let against = Against {
+            trust: &options.trust,
+            state: &state,
+            now: options.now,
+            allow_already_accepted: false,
+        };
+        let check = proceed!(gate::pass(
+            &media,
+            &against,
+            package_folder.path(),
+            options.jobs,
+            events,
+        )?);
+        let manifest = &check.verified.manifest;
+        let marker = read_marker(volume_path).expect("a volume that passed the gate says which");
+        let mut current = match proceed!(follow(progress.take(), manifest, volume_path)) {
+            Follow::With(current) | Follow::Supersede { fresh: current, .. } => current,
+        };
+        let taken_before = current.taken.contains(&marker.volume);
+        let (mut place, mut stage) = (PlanTotals::default(), 0);
+        if !taken_before {
+            let whole = whole_files(manifest, marker.volume);
+            place = place_whole(options, &media, whole, None, events)?.0.totals;
+            stage = to_stage(manifest, volume_path, marker.volume, Path::new("")).len() as u64;
+            current.taken.push(marker.volume);
+        }
+        previews.push(VolumePreview {
+            media: volume_path.clone(),
+            volume: marker.volume,
+            taken_before,
+            place,
+            stage,
+        });
+        progress = Some(current);
+    }
+    let Some(current) = progress else {
+        return Err(TransferError::NoPackage {
+            media: options.media.clone(),
+        });
+    };
+    let taken = earlier
+        .filter(|earlier| earlier.transfer == current.transfer)
+        .map(|earlier| earlier.taken)
+        .unwrap_or_default();
+    Ok(Outcome::Done(VolumesImport::Preview {
+        sequence: current.sequence,
+        count: current.count,
+        volumes: previews,
+        taken,
+        needed: current.needed(),
+    }))
+}
+
 /// Imports `media`: volumes of a split transfer through [`import`], single media as ever.
 pub fn import_any(
     options: &ImportOptions,
@@ -479,39 +641,92 @@ pub fn import_any(
         });
     }
     if options.dry_run {
-        return Err(super::VolumesError::DryRun.into());
+        return preview(options, media, events);
     }
     import(options, media, events)
 }
 
-/// A split import still waiting for volumes, as `--json` reports it (`result`: `waiting`).
+/// A split import still waiting for volumes (`result`: `waiting`), or its dry run
+/// (`volumes-dry-run`), as `--json` reports it.
 #[derive(Debug, serde::Serialize)]
-pub struct WaitingReport<'a> {
-    pub result: &'static str,
-    pub sequence: u64,
-    pub volumes: u32,
-    pub taken: &'a [u32],
-    pub needed: &'a [u32],
+#[serde(untagged)]
+pub enum VolumesReport<'a> {
+    Waiting {
+        result: &'static str,
+        sequence: u64,
+        volumes: u32,
+        taken: &'a [u32],
+        needed: &'a [u32],
+    },
+    Preview {
+        result: &'static str,
+        sequence: u64,
+        volumes: u32,
+        taken: &'a [u32],
+        needed: &'a [u32],
+        would_take: &'a [VolumePreview],
+    },
 }
 
 impl VolumesImport {
-    /// The report of a split import still waiting; `None` once complete.
-    pub fn waiting_report(&self) -> Option<WaitingReport<'_>> {
+    /// The report of a split import still waiting, or of its dry run; `None` once complete.
+    pub fn report(&self) -> Option<VolumesReport<'_>> {
         match self {
             VolumesImport::Waiting {
                 sequence,
                 count,
                 taken,
                 needed,
-            } => Some(WaitingReport {
+            } => Some(VolumesReport::Waiting {
                 result: "waiting",
                 sequence: *sequence,
                 volumes: *count,
                 taken,
                 needed,
             }),
+            VolumesImport::Preview {
+                sequence,
+                count,
+                volumes,
+                taken,
+                needed,
+            } => Some(VolumesReport::Preview {
+                result: "volumes-dry-run",
+                sequence: *sequence,
+                volumes: *count,
+                taken,
+                needed,
+                would_take: volumes,
+            }),
             VolumesImport::Complete(_) => None,
         }
+    }
+}
+
+/// `volume 2 of 4 (media/volume-02): would place 3 files (12.5 KiB), stage 2 chunks`.
+impl std::fmt::Display for VolumePreview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use indicatif::{HumanBytes, HumanCount};
+        let media = self.media.display().to_string();
+        let media = crate::printable::printable(&media);
+        if self.taken_before {
+            return write!(
+                f,
+                "volume {} ({media}): taken before; nothing to do",
+                self.volume
+            );
+        }
+        let place = &self.place;
+        write!(
+            f,
+            "volume {} ({media}): would place {} files ({}), {} already in place; stage {} \
+             chunks or package files",
+            self.volume,
+            HumanCount(place.copy_files + place.replace_files),
+            HumanBytes(place.copy_bytes + place.replace_bytes),
+            HumanCount(place.unchanged_files),
+            HumanCount(self.stage),
+        )
     }
 }
 
@@ -533,6 +748,33 @@ impl std::fmt::Display for VolumesImport {
                 Numbers(needed),
                 needed.len()
             ),
+            VolumesImport::Preview {
+                sequence,
+                count,
+                volumes,
+                taken,
+                needed,
+            } => {
+                for volume in volumes {
+                    writeln!(f, "{volume}")?;
+                }
+                let taken = if taken.is_empty() {
+                    "none".to_owned()
+                } else {
+                    Numbers(taken).to_string()
+                };
+                writeln!(f, "volumes taken before: {taken} of {count}")?;
+                if needed.is_empty() {
+                    write!(
+                        f,
+                        "still needed: none; with these the import of sequence {sequence} \
+                         would finish (completeness proof, wsusutil import)\n"
+                    )?;
+                } else {
+                    writeln!(f, "still needed after these: {}", Numbers(needed))?;
+                }
+                write!(f, "result: dry run; nothing was changed")
+            }
             VolumesImport::Complete(imported) => {
                 write!(f, "result: imported sequence {}", imported.sequence())
             }

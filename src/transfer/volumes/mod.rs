@@ -31,7 +31,7 @@ use crate::relpath::RelPath;
 
 pub use check::{VolumeCheck, check_volume, is_volume, read_marker};
 pub use export::{VolumeOptions, export, export_any};
-pub use import::{VolumesImport, WaitingReport, import, import_any};
+pub use import::{VolumePreview, VolumesImport, VolumesReport, import, import_any, preview};
 
 /// The file on each volume that says which volume it is. It is not signed: a volume whose
 /// files are not the ones the signed manifest puts on the volume it claims to be is refused.
@@ -120,8 +120,6 @@ pub enum VolumesError {
     Plan(#[from] crate::volumes::PlanError),
     #[error("{}: changed while it was written onto the volumes; export again", path.display())]
     SourceChanged { path: PathBuf },
-    #[error("a dry run cannot take a volume in; `verify --media VOLUME` checks one without change")]
-    DryRun,
     #[error("{}: the joined chunks are not the signed file; nothing was put in place", path.display())]
     Joined { path: PathBuf },
     #[error("{}: cannot {action}: {source}", path.display())]
