@@ -765,10 +765,10 @@ impl std::fmt::Display for VolumesImport {
                 };
                 writeln!(f, "volumes taken before: {taken} of {count}")?;
                 if needed.is_empty() {
-                    write!(
+                    writeln!(
                         f,
                         "still needed: none; with these the import of sequence {sequence} \
-                         would finish (completeness proof, wsusutil import)\n"
+                         would finish (completeness proof, wsusutil import)"
                     )?;
                 } else {
                     writeln!(f, "still needed after these: {}", Numbers(needed))?;
