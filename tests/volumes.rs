@@ -256,9 +256,9 @@ fn verifying_one_volume_names_the_volumes_still_needed() {
     support::assert_valid_against_schema("verify-report.schema.json", &written);
 }
 
-/// What the signed manifest puts on `volume`: the files it holds whole, and what it stages
-/// (chunks, and the package on its volume), counted from the manifest's JSON.
-fn on_volume(volume_folder: &Path, volume: u64) -> (usize, usize) {
+/// What the signed manifest puts on `volume`: the files it holds whole, its chunks, and
+/// whether it holds the package, counted from the manifest's JSON.
+fn on_volume(volume_folder: &Path, volume: u64) -> (usize, usize, bool) {
     let manifest: serde_json::Value =
         serde_json::from_slice(&fs::read(volume_folder.join("manifest.json")).unwrap()).unwrap();
     let entries = manifest["entries"].as_array().unwrap();
@@ -271,8 +271,8 @@ fn on_volume(volume_folder: &Path, volume: u64) -> (usize, usize) {
         .flat_map(|entry| entry["chunks"].as_array().cloned().unwrap_or_default())
         .filter(|chunk| chunk["volume"].as_u64() == Some(volume))
         .count();
-    let package = usize::from(manifest["volumes"]["package_volume"].as_u64() == Some(volume));
-    (whole, chunks + package)
+    let package = manifest["volumes"]["package_volume"].as_u64() == Some(volume);
+    (whole, chunks, package)
 }
 
 /// `import --dry-run` of volumes says what taking each would do and what would still be
@@ -300,7 +300,7 @@ fn a_dry_run_of_volumes_says_what_each_would_do_and_changes_nothing() {
         volumes[0].display()
     )];
     for (index, volume) in volumes.iter().enumerate().skip(1) {
-        let (whole, staged) = on_volume(volume, index as u64 + 1);
+        let (whole, chunks, package) = on_volume(volume, index as u64 + 1);
         let line = run
             .stdout
             .lines()
@@ -316,14 +316,15 @@ fn a_dry_run_of_volumes_says_what_each_would_do_and_changes_nothing() {
         );
         assert!(
             line.ends_with(&format!(
-                ", 0 already in place; stage {staged} chunks or package files"
+                ", 0 already in place; stage {chunks} chunks{}",
+                if package { " and the package" } else { "" }
             )),
             "{line}"
         );
         expected.push(line.to_owned());
     }
     expected.extend([
-        format!("volumes taken before: 1 of {count}"),
+        format!("volumes taken before: 1 (of {count})"),
         "still needed: none; with these the import of sequence 1 would finish (completeness \
          proof, wsusutil import)"
             .to_owned(),
@@ -348,12 +349,13 @@ fn a_dry_run_of_volumes_says_what_each_would_do_and_changes_nothing() {
     assert_eq!(document["taken"], serde_json::json!([1]));
     let needed: Vec<u64> = (3..=count as u64).collect();
     assert_eq!(document["needed"], serde_json::json!(needed));
-    let (whole, staged) = on_volume(&volumes[1], 2);
+    let (whole, chunks, package) = on_volume(&volumes[1], 2);
     let would = &document["would_take"][0];
     assert_eq!(would["volume"], 2);
     assert_eq!(would["taken_before"], false);
     assert_eq!(would["place"]["copy_files"], whole);
-    assert_eq!(would["stage"], staged);
+    assert_eq!(would["chunks"], chunks);
+    assert_eq!(would["package"], package);
     let written = trip.path("dry-run.json");
     fs::write(&written, &json.stdout).unwrap();
     support::assert_valid_against_schema("import-report.schema.json", &written);
@@ -433,4 +435,248 @@ fn export_and_verify_say_what_each_volume_holds() {
         media_line.ends_with(&format!("the package is on volume {package_volume}")),
         "{media_line}"
     );
+}
+
+/// Copies a freshly generated site's content files (seed `seed`) into the trip's connected
+/// content, leaving those of the same name alone; returns the paths of those added.
+fn add_files(trip: &Trip, files: usize, seed: u64) -> Vec<String> {
+    let spec = SiteSpec {
+        files,
+        min_size: 100,
+        max_size: 4_000,
+        large_files: 1,
+        large_size: 40_000,
+        seed,
+    };
+    let more = synth::generate(&trip.path(&format!("more-{seed}")), &spec).unwrap();
+    let mut added = Vec::new();
+    for file in &more.files {
+        let to = trip.site.root.join(&file.path);
+        if !to.exists() {
+            fs::create_dir_all(to.parent().unwrap()).unwrap();
+            fs::copy(more.root.join(&file.path), &to).unwrap();
+            added.push(file.path.clone());
+        }
+    }
+    assert!(added.len() >= files, "{added:?}");
+    added
+}
+
+/// Imports every volume of `volumes`, last first; the last import's run.
+fn import_all(trip: &Trip, volumes: &[PathBuf]) -> support::Run {
+    let mut last = None;
+    for volume in volumes.iter().rev() {
+        let run = import(trip, &[volume]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        last = Some(run);
+    }
+    last.expect("a volume")
+}
+
+/// A month later, `export --since` the receipt in mirror mode onto volumes carries only
+/// what is new, and its import (volumes in reverse) deletes what the connected side no
+/// longer has: the content ends identical to the source, wsusutil having run once a month.
+#[test]
+fn since_and_mirror_mode_work_with_volumes() {
+    let trip = trip(9);
+    let first = export(&trip, &trip.path("month-1"), &[]);
+    let imported = import_all(&trip, &first);
+    assert!(
+        imported.stdout.ends_with("result: imported sequence 1\n"),
+        "{}",
+        imported.stdout
+    );
+    let receipt = trip.path("disconnected/wsus-airgap-receipt.json");
+    assert!(receipt.is_file());
+
+    let added = add_files(&trip, 4, 90);
+    let gone = trip.site.files[0].path.clone();
+    fs::remove_file(trip.site.root.join(&gone)).unwrap();
+    let receipt = receipt.to_str().unwrap();
+    let second = export(
+        &trip,
+        &trip.path("month-2"),
+        &["--since", receipt, "--mode", "mirror"],
+    );
+    // Only the new files travel (and the loose anonymousCheckFile.txt, which always does):
+    // the rest are listed as held by the receiving side.
+    let mut carried: Vec<String> = support::file_names_below(&trip.path("month-2"))
+        .into_iter()
+        .filter_map(|name| {
+            let (_, path) = name.split_once("/WsusContent/")?;
+            Some(path.to_owned())
+        })
+        .chain(
+            support::file_names_below(&trip.path("month-2"))
+                .into_iter()
+                .filter_map(|name| {
+                    let (_, chunk) = name.split_once("/chunks/")?;
+                    Some(chunk.rsplit_once('.')?.0.to_owned())
+                }),
+        )
+        .collect();
+    carried.sort();
+    carried.dedup();
+    let mut expected = added.clone();
+    expected.push("anonymousCheckFile.txt".to_owned());
+    expected.sort();
+    assert_eq!(carried, expected);
+
+    let imported = import_all(&trip, &second);
+    assert!(
+        imported.stdout.ends_with("result: imported sequence 2\n"),
+        "{}",
+        imported.stdout
+    );
+    assert!(
+        !trip.content().join(&gone).exists(),
+        "{gone} was not deleted"
+    );
+    assert_same_files(&trip.site.root, &trip.content());
+    assert_eq!(record(&trip).lines().count(), 2, "{}", record(&trip));
+}
+
+/// A package referencing a file the content lacks is refused onto volumes as onto single
+/// media, nothing signed; with `--allow-gaps` it is exported, and the import of the last
+/// volume names the gap and the update it leaves without its file.
+#[test]
+fn allow_gaps_works_with_volumes() {
+    let trip = trip(10);
+    let package = trip.package();
+    let lost = trip.site.files[1].path.clone();
+    fs::remove_file(trip.site.root.join(&lost)).unwrap();
+    let size = VOLUME_SIZE.to_string();
+    let media = trip.path("media");
+    let refused = run_command(
+        trip.export(&media, Some(&package))
+            .args(["--volume-size", &size]),
+    );
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains(&lost), "{}", refused.stderr);
+    assert!(
+        support::file_names_below(&media)
+            .iter()
+            .all(|name| !name.ends_with("manifest.json.minisig")),
+        "nothing was signed"
+    );
+
+    let volumes = {
+        let made = run_command(trip.export(&media, Some(&package)).args([
+            "--volume-size",
+            &size,
+            "--allow-gaps",
+        ]));
+        assert_eq!(made.code, 0, "{}", made.stderr);
+        let mut volumes: Vec<PathBuf> = (fs::read_dir(&media).unwrap())
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.is_dir())
+            .collect();
+        volumes.sort();
+        volumes
+    };
+    let imported = import_all(&trip, &volumes);
+    assert!(
+        support::has_line(&imported.stdout, &format!("acknowledged gap: {lost}")),
+        "{}",
+        imported.stdout
+    );
+    assert!(
+        imported.stdout.ends_with("result: imported sequence 1\n"),
+        "{}",
+        imported.stdout
+    );
+    assert!(!trip.content().join(&lost).exists());
+    assert_same_files(&trip.site.root, &trip.content());
+}
+
+/// A newer transfer's volume takes over from an older one under way: the older one's staged
+/// chunks are dropped, said so in the log, and the newer one completes on its own.
+#[test]
+fn a_newer_transfer_takes_over_from_an_older_one_under_way() {
+    let trip = trip(11);
+    let older = export(&trip, &trip.path("older"), &[]);
+    let started = import(&trip, &[&older[0]]);
+    assert_eq!(started.code, 0, "{}", started.stderr);
+    let staging = trip.path("disconnected/wsus-airgap-volumes");
+    let older_staging: Vec<String> = support::file_names_below(&staging).into_iter().collect();
+    assert!(
+        older_staging
+            .iter()
+            .any(|name| name.ends_with("progress.json")),
+        "{older_staging:?}"
+    );
+
+    add_files(&trip, 2, 110);
+    let newer = export(&trip, &trip.path("newer"), &[]);
+    let log = trip.path("import.log");
+    let mut command = trip.gate("import", &newer[0]);
+    let took_over = run_command(command.arg("--log").arg(&log));
+    assert_eq!(took_over.code, 0, "{}", took_over.stderr);
+    let log = fs::read_to_string(&log).unwrap();
+    assert!(
+        log.contains("the volumes staged of sequence 1 are dropped for a newer transfer"),
+        "{log}"
+    );
+    let progress: serde_json::Value =
+        serde_json::from_slice(&fs::read(staging.join("progress.json")).unwrap()).unwrap();
+    assert_eq!(progress["sequence"], 2);
+    assert_eq!(progress["taken"], serde_json::json!([1]));
+    let folders: Vec<String> = (fs::read_dir(&staging).unwrap())
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "progress.json")
+        .collect();
+    assert_eq!(
+        folders,
+        [progress["transfer"].as_str().unwrap()],
+        "one transfer staged"
+    );
+
+    let refused = import(&trip, &[&older[1]]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    let imported = import_all(&trip, &newer[1..]);
+    assert!(
+        imported.stdout.ends_with("result: imported sequence 2\n"),
+        "{}",
+        imported.stdout
+    );
+    assert_same_files(&trip.site.root, &trip.content());
+    assert_eq!(record(&trip).lines().count(), 1);
+}
+
+/// The package is never cut (wsusutil is given it whole, from the volume that holds it): a
+/// package larger than a volume's room is refused before anything is written, naming the
+/// sizes and what to do.
+#[test]
+fn a_package_larger_than_a_volume_is_refused_and_nothing_is_written() {
+    let trip = trip(12);
+    let package = trip.package();
+    let package_size = fs::metadata(&package).unwrap().len();
+    let roomy = export(&trip, &trip.path("roomy"), &[]);
+    let manifest_size = fs::metadata(roomy[0].join("manifest.json")).unwrap().len();
+    assert!(package_size > 2_000, "{package_size} bytes");
+    // Room for the manifest and the 4 KiB kept for its signature, README.txt and
+    // volume.json, and for half the package.
+    let size = (manifest_size + 4_096 + package_size / 2).to_string();
+    let media = trip.path("media");
+    let refused = run_command(
+        trip.export(&media, Some(&package))
+            .args(["--volume-size", &size]),
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    let message = format!(
+        "wsus-airgap: error: the package ({package_size} bytes) does not fit whole on a volume, which holds "
+    );
+    assert!(refused.stderr.starts_with(&message), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .ends_with(" bytes besides the manifest; give a larger --volume-size\n"),
+        "{}",
+        refused.stderr
+    );
+    let written: Vec<String> = support::file_names_below(&media)
+        .into_iter()
+        .filter(|name| !name.ends_with(".log"))
+        .collect();
+    assert!(written.is_empty(), "{written:?}");
 }

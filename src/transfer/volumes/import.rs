@@ -65,8 +65,10 @@ pub struct VolumePreview {
     /// The whole files it would place in the content folder (`copy`, `replace`) and those
     /// already there as signed (`unchanged`).
     pub place: PlanTotals,
-    /// The chunks (and the package) it would stage until their file is whole.
-    pub stage: u64,
+    /// The chunks it would stage until their file is whole.
+    pub chunks: u64,
+    /// True when it holds the package, which would be staged until the last volume is in.
+    pub package: bool,
 }
 
 /// What one volume's taking did.
@@ -588,11 +590,16 @@ pub fn preview(
             Follow::With(current) | Follow::Supersede { fresh: current, .. } => current,
         };
         let taken_before = current.taken.contains(&marker.volume);
-        let (mut place, mut stage) = (PlanTotals::default(), 0);
+        let (mut place, mut chunks, mut package) = (PlanTotals::default(), 0, false);
         if !taken_before {
             let whole = whole_files(manifest, marker.volume);
             place = place_whole(options, &media, whole, None, events)?.0.totals;
-            stage = to_stage(manifest, volume_path, marker.volume, Path::new("")).len() as u64;
+            let staged = to_stage(manifest, volume_path, marker.volume, Path::new(""));
+            package = manifest
+                .volumes
+                .is_some_and(|set| set.package_volume == marker.volume)
+                && manifest.package.is_some();
+            chunks = staged.len() as u64 - u64::from(package);
             current.taken.push(marker.volume);
         }
         previews.push(VolumePreview {
@@ -600,7 +607,8 @@ pub fn preview(
             volume: marker.volume,
             taken_before,
             place,
-            stage,
+            chunks,
+            package,
         });
         progress = Some(current);
     }
@@ -720,12 +728,13 @@ impl std::fmt::Display for VolumePreview {
         write!(
             f,
             "volume {} ({media}): would place {} files ({}), {} already in place; stage {} \
-             chunks or package files",
+             chunks{}",
             self.volume,
             HumanCount(place.copy_files + place.replace_files),
             HumanBytes(place.copy_bytes + place.replace_bytes),
             HumanCount(place.unchanged_files),
-            HumanCount(self.stage),
+            HumanCount(self.chunks),
+            if self.package { " and the package" } else { "" },
         )
     }
 }
@@ -742,7 +751,7 @@ impl std::fmt::Display for VolumesImport {
                 needed,
             } => write!(
                 f,
-                "volumes taken: {} of {count}\nstill needed: {}\nresult: waiting for {} more \
+                "volumes taken: {} (of {count})\nstill needed: {}\nresult: waiting for {} more \
                  volume(s) of sequence {sequence}; nothing is imported until the last is in",
                 Numbers(taken),
                 Numbers(needed),
@@ -763,7 +772,7 @@ impl std::fmt::Display for VolumesImport {
                 } else {
                     Numbers(taken).to_string()
                 };
-                writeln!(f, "volumes taken before: {taken} of {count}")?;
+                writeln!(f, "volumes taken before: {taken} (of {count})")?;
                 if needed.is_empty() {
                     writeln!(
                         f,
