@@ -35,31 +35,10 @@ use windows_sys::core::BOOL;
 /// writing; fails with [`io::ErrorKind::AlreadyExists`] if something is there.
 pub fn create_new(path: &Path) -> io::Result<File> {
     let user = ProcessUser::query()?;
-    let mut acl = owner_only_acl(user.sid())?;
-    let mut descriptor = MaybeUninit::<SECURITY_DESCRIPTOR>::zeroed();
-    let descriptor = descriptor.as_mut_ptr().cast::<c_void>();
-    // SAFETY: `descriptor` points to a SECURITY_DESCRIPTOR-sized buffer that outlives the
-    // calls, and `acl` (which it then points to) lives until the file is created.
-    unsafe {
-        succeeded(InitializeSecurityDescriptor(
-            descriptor,
-            SECURITY_DESCRIPTOR_REVISION,
-        ))?;
-        succeeded(SetSecurityDescriptorDacl(
-            descriptor,
-            1,
-            acl.as_mut_ptr().cast::<ACL>(),
-            0,
-        ))?;
-        succeeded(SetSecurityDescriptorControl(
-            descriptor,
-            SE_DACL_PROTECTED,
-            SE_DACL_PROTECTED,
-        ))?;
-    }
+    let mut descriptor = OwnerOnly::new(user.sid())?;
     let attributes = SECURITY_ATTRIBUTES {
         nLength: size_of::<SECURITY_ATTRIBUTES>() as u32,
-        lpSecurityDescriptor: descriptor,
+        lpSecurityDescriptor: descriptor.as_ptr(),
         bInheritHandle: 0,
     };
     let wide: Vec<u16> = path.as_os_str().encode_wide().chain([0]).collect();
@@ -81,6 +60,50 @@ pub fn create_new(path: &Path) -> io::Result<File> {
     }
     // SAFETY: `handle` is a file handle just opened and owned by nobody else.
     Ok(unsafe { File::from_raw_handle(handle) })
+}
+
+/// A security descriptor whose DACL is protected (nothing inherited from the folder) and
+/// holds one entry: full control for one user.
+struct OwnerOnly {
+    /// Boxed, as the descriptor is handed out by address.
+    descriptor: Box<MaybeUninit<SECURITY_DESCRIPTOR>>,
+    /// The DACL the descriptor points to.
+    _acl: Vec<u32>,
+}
+
+impl OwnerOnly {
+    fn new(sid: PSID) -> io::Result<Self> {
+        let mut acl = owner_only_acl(sid)?;
+        let mut descriptor = Box::new(MaybeUninit::<SECURITY_DESCRIPTOR>::zeroed());
+        let pointer = descriptor.as_mut_ptr().cast::<c_void>();
+        // SAFETY: `pointer` is a SECURITY_DESCRIPTOR-sized heap buffer, and `acl` (which it
+        // then points to) moves into the same value without its heap buffer moving.
+        unsafe {
+            succeeded(InitializeSecurityDescriptor(
+                pointer,
+                SECURITY_DESCRIPTOR_REVISION,
+            ))?;
+            succeeded(SetSecurityDescriptorDacl(
+                pointer,
+                1,
+                acl.as_mut_ptr().cast::<ACL>(),
+                0,
+            ))?;
+            succeeded(SetSecurityDescriptorControl(
+                pointer,
+                SE_DACL_PROTECTED,
+                SE_DACL_PROTECTED,
+            ))?;
+        }
+        Ok(OwnerOnly {
+            descriptor,
+            _acl: acl,
+        })
+    }
+
+    fn as_ptr(&mut self) -> *mut c_void {
+        self.descriptor.as_mut_ptr().cast()
+    }
 }
 
 /// A DACL with one entry: full control for `sid`. Kept in `u32`s, as an ACL is DWORD-aligned.
@@ -221,6 +244,15 @@ mod tests {
                 &mut needed,
             ))
             .unwrap();
+            dacl_in(descriptor)
+        }
+    }
+
+    /// The DACL of a security descriptor, through the Win32 functions that read one.
+    fn dacl_in(descriptor: *mut c_void) -> Dacl {
+        // SAFETY: `descriptor` is a valid security descriptor; every pointer below points
+        // into it or to a local written by the call.
+        unsafe {
             let (mut control, mut revision) = (0u16, 0u32);
             succeeded(GetSecurityDescriptorControl(
                 descriptor,
@@ -276,6 +308,26 @@ mod tests {
             !module.is_null()
                 && GetProcAddress(module, c"wine_get_version".as_ptr().cast()).is_some()
         }
+    }
+
+    /// What `create_new` gives CreateFileW, read back through the functions Windows itself
+    /// reads descriptors with: Wine keeps them faithfully in memory, even though it does not
+    /// store them with files (see below), so this holds on both.
+    #[test]
+    fn the_descriptor_given_to_windows_is_protected_full_control_for_the_user_alone() {
+        let user = ProcessUser::query().unwrap();
+        let mut descriptor = OwnerOnly::new(user.sid()).unwrap();
+        assert_eq!(
+            dacl_in(descriptor.as_ptr()),
+            Dacl {
+                protected: true,
+                entries: vec![Ace {
+                    kind: ACCESS_ALLOWED_ACE_TYPE as u8,
+                    mask: FILE_ALL_ACCESS,
+                    sid: sid_bytes(user.sid()),
+                }],
+            }
+        );
     }
 
     #[test]

@@ -472,3 +472,136 @@ fn generated_cabinets_extract_with_cabextract_and_gcab_cabinets_read_back() {
     assert_eq!(strip(&ours), strip(&theirs));
     assert_eq!(strip(&ours)["updates"], 14);
 }
+
+/// File references as another writer than this project's spells them: Microsoft's real export
+/// (which references no files) with one software update added by hand, as the format's
+/// documentation describes it, repacked by GNOME's gcab. The digests are known answers, not
+/// computed here: SHA-1 "abc" (FIPS 180) and the worked example of the format's notes
+/// (`+woVBgFHAZXEe06Nh/yz9QKSvrI=` is `FB0A...BEB2`, stored under `B2/`).
+#[cfg(unix)]
+#[test]
+fn references_written_by_hand_into_the_real_export_are_checked() {
+    const ID: &str = "5e1d7a00-0b1c-4d2e-8f30-405060708090";
+    const ABC: &str = "9D/A9993E364706816ABA3E25717850C26C9CD0D89D.cab";
+    const EXAMPLE: &str = "B2/FB0A150601470195C47B4E8D87FCB3F50292BEB2.exe";
+    let (Some(cabextract), Some(gcab)) = (support::tool("cabextract"), support::tool("gcab"))
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/wsus-export-2024.cab");
+    let members = dir.path().join("members");
+    let status = Command::new(cabextract)
+        .arg("-q")
+        .arg("-d")
+        .arg(&members)
+        .arg(&fixture)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let files = "<File Digest=\"qZk+NkcGgWq6PiVxeFDCbJzQ2J0=\" /><File \
+                 Digest=\"+woVBgFHAZXEe06Nh/yz9QKSvrI=\" />";
+    let package_xml = fs::read_to_string(members.join("package.xml")).unwrap();
+    let package_xml = package_xml
+        .replacen(
+            "</Languages><Files /><Updates>",
+            "</Languages><Files><File Digest=\"qZk+NkcGgWq6PiVxeFDCbJzQ2J0=\" \
+             MUUrl=\"http://download.windowsupdate.com/abc.cab\" Name=\"abc.cab\" /><File \
+             Digest=\"+woVBgFHAZXEe06Nh/yz9QKSvrI=\" \
+             MUUrl=\"http://download.windowsupdate.com/example.exe\" Name=\"example.exe\" \
+             /></Files><Updates>",
+            1,
+        )
+        .replacen(
+            "</Updates>",
+            &format!(
+                "<Update UpdateId=\"{ID}\" RevisionNumber=\"200\"><Files>{files}</Files>\
+                 <Categories /><Classifications /></Update></Updates>"
+            ),
+            1,
+        );
+    assert_eq!(
+        package_xml.matches(ID).count(),
+        1,
+        "the package.xml changed shape"
+    );
+    fs::write(members.join("package.xml"), package_xml).unwrap();
+    let record = format!(
+        "<upd:Update xmlns:upd=\"http://schemas.microsoft.com/msus/2002/12/Update\">\
+         <upd:UpdateIdentity UpdateID=\"{}\" RevisionNumber=\"200\" />\
+         <upd:Properties UpdateType=\"Software\"><upd:KBArticleID>5040034</upd:KBArticleID>\
+         </upd:Properties><upd:LocalizedPropertiesCollection><upd:LocalizedProperties>\
+         <upd:Language>en</upd:Language><upd:Title>Written by hand</upd:Title>\
+         </upd:LocalizedProperties></upd:LocalizedPropertiesCollection><upd:Files>\
+         <upd:File Digest=\"qZk+NkcGgWq6PiVxeFDCbJzQ2J0=\" DigestAlgorithm=\"SHA1\" \
+         FileName=\"abc.cab\" Size=\"3\" Modified=\"2024-06-11T17:00:00Z\" />\
+         <upd:File Digest=\"+woVBgFHAZXEe06Nh/yz9QKSvrI=\" DigestAlgorithm=\"SHA1\" \
+         FileName=\"example.exe\" Size=\"4\" Modified=\"2024-06-11T17:00:00Z\" />\
+         </upd:Files></upd:Update>",
+        ID.to_uppercase()
+    );
+    // The length field counts UTF-16 code units (all ASCII here: one per byte).
+    let mut metadata = fs::read(members.join("metadata.txt")).unwrap();
+    metadata.extend(format!("{ID},000000c8,{:08x},{record}\r\n", record.len()).bytes());
+    fs::write(members.join("metadata.txt"), metadata).unwrap();
+    let package = dir.path().join("by-hand.cab");
+    let status = Command::new(gcab)
+        .args(["--create", "--zip", "--nopath"])
+        .arg(&package)
+        .arg(members.join("package.xml"))
+        .arg(members.join("metadata.txt"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let content = dir.path().join("WsusContent");
+    fs::create_dir_all(content.join("9D")).unwrap();
+    fs::write(content.join(ABC), "abc").unwrap();
+    let check = |json: bool| {
+        let mut args = vec!["check", "--quiet", "--package"];
+        args.push(package.to_str().unwrap());
+        args.extend(["--content", content.to_str().unwrap()]);
+        if json {
+            args.push("--json");
+        }
+        support::run(args)
+    };
+    let run = check(false);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "this update will show \"Failed to download\" once approved:\n  \
+             KB5040034 Written by hand [update {ID}, revision 200]\n    \
+             missing: {EXAMPLE} (example.exe, 4 bytes)\n"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(": 4,088 updates, 1 need content: 2 files, 7 B\nagainst "),
+        "{}",
+        run.stdout
+    );
+    let document: serde_json::Value = serde_json::from_str(&check(true).stdout).unwrap();
+    let states: Vec<(String, String)> = document["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| {
+            (
+                file["path"].as_str().unwrap().to_owned(),
+                file["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (ABC.to_owned(), "present".to_owned()),
+            (EXAMPLE.to_owned(), "missing".to_owned())
+        ]
+    );
+}
