@@ -481,7 +481,6 @@ fn generated_cabinets_extract_with_cabextract_and_gcab_cabinets_read_back() {
 #[cfg(unix)]
 #[test]
 fn references_written_by_hand_into_the_real_export_are_checked() {
-    const ID: &str = "5e1d7a00-0b1c-4d2e-8f30-405060708090";
     const ABC: &str = "9D/A9993E364706816ABA3E25717850C26C9CD0D89D.cab";
     const EXAMPLE: &str = "B2/FB0A150601470195C47B4E8D87FCB3F50292BEB2.exe";
     let (Some(cabextract), Some(gcab)) = (support::tool("cabextract"), support::tool("gcab"))
@@ -489,9 +488,72 @@ fn references_written_by_hand_into_the_real_export_are_checked() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
+    let package = hand_written_package(dir.path(), &cabextract, &gcab);
+    let content = dir.path().join("WsusContent");
+    fs::create_dir_all(content.join("9D")).unwrap();
+    fs::write(content.join(ABC), "abc").unwrap();
+    let check = |json: bool| {
+        let mut args = vec!["check", "--quiet", "--package"];
+        args.push(package.to_str().unwrap());
+        args.extend(["--content", content.to_str().unwrap()]);
+        if json {
+            args.push("--json");
+        }
+        support::run(args)
+    };
+    let run = check(false);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "this update will show \"Failed to download\" once approved:\n  \
+             KB5040034 Written by hand [update {ID}, revision 200]\n    \
+             missing: {EXAMPLE} (example.exe, 4 bytes)\n"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(": 4,088 updates, 1 need content: 2 files, 7 B\nagainst "),
+        "{}",
+        run.stdout
+    );
+    let document: serde_json::Value = serde_json::from_str(&check(true).stdout).unwrap();
+    let states: Vec<(String, String)> = document["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| {
+            (
+                file["path"].as_str().unwrap().to_owned(),
+                file["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (ABC.to_owned(), "present".to_owned()),
+            (EXAMPLE.to_owned(), "missing".to_owned())
+        ]
+    );
+}
+
+/// The update added by hand to the real export.
+#[cfg(unix)]
+const ID: &str = "5e1d7a00-0b1c-4d2e-8f30-405060708090";
+
+/// The real export with [`ID`] added by hand, unpacked by `cabextract` and packed again by
+/// `gcab` into `dir`.
+#[cfg(unix)]
+fn hand_written_package(
+    dir: &std::path::Path,
+    cabextract: &std::path::Path,
+    gcab: &std::path::Path,
+) -> std::path::PathBuf {
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/wsus-export-2024.cab");
-    let members = dir.path().join("members");
+    let members = dir.join("members");
     let status = Command::new(cabextract)
         .arg("-q")
         .arg("-d")
@@ -546,7 +608,7 @@ fn references_written_by_hand_into_the_real_export_are_checked() {
     let mut metadata = fs::read(members.join("metadata.txt")).unwrap();
     metadata.extend(format!("{ID},000000c8,{:08x},{record}\r\n", record.len()).bytes());
     fs::write(members.join("metadata.txt"), metadata).unwrap();
-    let package = dir.path().join("by-hand.cab");
+    let package = dir.join("by-hand.cab");
     let status = Command::new(gcab)
         .args(["--create", "--zip", "--nopath"])
         .arg(&package)
@@ -556,52 +618,5 @@ fn references_written_by_hand_into_the_real_export_are_checked() {
         .unwrap();
     assert!(status.success());
 
-    let content = dir.path().join("WsusContent");
-    fs::create_dir_all(content.join("9D")).unwrap();
-    fs::write(content.join(ABC), "abc").unwrap();
-    let check = |json: bool| {
-        let mut args = vec!["check", "--quiet", "--package"];
-        args.push(package.to_str().unwrap());
-        args.extend(["--content", content.to_str().unwrap()]);
-        if json {
-            args.push("--json");
-        }
-        support::run(args)
-    };
-    let run = check(false);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stdout.starts_with(&format!(
-            "this update will show \"Failed to download\" once approved:\n  \
-             KB5040034 Written by hand [update {ID}, revision 200]\n    \
-             missing: {EXAMPLE} (example.exe, 4 bytes)\n"
-        )),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains(": 4,088 updates, 1 need content: 2 files, 7 B\nagainst "),
-        "{}",
-        run.stdout
-    );
-    let document: serde_json::Value = serde_json::from_str(&check(true).stdout).unwrap();
-    let states: Vec<(String, String)> = document["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|file| {
-            (
-                file["path"].as_str().unwrap().to_owned(),
-                file["state"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        states,
-        [
-            (ABC.to_owned(), "present".to_owned()),
-            (EXAMPLE.to_owned(), "missing".to_owned())
-        ]
-    );
+    package
 }
