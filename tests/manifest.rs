@@ -114,7 +114,7 @@ impl Media {
         for entry in &manifest.entries {
             let path = entry.path.under(self.content());
             assert_eq!(entry.size, fs::metadata(&path).unwrap().len());
-            assert_eq!(entry.blake3.to_string(), independent_blake3(&path));
+            assert_eq!(entry.blake3.to_string(), support::independent_blake3(&path));
             let sha1 = entry.sha1.map(|sha1| sha1.to_string());
             if entry.path.as_str() == "anonymousCheckFile.txt" {
                 assert_eq!(sha1, None);
@@ -210,7 +210,7 @@ fn a_created_manifest_verifies_and_lists_every_file_with_its_digests() {
     assert_eq!(package.name.as_str(), "export.cab");
     assert_eq!(
         package.blake3.to_string(),
-        independent_blake3(&media.export.package)
+        support::independent_blake3(&media.export.package)
     );
     assert_eq!(
         manifest.source.server_id.as_deref(),
@@ -668,7 +668,7 @@ fn missing_changed_and_extra_files_are_each_reported() {
                 indicatif::HumanCount(entry.size),
                 entry.blake3,
                 indicatif::HumanCount(entry.size),
-                independent_blake3(&changed_path)
+                support::independent_blake3(&changed_path)
             ),
             "extra: 00/extra.txt: not in the manifest".to_owned(),
             "result: 3 problems (1 missing, 1 changed, 1 extra)".to_owned(),
@@ -946,23 +946,6 @@ fn the_secret_key_is_owner_only_and_openssl_reads_both_ways() {
         .arg(media.folder());
     assert_eq!(run_command(&mut command).code, 0);
     assert_eq!(media.verify(&[]).code, 0);
-}
-
-/// BLAKE3 of a file as lower-case hex, from `b3sum` where it is installed, otherwise, with
-/// that cross-check skipped as `support::tool` says, from the `blake3` crate.
-fn independent_blake3(path: &Path) -> String {
-    match support::tool("b3sum") {
-        Some(b3sum) => {
-            let output = Command::new(b3sum)
-                .arg("--no-names")
-                .arg(path)
-                .output()
-                .unwrap();
-            assert!(output.status.success());
-            String::from_utf8(output.stdout).unwrap().trim().to_owned()
-        }
-        None => blake3::hash(&fs::read(path).unwrap()).to_hex().to_string(),
-    }
 }
 
 #[test]

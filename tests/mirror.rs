@@ -594,8 +594,8 @@ fn from_a_manifest_a_file_that_differs_is_never_put_in_place_and_nothing_is_dele
     assert!(
         run.stdout.contains(&format!(
             "\nrejected: 00/new.cab: expected BLAKE3 {}, the source holds {}; not put in place\n",
-            blake3::hash(b"new").to_hex(),
-            blake3::hash(b"NEW").to_hex()
+            support::oracle::blake3_hex(b"new"),
+            support::oracle::blake3_hex(b"NEW")
         )),
         "{}",
         run.stdout

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod oracle;
 pub mod trip;
 
 use std::cell::RefCell;
@@ -314,9 +315,9 @@ pub fn small_spec() -> SiteSpec {
     }
 }
 
-/// SHA-1 of a file as upper-case hex, from an independent implementation (coreutils'
-/// `sha1sum`) where it is installed, otherwise, with that cross-check skipped as [`tool`] says,
-/// from the `sha1` crate.
+/// SHA-1 of a file as upper-case hex, from an independent implementation: coreutils'
+/// `sha1sum` where it is installed, otherwise (with that cross-check skipped as [`tool`] says)
+/// [`oracle::sha1_hex`], which shares no code with the program's.
 pub fn independent_sha1(path: &Path) -> String {
     match tool("sha1sum") {
         Some(sha1sum) => {
@@ -328,11 +329,25 @@ pub fn independent_sha1(path: &Path) -> String {
             assert!(output.status.success());
             String::from_utf8(output.stdout).unwrap()[..40].to_uppercase()
         }
-        None => {
-            use sha1::{Digest, Sha1};
-            let digest = Sha1::digest(fs::read(path).unwrap());
-            digest.iter().map(|b| format!("{b:02X}")).collect()
+        None => oracle::sha1_hex(&fs::read(path).unwrap()),
+    }
+}
+
+/// BLAKE3 of a file as lower-case hex, from an independent implementation: `b3sum` where it
+/// is installed, otherwise (with that cross-check skipped as [`tool`] says)
+/// [`oracle::blake3_hex`], which shares no code with the program's.
+pub fn independent_blake3(path: &Path) -> String {
+    match tool("b3sum") {
+        Some(b3sum) => {
+            let output = Command::new(b3sum)
+                .arg("--no-names")
+                .arg(path)
+                .output()
+                .unwrap();
+            assert!(output.status.success());
+            String::from_utf8(output.stdout).unwrap().trim().to_owned()
         }
+        None => oracle::blake3_hex(&fs::read(path).unwrap()),
     }
 }
 
