@@ -1,25 +1,27 @@
 #!/usr/bin/env bash
-# Benchmark: `wsus-airgap inspect` on a large export package, against `cabextract` unpacking
-# the same cabinet.
+# Benchmark: `wsus-airgap inspect` and `check` on a large export package, against `cabextract`
+# unpacking the same cabinet.
 #
 # Usage: [SCALE=N] [RUNS=N] bench/package.sh [WORK_DIR]
 #   WORK_DIR  where to generate the package (default: ${TMPDIR:-/tmp}/wsus-airgap-bench-package-x
 #             followed by SCALE); kept and reused while the generator's settings are unchanged.
-#   SCALE     size multiplier (whole number, default 1): multiplies the updates and the missing
-#             file references, so memory scaling can be checked. SCALE=1 gives a metadata.txt of
-#             about 580 MB, SCALE=3 about 1.74 GB; SCALE=4 and above pass the cabinet format's
-#             limits (2 GiB of data per folder and per file).
+#   SCALE     size multiplier (whole number, default 2): multiplies the updates and the missing
+#             file references, so memory scaling can be checked. SCALE=1 gives 40,000 updates
+#             and a metadata.txt of about 580 MB, SCALE=2 80,000 and about 1.16 GB, SCALE=3
+#             about 1.74 GB; SCALE=4 and above pass the cabinet format's limits (2 GiB of data
+#             per folder and per file).
 #   RUNS      runs of each command (default 3); the best wall time is kept, and the highest peak
 #             RSS of all runs.
 # Needs: cabextract, GNU time (/usr/bin/time).
 #
 # The page cache is warmed first, so the figures are CPU-bound: cabinet decompression plus
 # parsing for inspect, decompression plus writing for cabextract. MB here is 10^6 bytes.
-# Targets: inspect wall time <= 2.0x cabextract's; inspect peak RSS < 300 MB.
+# Targets (at SCALE=2: >= 60,000 updates, >= 1 GB of metadata.txt): inspect and check wall
+# time <= 1.5x cabextract's; peak RSS < 300 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scale=${SCALE:-1}
+scale=${SCALE:-2}
 runs=${RUNS:-3}
 case $scale in '' | *[!0-9]* | 0*) echo "bench: SCALE must be a whole number >= 1" >&2; exit 2 ;; esac
 case $runs in '' | *[!0-9]* | 0*) echo "bench: RUNS must be a whole number >= 1" >&2; exit 2 ;; esac
@@ -66,16 +68,25 @@ clear_extract() { rm -rf "$extract"; }
 echo "bench: SCALE=$scale (${generator_args[*]}), $(nproc) CPUs, best of $runs"
 printf 'cabinet:      %13s bytes (%s)\n' "$cab_bytes" "$cab"
 printf 'package.xml:  %13s bytes\n' "$xml_bytes"
-printf 'metadata.txt: %13s bytes (%.0f MB; target >= 500 MB at SCALE=1)\n' "$meta_bytes" \
+printf 'updates:      %13s\n' "$((40000 * scale))"
+printf 'metadata.txt: %13s bytes (%.0f MB; >= 1 GB at SCALE=2)\n' "$meta_bytes" \
   "$(awk -v b="$meta_bytes" 'BEGIN {print b / 1e6}')"
 echo
 best_of "wsus-airgap inspect" nothing "$bin" inspect "$cab"; inspect_wall=$WALL; inspect_rss=$RSS
 best_of "cabextract" clear_extract cabextract -q -d "$extract" "$cab"; cab_wall=$WALL
+# check exits 1: the generated package references files the folder lacks.
+best_of "wsus-airgap check" nothing sh -c '"$0" check --quiet --package "$1" --content "$2"; [ $? -le 1 ]' \
+  "$bin" "$cab" "$dir/WsusContent"
+check_wall=$WALL; check_rss=$RSS
 
 ratio=$(awk -v a="$inspect_wall" -v b="$cab_wall" 'BEGIN {printf "%.2f", a / b}')
+check_ratio=$(awk -v a="$check_wall" -v b="$cab_wall" 'BEGIN {printf "%.2f", a / b}')
 echo
 printf 'inspect parse throughput:       %7.1f MB/s (package.xml + metadata.txt, uncompressed)\n' \
   "$(awk -v b="$((xml_bytes + meta_bytes))" -v t="$inspect_wall" 'BEGIN {print b / t / 1e6}')"
-printf 'inspect / cabextract wall time: %7.2f x    (target <= 2.0x): %s\n' "$ratio" "$(met "$ratio <= 2.0")"
+printf 'inspect / cabextract wall time: %7.2f x    (target <= 1.5x): %s\n' "$ratio" "$(met "$ratio <= 1.5")"
+printf 'check / cabextract wall time:   %7.2f x    (target <= 1.5x): %s\n' "$check_ratio" "$(met "$check_ratio <= 1.5")"
 printf 'inspect peak RSS:               %7.1f MB   (target < 300 MB): %s\n' "$(mb "$inspect_rss")" \
   "$(met "$(mb "$inspect_rss") < 300")"
+printf 'check peak RSS:                 %7.1f MB   (target < 300 MB): %s\n' "$(mb "$check_rss")" \
+  "$(met "$(mb "$check_rss") < 300")"
