@@ -206,6 +206,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_path_prints_as_its_text() {
+        let text = "AB/0123456789ABCDEF0123456789ABCDEF012345AB.cab";
+        assert_eq!(RelPath::new(text).unwrap().to_string(), text);
+    }
+
+    /// A listed name that is not valid Unicode would be shown with replacement characters,
+    /// naming some other file: refused. A Unicode one is taken as it is.
+    #[test]
+    fn a_listed_entry_is_taken_only_when_its_name_is_unicode() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ünï.cab"), "x").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let name = std::ffi::OsStr::from_bytes(b"\xff.cab");
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        let tree = crate::content::tree::list(dir.path()).unwrap();
+        let taken: Vec<Result<String, RelPathError>> = (tree.entries.iter())
+            .map(|entry| RelPath::of_entry(entry).map(|path| path.to_string()))
+            .collect();
+        assert!(taken.contains(&Ok("ünï.cab".to_owned())), "{taken:?}");
+        if cfg!(unix) {
+            assert!(taken.contains(&Err(RelPathError::NotUnicode)), "{taken:?}");
+            assert_eq!(taken.len(), 2);
+        }
+    }
+
+    #[test]
     fn ordinary_paths_are_accepted() {
         for path in [
             "00/0123456789ABCDEF0123456789ABCDEF01234500.cab",
