@@ -290,6 +290,22 @@ mod tests {
             Err(RelPathError::TooLong(long.clone()))
         );
         assert!(RelPath::new(&"x".repeat(255)).is_ok());
+        // The limit is in UTF-16 units (what NTFS counts), not bytes: 255 two-byte
+        // characters and 200 three-byte ones are names Windows takes; 256 are not.
+        assert!(RelPath::new(&"é".repeat(255)).is_ok());
+        assert!(RelPath::new(&"文".repeat(200)).is_ok());
+        let long = "é".repeat(256);
+        assert_eq!(
+            RelPath::new(&long),
+            Err(RelPathError::TooLong(long.clone()))
+        );
+        // A character outside the BMP takes two units: 128 of them are 256.
+        let long = "😀".repeat(128);
+        assert_eq!(
+            RelPath::new(&long),
+            Err(RelPathError::TooLong(long.clone()))
+        );
+        assert!(RelPath::new(&"😀".repeat(127)).is_ok());
     }
 
     #[test]
