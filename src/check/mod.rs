@@ -388,13 +388,13 @@ fn is_approved(approved: Option<&Approved>, id: &str) -> bool {
 }
 
 /// Every file some update needs, by content path, with what the content folder holds for it.
-fn check_needed_files(
-    needs: &BTreeMap<&str, Needed>,
+fn check_needed_files<'n>(
+    needs: &'n BTreeMap<&str, Needed>,
     content: &ContentIndex,
-) -> BTreeMap<String, FileCheck> {
-    let mut files: BTreeMap<String, FileCheck> = BTreeMap::new();
+) -> BTreeMap<&'n str, FileCheck> {
+    let mut files: BTreeMap<&str, FileCheck> = BTreeMap::new();
     for (path, reference) in needs.values().flat_map(|needed| needed.files.iter()) {
-        files.entry(path.clone()).or_insert_with(|| FileCheck {
+        files.entry(path.as_str()).or_insert_with(|| FileCheck {
             path: path.clone(),
             sha1: reference.sha1,
             name: reference.name.clone(),
@@ -408,20 +408,19 @@ fn check_needed_files(
 /// The gaps of every update that has any. A gap is a needed file not served intact, or a
 /// bundled update the package lacks (its content cannot be known, so it counts against the
 /// bundle).
-fn gaps_by_update<'a>(
-    needs: &BTreeMap<&'a str, Needed>,
-    files: &BTreeMap<String, FileCheck>,
-) -> BTreeMap<&'a str, BTreeSet<Gap>> {
+fn gaps_by_update<'a, 'n>(
+    needs: &'n BTreeMap<&'a str, Needed>,
+    files: &BTreeMap<&str, FileCheck>,
+) -> BTreeMap<&'a str, Vec<Gap<'n>>> {
     needs
         .iter()
         .map(|(&id, needed)| {
-            let files = needed
-                .files
-                .keys()
-                .filter(|path| files[*path].state.is_gap())
-                .map(|path| Gap::File(path.clone()));
-            let updates = needed.absent_updates.iter().cloned().map(Gap::Update);
-            (id, files.chain(updates).collect::<BTreeSet<Gap>>())
+            // Files, then absent updates, each sorted and once: in `Gap`'s order already.
+            let files = (needed.files.iter())
+                .filter(|(path, _)| files[path.as_str()].state.is_gap())
+                .map(|(path, _)| Gap::File(path));
+            let updates = needed.absent_updates.iter().map(|id| Gap::Update(id));
+            (id, files.chain(updates).collect::<Vec<Gap>>())
         })
         .filter(|(_, gaps)| !gaps.is_empty())
         .collect()
@@ -430,24 +429,24 @@ fn gaps_by_update<'a>(
 /// The updates through which `gaps` are reported. Bundled updates are reported through their
 /// bundle, unless approved by name. A gap no reported update covers (bundles that bundle each
 /// other) is reported through every update that has it, so that no gap ever goes unreported.
-fn reported_gaps<'a, 'g>(
-    gaps: &'g BTreeMap<&'a str, BTreeSet<Gap>>,
+fn reported_gaps<'a, 'g, 'n>(
+    gaps: &'g BTreeMap<&'a str, Vec<Gap<'n>>>,
     latest: &BTreeMap<&str, &Update>,
     approved: Option<&Approved>,
-) -> BTreeMap<&'a str, &'g BTreeSet<Gap>> {
+) -> BTreeMap<&'a str, &'g [Gap<'n>]> {
     let bundled: BTreeSet<&str> = latest
         .values()
         .flat_map(|update| update.bundled.iter().map(String::as_str))
         .collect();
-    let mut reported: BTreeMap<&str, &BTreeSet<Gap>> = gaps
+    let mut reported: BTreeMap<&str, &[Gap<'n>]> = gaps
         .iter()
         .filter(|(id, _)| !bundled.contains(**id) || is_approved(approved, id))
-        .map(|(&id, gaps)| (id, gaps))
+        .map(|(&id, gaps)| (id, gaps.as_slice()))
         .collect();
     let covered: BTreeSet<&Gap> = reported.values().copied().flatten().collect();
     for (&id, gaps) in gaps {
         if gaps.iter().any(|gap| !covered.contains(gap)) {
-            reported.entry(id).or_insert(gaps);
+            reported.entry(id).or_insert(gaps.as_slice());
         }
     }
     reported
@@ -456,7 +455,7 @@ fn reported_gaps<'a, 'g>(
 /// The reported updates with their gaps, as failing and (with an approved list, for updates
 /// it does not approve) not approved, each in report order.
 fn split_by_approval(
-    reported: BTreeMap<&str, &BTreeSet<Gap>>,
+    reported: BTreeMap<&str, &[Gap<'_>]>,
     latest: &BTreeMap<&str, &Update>,
     approved: Option<&Approved>,
 ) -> (Vec<UpdateGap>, Vec<UpdateGap>) {
@@ -473,8 +472,8 @@ fn split_by_approval(
         };
         for item in gaps {
             match item {
-                Gap::File(path) => gap.files.push(path.clone()),
-                Gap::Update(id) => gap.absent_updates.push(id.clone()),
+                Gap::File(path) => gap.files.push((*path).to_owned()),
+                Gap::Update(id) => gap.absent_updates.push((*id).to_owned()),
             }
         }
         if approved.is_none() || is_approved(approved, id) {
@@ -512,6 +511,11 @@ fn find_orphans(package: &Package, content: &ContentIndex) -> Vec<Orphan> {
 /// Audit errors about anything but the needed `files`: problems at needed paths, or with
 /// misplaced copies of needed files, are reported with the files themselves.
 fn other_content_problems(audit: &Audit, files: &[FileCheck]) -> usize {
+    let errors =
+        || (audit.findings.iter()).filter(|finding| finding.kind.severity() == Severity::Error);
+    if errors().next().is_none() {
+        return 0;
+    }
     let needed_paths: BTreeSet<String> = files
         .iter()
         .flat_map(|file| {
@@ -524,11 +528,8 @@ fn other_content_problems(audit: &Audit, files: &[FileCheck]) -> usize {
             std::iter::once(fold_case(&file.path)).chain(misplaced_at)
         })
         .collect();
-    audit
-        .findings
-        .iter()
-        .filter(|f| f.kind.severity() == Severity::Error)
-        .filter(|f| !needed_paths.contains(&fold_case(&f.path)))
+    errors()
+        .filter(|finding| !needed_paths.contains(&fold_case(&finding.path)))
         .count()
 }
 
@@ -558,9 +559,8 @@ pub fn updates_needing(package: &Package, absent: &[String]) -> Vec<UpdateGap> {
     let mut gaps: Vec<UpdateGap> = latest
         .iter()
         .filter_map(|(&id, update)| {
-            let files: Vec<String> = files_needed(id, &latest)
-                .files
-                .into_keys()
+            let files: Vec<String> = (files_needed(id, &latest).files.into_iter())
+                .map(|(path, _)| path)
                 .filter(|path| absent.contains(&fold_case(path)))
                 .collect();
             (!files.is_empty()).then(|| UpdateGap {
@@ -579,14 +579,17 @@ pub fn updates_needing(package: &Package, absent: &[String]) -> Vec<UpdateGap> {
 
 /// By KB number, then title, then id; updates without a KB number last.
 fn report_order(a: &UpdateGap, b: &UpdateGap) -> std::cmp::Ordering {
-    let key = |gap: &UpdateGap| {
+    // Borrowed, not cloned: a sort compares each update many times.
+    fn key(gap: &UpdateGap) -> (bool, Option<usize>, Option<&str>, Option<&str>, &str) {
+        let kb = gap.kb.as_deref();
         (
-            gap.kb.is_none(),
-            gap.kb.as_ref().map(|kb| (kb.len(), kb.clone())),
-            gap.title.clone(),
-            gap.id.clone(),
+            kb.is_none(),
+            kb.map(str::len),
+            kb,
+            gap.title.as_deref(),
+            gap.id.as_str(),
         )
-    };
+    }
     key(a).cmp(&key(b))
 }
 
@@ -604,44 +607,50 @@ fn latest_revisions(package: &Package) -> BTreeMap<&str, &Update> {
 
 /// One thing an update lacks.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Gap {
+enum Gap<'n> {
     /// A needed file, by content path.
-    File(String),
+    File(&'n str),
     /// A bundled update the package does not contain.
-    Update(String),
+    Update(&'n str),
 }
 
-/// What one update needs.
+/// What one update needs. Sorted vectors rather than maps: a package holds tens of thousands
+/// of updates, most needing a file or two.
 struct Needed<'a> {
-    /// Files by content path: its own and its bundled updates', recursively.
-    files: BTreeMap<String, &'a FileRef>,
-    /// Ids of bundled updates (at any depth) the package does not contain.
-    absent_updates: BTreeSet<String>,
+    /// Files by content path, sorted, each once: its own and its bundled updates',
+    /// recursively.
+    files: Vec<(String, &'a FileRef)>,
+    /// Ids of bundled updates (at any depth) the package does not contain, sorted, each once.
+    absent_updates: Vec<&'a str>,
 }
 
-fn files_needed<'a>(id: &str, latest: &BTreeMap<&str, &'a Update>) -> Needed<'a> {
+fn files_needed<'a>(id: &'a str, latest: &BTreeMap<&'a str, &'a Update>) -> Needed<'a> {
     let mut needed = Needed {
-        files: BTreeMap::new(),
-        absent_updates: BTreeSet::new(),
+        files: Vec::new(),
+        absent_updates: Vec::new(),
     };
-    let mut visited = BTreeSet::new();
-    let mut pending = vec![id.to_owned()];
+    let mut visited: BTreeSet<&str> = BTreeSet::new();
+    let mut pending: Vec<&str> = vec![id];
     while let Some(id) = pending.pop() {
-        if !visited.insert(id.clone()) {
+        if !visited.insert(id) {
             continue; // a bundle cycle, or a diamond
         }
-        let update = latest[id.as_str()];
+        let update = latest[id];
         for file in &update.files {
-            needed.files.entry(file.content_path()).or_insert(file);
+            needed.files.push((file.content_path(), file));
         }
         for bundled in &update.bundled {
-            if latest.contains_key(bundled.as_str()) {
-                pending.push(bundled.clone());
-            } else {
-                needed.absent_updates.insert(bundled.clone());
+            match latest.get_key_value(bundled.as_str()) {
+                Some((&bundled, _)) => pending.push(bundled),
+                None => needed.absent_updates.push(bundled),
             }
         }
     }
+    // The first reference to a path stands for it (a stable sort keeps their order).
+    needed.files.sort_by(|a, b| a.0.cmp(&b.0));
+    needed.files.dedup_by(|later, first| later.0 == first.0);
+    needed.absent_updates.sort_unstable();
+    needed.absent_updates.dedup();
     needed
 }
 

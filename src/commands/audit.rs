@@ -23,7 +23,7 @@ pub fn run(args: &AuditArgs) -> Result<Exit> {
     report::write_html(args.html.as_deref(), |made| {
         report::html::audit(&document, made)
     })?;
-    let mut stdout = super::stdout::lock();
+    let mut stdout = super::stdout::report();
     if args.output.json {
         serde_json::to_writer_pretty(&mut stdout, &document)?;
         writeln!(stdout)?;

@@ -35,7 +35,7 @@ pub fn run(args: &CheckArgs) -> Result<Exit> {
         report::html::check(&document, made)
     })?;
 
-    let mut stdout = super::stdout::lock();
+    let mut stdout = super::stdout::report();
     if args.output.json {
         serde_json::to_writer_pretty(&mut stdout, &document)?;
         writeln!(stdout)?;

@@ -13,7 +13,7 @@ use wsus_airgap::printable::Printable;
 pub fn run(args: &InspectArgs) -> Result<Exit> {
     let package = package::open(&args.package)?;
     let summary = Summary::of(&args.package, &package);
-    let mut stdout = super::stdout::lock();
+    let mut stdout = super::stdout::report();
     if args.json {
         serde_json::to_writer_pretty(&mut stdout, &summary)?;
         writeln!(stdout)?;

@@ -34,7 +34,7 @@ pub fn run(args: &ManifestShowArgs) -> Result<Exit> {
         }
         Err(error) => return Err(error.into()),
     };
-    let mut out = Printable(super::stdout::lock());
+    let mut out = Printable(super::stdout::report());
     write!(out, "{}", Listing(&verified))?;
     out.flush()?;
     Ok(Exit::Success)

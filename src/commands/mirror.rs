@@ -73,7 +73,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         &Console::bars(args.output.quiet),
     )?;
 
-    let mut stdout = super::stdout::lock();
+    let mut stdout = super::stdout::report();
     if args.output.json {
         let report = MirrorReport::new(&plan, applied.as_ref());
         serde_json::to_writer_pretty(&mut stdout, &report)?;

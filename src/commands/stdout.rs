@@ -5,7 +5,7 @@
 //! finishes: its exit code is still its verdict, so a gate's refusal is never lost to a
 //! closed pipe, and there is no `broken pipe` error for output nobody reads.
 
-use std::io::{self, StdoutLock, Write};
+use std::io::{self, BufWriter, StdoutLock, Write};
 
 /// The locked standard output, dropping what is written once its reader has gone.
 pub struct Stdout {
@@ -19,6 +19,13 @@ pub fn lock() -> Stdout {
         inner: io::stdout().lock(),
         reader_gone: false,
     }
+}
+
+/// Standard output for a report of many lines (hundreds of thousands, for a large package):
+/// written in large pieces instead of line by line, which cost a system call per line. The
+/// caller flushes it when the report is done, before anything else writes.
+pub fn report() -> BufWriter<Stdout> {
+    BufWriter::with_capacity(1 << 16, lock())
 }
 
 impl Stdout {
