@@ -5,6 +5,7 @@ pub mod audit;
 pub mod hash;
 pub mod layout;
 pub mod report;
+pub mod stamp;
 pub mod tree;
 
 pub use audit::{Audit, AuditOptions, Entry, Finding, FindingKind, Severity, Totals, audit};

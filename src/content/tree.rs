@@ -89,6 +89,9 @@ pub struct TreeEntry {
     pub size: u64,
     /// The modification time of a regular file, when it could be read.
     pub modified: Option<SystemTime>,
+    /// A regular file's stamp, where the listing gives it (Unix: with the rest of the
+    /// metadata, without another look-up of the path).
+    pub stamp: Option<super::stamp::Stamp>,
 }
 
 impl TreeEntry {
@@ -217,6 +220,10 @@ fn read_folder(
             .then(|| entry.metadata().ok())
             .flatten();
         let size = metadata.as_ref().map_or(0, |m| m.len());
+        #[cfg(unix)]
+        let stamp = metadata.as_ref().map(super::stamp::Stamp::of_metadata);
+        #[cfg(not(unix))]
+        let stamp = None;
         let modified = metadata.and_then(|m| m.modified().ok());
         let exact = (!exact).then(|| {
             let path = entry.path();
@@ -231,6 +238,7 @@ fn read_folder(
             file_type,
             size,
             modified,
+            stamp,
         });
     }
     Ok(())

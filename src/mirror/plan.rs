@@ -760,7 +760,7 @@ fn list_destination(
 fn cached(cache: &HashCache, entry: &TreeEntry, path: &Path, full: bool) -> Option<Blake3Digest> {
     let modified = entry.modified.filter(|_| !full)?;
     cache.lookup(&entry.relative, entry.size, modified, || {
-        Stamp::of_path(path).ok()
+        entry.stamp.or_else(|| Stamp::of_path(path).ok())
     })
 }
 
