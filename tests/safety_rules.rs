@@ -86,3 +86,42 @@ fn audit_finds_a_damaged_large_content_file_that_is_not_an_esd() {
     );
     assert!(has_line(&audited.stdout, &expected), "{}", audited.stdout);
 }
+
+/// A package changed in place with its size kept (one byte) is refused as changed, with the
+/// BLAKE3 found (computed here); nothing is changed and wsusutil is not run. Size alone must
+/// never pass it.
+#[test]
+fn a_package_changed_with_its_size_kept_is_refused() {
+    let trip = Trip::new(32);
+    let media = trip.path("media");
+    let exported = run_command(&mut trip.export(&media, None));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let package = media.join("export.xml.gz");
+    let signed = fs::read(&package).unwrap();
+    let mut changed = signed.clone();
+    let middle = changed.len() / 2;
+    changed[middle] ^= 0x01;
+    fs::write(&package, &changed).unwrap();
+    let expected = format!(
+        "package: {}: changed: found {} bytes, BLAKE3 {}\n",
+        package.display(),
+        indicatif::HumanCount(changed.len() as u64),
+        support::oracle::blake3_hex(&changed),
+    );
+    assert_ne!(
+        support::oracle::blake3_hex(&signed),
+        support::oracle::blake3_hex(&changed)
+    );
+    for verb in ["verify", "import"] {
+        let before = trip.disconnected_files();
+        let refused = run_command(&mut trip.gate(verb, &media));
+        assert_eq!(refused.code, 1, "{verb}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains(&expected),
+            "{verb}: {}",
+            refused.stderr
+        );
+        assert_eq!(trip.disconnected_files(), before, "{verb}");
+    }
+    assert!(!trip.path("wsusutil-record.txt").exists(), "wsusutil ran");
+}

@@ -95,12 +95,12 @@ impl std::fmt::Display for MediaCheck {
             Some(Marker { volume, count }) => format!("volume {volume} of {count}: "),
             None => String::new(),
         };
-        let package = match (self.contents.package.is_some(), manifest.volumes) {
-            (false, Some(set)) if manifest.package.is_some() => {
+        let package = match (&self.contents.package, &manifest.package, manifest.volumes) {
+            (Some(_), _, _) => "package intact".to_owned(),
+            (None, Some(_), Some(set)) => {
                 format!("the package is on volume {}", set.package_volume)
             }
-            (false, _) => "no package".to_owned(),
-            (true, _) => "package intact".to_owned(),
+            (None, _, _) => "no package".to_owned(),
         };
         writeln!(
             f,
