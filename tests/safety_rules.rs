@@ -125,3 +125,26 @@ fn a_package_changed_with_its_size_kept_is_refused() {
     }
     assert!(!trip.path("wsusutil-record.txt").exists(), "wsusutil ran");
 }
+
+/// A manifest that cannot be read (a folder in its place) is an error of the system, exit 2
+/// naming the file, not a verdict on the media (exit 1): an operator must not take a broken
+/// drive for refused media, nor the other way round. Nothing changes either way.
+#[test]
+fn an_unreadable_manifest_is_an_error_not_a_refusal() {
+    let trip = Trip::new(33);
+    let media = trip.path("media");
+    let exported = run_command(&mut trip.export(&media, None));
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let manifest = media.join("manifest.json");
+    fs::remove_file(&manifest).unwrap();
+    fs::create_dir(&manifest).unwrap();
+    for verb in ["verify", "import"] {
+        let before = trip.disconnected_files();
+        let run = run_command(&mut trip.gate(verb, &media));
+        assert_eq!(run.code, 2, "{verb}: {}", run.stderr);
+        let prefix = format!("wsus-airgap: error: {}: ", manifest.display());
+        assert!(run.stderr.starts_with(&prefix), "{verb}: {}", run.stderr);
+        assert!(!run.stderr.contains("refused"), "{verb}: {}", run.stderr);
+        assert_eq!(trip.disconnected_files(), before, "{verb}");
+    }
+}
