@@ -1,0 +1,2 @@
+//! The PowerShell script.
+pub const SCRIPT: &str = include_str!("../../powershell/wsus-airgap.ps1");
