@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::HumanBytes;
 use wsus_airgap::synth::demo::Demo;
 use wsus_airgap::transfer::{self, Outcome};
+use wsus_airgap::wsus;
 
 use super::Exit;
 use super::console::Console;
@@ -43,18 +44,25 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
     )?;
     writeln!(
         stdout,
-        "demo: stand-in wsusutil at {} (this program under that name)",
-        demo.wsusutil.display()
+        "demo: stand-in wsusutil at {}, stand-in PowerShell (WSUS with {} approvals, {} \
+         declines) at {} and {} (this program under those names)",
+        demo.wsusutil.display(),
+        prepared.approvals,
+        prepared.declines,
+        demo.connected_powershell.display(),
+        demo.disconnected_powershell.display()
     )?;
 
     writeln!(stdout, "\ndemo: 1. export on the connected side")?;
     writeln!(
         stdout,
-        "$ wsus-airgap export --content {} --package {} --media {} --key {} --log {}",
+        "$ wsus-airgap export --content {} --package {} --media {} --key {} --allow-gaps \
+         --powershell {} --log {}",
         demo.content.display(),
         demo.package.display(),
         demo.media.display(),
         demo.secret.display(),
+        demo.connected_powershell.display(),
         demo.log.display()
     )?;
     stdout.flush()?;
@@ -81,24 +89,31 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
     )?;
     stdout.flush()?;
     let outcome = transfer::verify(&demo.verify_options(), &Console::bars(args.quiet))?;
-    write_ready(&done("verify", &demo.media, outcome)?, false)?;
+    write_ready(&done("verify", &demo.media, outcome)?, None, false)?;
 
     writeln!(stdout, "\ndemo: 3. import on the disconnected side")?;
     writeln!(
         stdout,
-        "$ wsus-airgap import --media {} --trust {} --content {} --state {} --wsusutil {} --log {}",
+        "$ wsus-airgap import --media {} --trust {} --content {} --state {} --wsusutil {} \
+         --powershell {} --approvals apply --wait --log {}",
         demo.media.display(),
         demo.public.display(),
         demo.disconnected_content.display(),
         demo.state.display(),
         demo.wsusutil.display(),
+        demo.disconnected_powershell.display(),
         demo.log.display()
     )?;
     stdout.flush()?;
     let console = Console::new(args.quiet, StepLog::open(Some(&demo.log), "import")?);
     let outcome = transfer::import(&demo.import_options(), &console);
     let outcome = console.logged(outcome, "the trust state is unchanged")?;
-    write_imported(&done("import", &demo.media, outcome)?, false)?;
+    let imported = done("import", &demo.media, outcome)?;
+    let stage = wsus::stage::after_import(&imported, &demo.stage_options(), &console);
+    write_imported(&imported, &stage, false)?;
+    if let Some(error) = &stage.failure {
+        bail!("the demo's WSUS step failed: {error}");
+    }
 
     write_files_worth_opening(&mut stdout, &demo)?;
     Ok(Exit::Success)

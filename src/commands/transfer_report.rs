@@ -12,11 +12,13 @@ use wsus_airgap::mirror::ActionKind;
 use wsus_airgap::transfer::events::FileLine;
 use wsus_airgap::transfer::export::Staging;
 use wsus_airgap::transfer::gate::MediaCheck;
-use wsus_airgap::transfer::report::RefusalReport;
+use wsus_airgap::transfer::report::{Carried, RefusalReport};
 use wsus_airgap::transfer::verify::ImportWouldCopy;
 use wsus_airgap::transfer::volumes::VolumesImport;
 use wsus_airgap::transfer::volumes::outlook::StillNeeded;
 use wsus_airgap::transfer::{Exported, Imported, Ready, Refusal};
+use wsus_airgap::wsus::Stage;
+use wsus_airgap::wsus::settings::SettingWarning;
 
 use super::render::{write_problems, write_updates_at_risk};
 use wsus_airgap::printable::{Printable, printable};
@@ -207,6 +209,9 @@ pub fn write_exported(exported: &Exported, json: bool) -> io::Result<()> {
         HumanCount(manifest.totals.files),
         HumanCount(exported.files_carried()),
     )?;
+    if let Some(state) = &manifest.wsus {
+        writeln!(out, "wsus: {} carried", Carried::of(state))?;
+    }
     writeln!(
         out,
         "signed: sequence {}, key {}",
@@ -218,10 +223,15 @@ pub fn write_exported(exported: &Exported, json: bool) -> io::Result<()> {
 }
 
 /// Media an import would take.
-pub fn write_ready(ready: &Ready, json: bool) -> io::Result<()> {
+pub fn write_ready(ready: &Ready, settings: Option<&[SettingWarning]>, json: bool) -> io::Result<()> {
     let check = &ready.check;
+    for warning in settings.unwrap_or_default() {
+        let _ = write!(Printable(io::stderr().lock()), "warning: {warning}");
+    }
     if json {
-        return write_document(&ready.report());
+        let mut report = ready.report();
+        report.settings = settings;
+        return write_document(&report);
     }
     let mut out = super::stdout::lock();
     write_media_summary(&mut out, check)?;
@@ -272,10 +282,12 @@ pub fn write_waiting(waiting: &VolumesImport, json: bool) -> io::Result<()> {
     }
 }
 
-pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
+pub fn write_imported(imported: &Imported, wsus: &Stage, json: bool) -> io::Result<()> {
     let copied = imported.copied;
     if json {
-        return write_document(&imported.report());
+        let mut report = imported.report();
+        report.wsus = Some(wsus);
+        return write_document(&report);
     }
     let mut out = super::stdout::lock();
     if let Some(accepted) = imported.already_imported {
@@ -328,6 +340,7 @@ pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
         "receipt: {}",
         printable(&receipt.display().to_string())
     )?;
+    write!(Printable(&mut out), "{wsus}")?;
     writeln!(out, "result: imported sequence {}", imported.sequence())?;
     out.flush()
 }
