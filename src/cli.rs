@@ -400,7 +400,9 @@ impl ExportArgs {
             (Some(file), _) => StateSource::File(file.clone()),
             (None, true) => StateSource::Skip,
             (None, false) => StateSource::Server(
-                self.powershell.clone().unwrap_or_else(script::default_program),
+                self.powershell
+                    .clone()
+                    .unwrap_or_else(script::default_program),
             ),
         }
     }
@@ -535,7 +537,10 @@ impl ImportArgs {
     /// What import does with WSUS after `wsusutil import`.
     pub fn wsus_options(&self) -> StageOptions {
         StageOptions {
-            powershell: self.powershell.clone().unwrap_or_else(script::default_program),
+            powershell: self
+                .powershell
+                .clone()
+                .unwrap_or_else(script::default_program),
             approvals: self.approvals.into(),
             wait: self.wait.then_some(WaitOptions {
                 timeout: self.wait_timeout,

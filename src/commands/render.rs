@@ -69,6 +69,9 @@ pub fn report_wsusutil(error: &WsusutilError) {
 /// Exit 3's message for PowerShell: the failure, what it wrote last, and every step it
 /// carried out before it failed.
 pub fn report_powershell(error: &ScriptError) {
-    stderr_line!("wsus-airgap: PowerShell failed: {}", printable(&error.to_string()));
+    stderr_line!(
+        "wsus-airgap: PowerShell failed: {}",
+        printable(&error.to_string())
+    );
     let _ = write!(Printable(io::stderr().lock()), "{}", error.details());
 }

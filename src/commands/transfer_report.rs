@@ -223,7 +223,11 @@ pub fn write_exported(exported: &Exported, json: bool) -> io::Result<()> {
 }
 
 /// Media an import would take.
-pub fn write_ready(ready: &Ready, settings: Option<&[SettingWarning]>, json: bool) -> io::Result<()> {
+pub fn write_ready(
+    ready: &Ready,
+    settings: Option<&[SettingWarning]>,
+    json: bool,
+) -> io::Result<()> {
     let check = &ready.check;
     for warning in settings.unwrap_or_default() {
         let _ = write!(Printable(io::stderr().lock()), "warning: {warning}");

@@ -30,7 +30,10 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     })?;
     match &outcome {
         Outcome::Done(ready) => {
-            let program = args.powershell.clone().unwrap_or_else(script::default_program);
+            let program = args
+                .powershell
+                .clone()
+                .unwrap_or_else(script::default_program);
             let settings = match args.no_settings_check {
                 true => None,
                 false => settings_check(&ready.check, &PowerShell::new(program))?,

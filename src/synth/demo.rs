@@ -7,13 +7,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use super::SyntheticExport;
+use super::powershell::{STATE_FILE, StandInServer};
 use super::{ExportSpec, SiteSpec, generate, write_export};
+use crate::manifest::Timestamp;
 use crate::manifest::TransferMode;
 use crate::manifest::create::host_name;
 use crate::manifest::keys::{self, KeyError, KeyId};
-use super::SyntheticExport;
-use super::powershell::{STATE_FILE, StandInServer};
-use crate::manifest::Timestamp;
 use crate::transfer::{ExportOptions, ImportOptions, PackageSource, VerifyMediaOptions};
 use crate::wsus::groups::ALL_COMPUTERS;
 use crate::wsus::server::ServerApproval;
@@ -141,7 +141,10 @@ impl Demo {
         for (program, server) in [
             (&self.wsusutil, None),
             (&self.connected_powershell, Some(&connected)),
-            (&self.disconnected_powershell, Some(&StandInServer::default())),
+            (
+                &self.disconnected_powershell,
+                Some(&StandInServer::default()),
+            ),
         ] {
             let tools = program.parent().expect("the tools folder");
             fs::create_dir_all(tools).map_err(io_error(tools, "create"))?;
@@ -247,27 +250,40 @@ fn connected_server(exported: &SyntheticExport) -> StandInServer {
         parent: Some(all.clone()),
     });
     let missing = |update: &&super::SyntheticUpdate| {
-        update.files.iter().any(|file| exported.missing.contains(file))
+        update
+            .files
+            .iter()
+            .any(|file| exported.missing.contains(file))
     };
     let with_files: Vec<&super::SyntheticUpdate> = (exported.updates.iter())
         .filter(|update| update.kind == "Software" && !update.files.is_empty())
         .collect();
-    let mut chosen: Vec<&super::SyntheticUpdate> = with_files.iter().copied().filter(|u| !missing(u)).take(7).collect();
+    let mut chosen: Vec<&super::SyntheticUpdate> = with_files
+        .iter()
+        .copied()
+        .filter(|u| !missing(u))
+        .take(7)
+        .collect();
     chosen.extend(with_files.iter().copied().find(missing));
-    let approve = |update: &super::SyntheticUpdate, group: &Guid, deadline: Option<Timestamp>| ServerApproval {
-        update_id: Guid::parse(&update.id).expect("a GUID"),
-        revision: update.revision,
-        group_id: group.clone(),
-        action: "Install".to_owned(),
-        deadline,
-        optional: false,
-        state: "Active".to_owned(),
+    let approve = |update: &super::SyntheticUpdate, group: &Guid, deadline: Option<Timestamp>| {
+        ServerApproval {
+            update_id: Guid::parse(&update.id).expect("a GUID"),
+            revision: update.revision,
+            group_id: group.clone(),
+            action: "Install".to_owned(),
+            deadline,
+            optional: false,
+            state: "Active".to_owned(),
+        }
     };
     for (index, update) in chosen.iter().enumerate() {
         server.approvals.push(approve(update, &all, None));
         if index == 1 {
-            let deadline = Timestamp::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_798_761_600));
-            server.approvals.push(approve(update, &servers, Some(deadline)));
+            let deadline =
+                Timestamp::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_798_761_600));
+            server
+                .approvals
+                .push(approve(update, &servers, Some(deadline)));
         }
     }
     if let Some(declined) = with_files.iter().find(|u| !chosen.contains(u)) {

@@ -142,7 +142,9 @@ impl StandInServer {
     /// The server in `path`; a new one if there is no file.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| format!("{}", path.display())),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).with_context(|| format!("{}", path.display()))
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(error) => Err(error).with_context(|| format!("{}", path.display())),
         }
@@ -238,7 +240,11 @@ impl StandInServer {
         }
         let mut wanted: Vec<Guid> = ids.to_vec();
         if include_approved {
-            wanted.extend(self.approvals.iter().map(|approval| approval.update_id.clone()));
+            wanted.extend(
+                self.approvals
+                    .iter()
+                    .map(|approval| approval.update_id.clone()),
+            );
         }
         wanted.sort();
         wanted.dedup();
@@ -316,16 +322,23 @@ fn run_inner(args: &[OsString]) -> anyhow::Result<()> {
         bail!("the stand-in was told to fail");
     }
     let state_path = state_path().context("cannot find this program's folder")?;
-    let text = std::fs::read(&files.request)
-        .with_context(|| format!("{}", files.request.display()))?;
+    let text =
+        std::fs::read(&files.request).with_context(|| format!("{}", files.request.display()))?;
     let request: Request = serde_json::from_slice(&text).context("the request")?;
     if request.format_version != FORMAT_VERSION {
-        bail!("request format {} is not {FORMAT_VERSION}", request.format_version);
+        bail!(
+            "request format {} is not {FORMAT_VERSION}",
+            request.format_version
+        );
     }
     let mut server = StandInServer::load(&state_path)?;
     let answer = match request.action.as_str() {
         "read" => {
-            let read = server.read(&request.updates, request.include_approved, number("WSUS_STANDIN_READY_AFTER")?);
+            let read = server.read(
+                &request.updates,
+                request.include_approved,
+                number("WSUS_STANDIN_READY_AFTER")?,
+            );
             server.save(&state_path)?;
             serde_json::to_vec_pretty(&read)?
         }
@@ -383,15 +396,24 @@ fn apply(
     journal: &Path,
     state_path: &Path,
 ) -> anyhow::Result<Vec<Applied>> {
-    let fail_after = env::var("WSUS_STANDIN_FAIL_AFTER").ok().filter(|v| !v.is_empty());
+    let fail_after = env::var("WSUS_STANDIN_FAIL_AFTER")
+        .ok()
+        .filter(|v| !v.is_empty());
     let fail_after: Option<usize> = fail_after
-        .map(|value| value.parse().context("WSUS_STANDIN_FAIL_AFTER is not a number"))
+        .map(|value| {
+            value
+                .parse()
+                .context("WSUS_STANDIN_FAIL_AFTER is not a number")
+        })
         .transpose()?;
     let mut created: std::collections::BTreeMap<String, Guid> = Default::default();
     let mut applied = Vec::new();
     let mut done = |server: &StandInServer, step: Applied| -> anyhow::Result<()> {
         if fail_after == Some(applied.len()) {
-            bail!("the stand-in was told to fail after {} steps", applied.len());
+            bail!(
+                "the stand-in was told to fail after {} steps",
+                applied.len()
+            );
         }
         server.save(state_path)?;
         let mut file = OpenOptions::new().create(true).append(true).open(journal)?;
@@ -400,9 +422,17 @@ fn apply(
         Ok(())
     };
     for (index, group) in plan.create_groups.iter().enumerate() {
-        let parent = group_id(server, &created, group.parent_id.as_ref(), group.parent_key.as_deref())?;
-        let id = Guid::parse(&format!("00000000-0000-4000-8000-{:012x}", server.groups.len() * 100 + index))
-            .map_err(|error| anyhow!(error))?;
+        let parent = group_id(
+            server,
+            &created,
+            group.parent_id.as_ref(),
+            group.parent_key.as_deref(),
+        )?;
+        let id = Guid::parse(&format!(
+            "00000000-0000-4000-8000-{:012x}",
+            server.groups.len() * 100 + index
+        ))
+        .map_err(|error| anyhow!(error))?;
         let mut next = server.clone();
         next.groups.push(Group {
             id: id.clone(),
@@ -410,21 +440,47 @@ fn apply(
             parent: Some(parent),
         });
         created.insert(group.key.clone(), id.clone());
-        done(&next, Applied::CreateGroup { key: group.key.clone(), id, name: group.name.clone() })?;
+        done(
+            &next,
+            Applied::CreateGroup {
+                key: group.key.clone(),
+                id,
+                name: group.name.clone(),
+            },
+        )?;
         *server = next;
     }
     for id in &plan.accept_licences {
         let mut next = server.clone();
         let update = next.updates.iter_mut().find(|update| &update.id == id);
-        update.with_context(|| format!("update {id} is not on this server"))?.licence_accepted = true;
-        done(&next, Applied::AcceptLicence { update_id: id.clone() })?;
+        update
+            .with_context(|| format!("update {id} is not on this server"))?
+            .licence_accepted = true;
+        done(
+            &next,
+            Applied::AcceptLicence {
+                update_id: id.clone(),
+            },
+        )?;
         *server = next;
     }
     for step in &plan.approve {
         let next = approve(server, &created, step)?;
-        let group_id = next.approvals.last().expect("just approved").group_id.clone();
+        let group_id = next
+            .approvals
+            .last()
+            .expect("just approved")
+            .group_id
+            .clone();
         let action = crate::wsus::state::ApprovalAction::from_wsus(&step.action).expect("checked");
-        done(&next, Applied::Approve { update_id: step.update_id.clone(), group_id, action })?;
+        done(
+            &next,
+            Applied::Approve {
+                update_id: step.update_id.clone(),
+                group_id,
+                action,
+            },
+        )?;
         *server = next;
     }
     for id in &plan.decline {
@@ -432,9 +488,17 @@ fn apply(
             bail!("update {id} is not on this server");
         }
         let mut next = server.clone();
-        next.declines.push(Decline { update_id: id.clone(), revision: next.update(id).expect("there").revision });
+        next.declines.push(Decline {
+            update_id: id.clone(),
+            revision: next.update(id).expect("there").revision,
+        });
         next.approvals.retain(|approval| &approval.update_id != id);
-        done(&next, Applied::Decline { update_id: id.clone() })?;
+        done(
+            &next,
+            Applied::Decline {
+                update_id: id.clone(),
+            },
+        )?;
         *server = next;
     }
     Ok(applied)
@@ -458,7 +522,12 @@ fn approve(
             step.update_id
         );
     }
-    let group = group_id(server, created, step.group_id.as_ref(), step.group_key.as_deref())?;
+    let group = group_id(
+        server,
+        created,
+        step.group_id.as_ref(),
+        step.group_key.as_deref(),
+    )?;
     let deadline = step
         .deadline
         .as_deref()
@@ -526,7 +595,9 @@ pub fn record_import(package: &Package) -> anyhow::Result<()> {
 
 fn number(name: &str) -> anyhow::Result<u64> {
     match env::var(name) {
-        Ok(value) if !value.is_empty() => value.parse().with_context(|| format!("{name} is not a number")),
+        Ok(value) if !value.is_empty() => value
+            .parse()
+            .with_context(|| format!("{name} is not a number")),
         _ => Ok(0),
     }
 }

@@ -65,7 +65,8 @@ impl<'a> Groups<'a> {
     /// The child of `parent` named `name` (compared as WSUS compares names, ignoring case).
     pub fn child(&self, parent: &Guid, name: &str) -> Option<&'a Group> {
         self.by_id.values().copied().find(|group| {
-            group.parent.as_ref() == Some(parent) && group.name.to_lowercase() == name.to_lowercase()
+            group.parent.as_ref() == Some(parent)
+                && group.name.to_lowercase() == name.to_lowercase()
         })
     }
 }
@@ -96,14 +97,16 @@ pub fn place(id: &Guid, carried: &Groups, path: &[String], destination: &Groups)
     let (top, names): (Guid, Vec<String>) = match chain {
         Some(chain) => {
             let (top, rest) = chain.split_first().expect("a chain has its group");
-            (top.id.clone(), rest.iter().map(|g| g.name.clone()).collect())
+            (
+                top.id.clone(),
+                rest.iter().map(|g| g.name.clone()).collect(),
+            )
         }
         // Described only by the approval's path: it must start at All Computers.
         None => match path.split_first() {
-            Some((_, rest)) if !rest.is_empty() => (
-                Guid::parse(ALL_COMPUTERS).expect("a GUID"),
-                rest.to_vec(),
-            ),
+            Some((_, rest)) if !rest.is_empty() => {
+                (Guid::parse(ALL_COMPUTERS).expect("a GUID"), rest.to_vec())
+            }
             _ => return Placed::Missing,
         },
     };
@@ -164,7 +167,11 @@ mod tests {
         let carried = [group(ALL_COMPUTERS, "All Computers", None)];
         let destination = [
             group(ALL_COMPUTERS, "Alle Computer", None),
-            group(UNASSIGNED_COMPUTERS, "Nicht zugewiesene Computer", Some(ALL_COMPUTERS)),
+            group(
+                UNASSIGNED_COMPUTERS,
+                "Nicht zugewiesene Computer",
+                Some(ALL_COMPUTERS),
+            ),
         ];
         let (carried, destination) = (Groups::new(&carried), Groups::new(&destination));
         assert_eq!(
@@ -214,12 +221,20 @@ mod tests {
     fn no_group_is_created_under_unassigned_computers_or_for_an_undescribed_group() {
         let carried = [
             group(ALL_COMPUTERS, "All Computers", None),
-            group(UNASSIGNED_COMPUTERS, "Unassigned Computers", Some(ALL_COMPUTERS)),
+            group(
+                UNASSIGNED_COMPUTERS,
+                "Unassigned Computers",
+                Some(ALL_COMPUTERS),
+            ),
             group(SQL_HERE, "SQL", Some(UNASSIGNED_COMPUTERS)),
         ];
         let destination = [
             group(ALL_COMPUTERS, "All Computers", None),
-            group(UNASSIGNED_COMPUTERS, "Unassigned Computers", Some(ALL_COMPUTERS)),
+            group(
+                UNASSIGNED_COMPUTERS,
+                "Unassigned Computers",
+                Some(ALL_COMPUTERS),
+            ),
         ];
         let (carried, destination) = (Groups::new(&carried), Groups::new(&destination));
         assert_eq!(

@@ -235,7 +235,9 @@ impl<'a> Planner<'a> {
     fn new(inputs: &'a PlanInputs<'a>) -> Self {
         let mut latest: BTreeMap<String, &Update> = BTreeMap::new();
         for update in &inputs.package.updates {
-            let slot = latest.entry(update.id.to_ascii_lowercase()).or_insert(update);
+            let slot = latest
+                .entry(update.id.to_ascii_lowercase())
+                .or_insert(update);
             if update.revision > slot.revision {
                 *slot = update;
             }
@@ -284,7 +286,13 @@ impl<'a> Planner<'a> {
         None
     }
 
-    fn hold(&mut self, kind: HeldKind, update: UpdateGap, path: Option<Vec<String>>, reason: HoldReason) {
+    fn hold(
+        &mut self,
+        kind: HeldKind,
+        update: UpdateGap,
+        path: Option<Vec<String>>,
+        reason: HoldReason,
+    ) {
         self.plan.held.push(Held {
             kind,
             update,
@@ -441,7 +449,12 @@ impl fmt::Display for PlanLines<'_> {
             if planned { planned_verb } else { done }
         };
         for group in &self.plan.create_groups {
-            writeln!(f, "{}: {}", verb("would create group", "created group"), group.path.join("/"))?;
+            writeln!(
+                f,
+                "{}: {}",
+                verb("would create group", "created group"),
+                group.path.join("/")
+            )?;
         }
         for approval in &self.plan.approvals {
             write!(
@@ -472,7 +485,7 @@ impl fmt::Display for PlanLines<'_> {
                 HeldKind::Decline => "decline",
             };
             write!(f, "held back: {what} of {}", held.update)?;
-            if let Some(path) = &held.group_path {
+            if let Some(path) = held.group_path.as_ref().filter(|path| !path.is_empty()) {
                 write!(f, " for {}", path.join("/"))?;
             }
             writeln!(f, ": {}", held.reason)?;

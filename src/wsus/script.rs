@@ -143,9 +143,14 @@ impl PowerShell {
 
     /// Reads the server, describing `updates` and, with `include_approved`, every approved
     /// update.
-    pub fn read(&self, updates: &[Guid], include_approved: bool) -> Result<ServerRead, ScriptError> {
+    pub fn read(
+        &self,
+        updates: &[Guid],
+        include_approved: bool,
+    ) -> Result<ServerRead, ScriptError> {
         let (read, _): (ServerRead, _) = self.run(&Request::read(updates, include_approved))?;
-        read.check().map_err(|problem| self.answer_error(problem, Vec::new()))?;
+        read.check()
+            .map_err(|problem| self.answer_error(problem, Vec::new()))?;
         Ok(read)
     }
 
@@ -187,7 +192,13 @@ impl PowerShell {
             })?;
         }
         let output = Command::new(&self.program)
-            .args(["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File"])
+            .args([
+                "-NoProfile",
+                "-NonInteractive",
+                "-ExecutionPolicy",
+                "Bypass",
+                "-File",
+            ])
             .arg(&script)
             .arg("-Request")
             .arg(&request_path)

@@ -253,10 +253,17 @@ impl std::fmt::Display for Applied {
                 update_id,
                 group_id,
                 action,
-            } => write!(f, "approved update {update_id} for group {group_id} ({action})"),
+            } => write!(
+                f,
+                "approved update {update_id} for group {group_id} ({action})"
+            ),
             Applied::Decline { update_id } => write!(f, "declined update {update_id}"),
             Applied::Unreadable { line } => {
-                write!(f, "did something its journal records as `{}`", line.escape_debug())
+                write!(
+                    f,
+                    "did something its journal records as `{}`",
+                    line.escape_debug()
+                )
             }
         }
     }

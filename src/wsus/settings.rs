@@ -116,8 +116,9 @@ pub fn compare(
         (false, true) => vec!["every language".to_owned()],
         (false, false) => {
             let had: BTreeSet<String> = source.languages.iter().map(|l| l.to_lowercase()).collect();
-            let wanted: BTreeSet<String> =
-                (destination.languages.iter()).map(|l| l.to_lowercase()).collect();
+            let wanted: BTreeSet<String> = (destination.languages.iter())
+                .map(|l| l.to_lowercase())
+                .collect();
             wanted.difference(&had).cloned().collect()
         }
     };
@@ -135,7 +136,8 @@ pub fn compare(
             destination: destination.express_files,
             updates: with_files(package, |update| {
                 update.files.iter().any(|file| {
-                    (file.patching_type.as_deref()).is_some_and(|kind| kind.eq_ignore_ascii_case("express"))
+                    (file.patching_type.as_deref())
+                        .is_some_and(|kind| kind.eq_ignore_ascii_case("express"))
                 })
             }),
         });
@@ -182,7 +184,14 @@ fn with_files(package: &Package, keep: impl Fn(&crate::package::Update) -> bool)
         })
         .collect();
     updates.sort_by(|a, b| {
-        let key = |gap: &UpdateGap| (gap.kb.is_none(), gap.kb.as_ref().map(|kb| (kb.len(), kb.clone())), gap.title.clone(), gap.id.clone());
+        let key = |gap: &UpdateGap| {
+            (
+                gap.kb.is_none(),
+                gap.kb.as_ref().map(|kb| (kb.len(), kb.clone())),
+                gap.title.clone(),
+                gap.id.clone(),
+            )
+        };
         key(a).cmp(&key(b))
     });
     updates
@@ -193,7 +202,12 @@ fn with_files(package: &Package, keep: impl Fn(&crate::package::Update) -> bool)
 pub fn compare_versions(a: &str, b: &str) -> Ordering {
     let parts = |text: &str| -> Vec<(u64, String)> {
         text.split('.')
-            .map(|part| (part.trim().parse().unwrap_or(u64::MAX), part.trim().to_owned()))
+            .map(|part| {
+                (
+                    part.trim().parse().unwrap_or(u64::MAX),
+                    part.trim().to_owned(),
+                )
+            })
             .collect()
     };
     parts(a).cmp(&parts(b))
@@ -205,9 +219,18 @@ mod tests {
 
     #[test]
     fn versions_compare_by_number() {
-        assert_eq!(compare_versions("10.0.14393.0", "10.0.17763.1"), Ordering::Less);
+        assert_eq!(
+            compare_versions("10.0.14393.0", "10.0.17763.1"),
+            Ordering::Less
+        );
         assert_eq!(compare_versions("10.0.9.0", "10.0.10.0"), Ordering::Less);
-        assert_eq!(compare_versions("10.0.17763.1", "10.0.17763.1"), Ordering::Equal);
-        assert_eq!(compare_versions("6.3.9600.18694", "6.2.9200.1"), Ordering::Greater);
+        assert_eq!(
+            compare_versions("10.0.17763.1", "10.0.17763.1"),
+            Ordering::Equal
+        );
+        assert_eq!(
+            compare_versions("6.3.9600.18694", "6.2.9200.1"),
+            Ordering::Greater
+        );
     }
 }

@@ -20,9 +20,9 @@ use super::settings::{self, SettingWarning};
 use super::state::{StateError, WsusState};
 use super::wait::{self, WaitOptions, Waited};
 use crate::check;
+use crate::transfer::Imported;
 use crate::transfer::events::{Events, Step};
 use crate::transfer::gate::MediaCheck;
-use crate::transfer::Imported;
 
 /// Where `export` takes the WSUS state from.
 #[derive(Debug, Clone)]
@@ -180,7 +180,8 @@ pub fn after_import(imported: &Imported, options: &StageOptions, events: &dyn Ev
     stage.carried = carried.map(Carried::of);
     let powershell = PowerShell::new(options.powershell.clone());
     if let (true, Some(carried), Some(package)) = (plan_wanted, carried, package)
-        && let Err(error) = plan_and_apply(&mut stage, imported, carried, package, &powershell, events)
+        && let Err(error) =
+            plan_and_apply(&mut stage, imported, carried, package, &powershell, events)
     {
         events.step(&Step::Wsus(WsusStep::Failed(&error)));
         stage.applied.extend(error.applied().iter().cloned());
@@ -345,7 +346,11 @@ impl std::fmt::Display for Stage {
         }
         if let Some(plan) = &self.plan {
             let applied = self.mode == ApprovalsMode::Apply && self.failure.is_none();
-            let wording = if applied { Wording::Applied } else { Wording::Planned };
+            let wording = if applied {
+                Wording::Applied
+            } else {
+                Wording::Planned
+            };
             write!(f, "{}", PlanLines { plan, wording })?;
             let carried = self.carried.expect("a plan has carried approvals");
             let (approve, decline) = match wording {

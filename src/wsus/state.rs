@@ -180,7 +180,11 @@ pub enum StateError {
         source: std::io::Error,
     },
     #[error("{}: {size} bytes, more than the {limit} bytes allowed", path.display())]
-    TooLarge { path: PathBuf, size: u64, limit: u64 },
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("{}: not a WSUS state (manifests/wsus-state.schema.json): {problem}", path.display())]
     Format { path: PathBuf, problem: String },
     #[error("{}: {problem}", path.display())]
@@ -329,7 +333,8 @@ mod tests {
         twice.groups.push(twice.groups[1].clone());
         assert!(twice.check().unwrap_err().contains("listed twice"));
         let mut orphan = state();
-        orphan.groups[1].parent = Some(Guid::parse("33333333-3333-3333-3333-333333333333").unwrap());
+        orphan.groups[1].parent =
+            Some(Guid::parse("33333333-3333-3333-3333-333333333333").unwrap());
         assert!(orphan.check().unwrap_err().contains("which is not listed"));
         let mut control = state();
         control.groups[1].name = "Ser\u{1b}vers".to_owned();

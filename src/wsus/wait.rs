@@ -115,7 +115,11 @@ pub fn readiness(read: &ServerRead, package: Option<&Package>) -> (usize, Vec<No
         })
         .collect();
     not_ready.sort_by(|a, b| {
-        (&a.update.kb, &a.update.title, &a.update.id).cmp(&(&b.update.kb, &b.update.title, &b.update.id))
+        (&a.update.kb, &a.update.title, &a.update.id).cmp(&(
+            &b.update.kb,
+            &b.update.title,
+            &b.update.id,
+        ))
     });
     (approved.len(), not_ready)
 }
