@@ -111,7 +111,10 @@ impl Servers {
             .arg(self.trip.path("site.key"))
             .arg("--package")
             .arg(&self.package);
-        if !more.iter().any(|arg| ["--approvals", "--powershell"].contains(arg)) {
+        if !more
+            .iter()
+            .any(|arg| ["--approvals", "--powershell"].contains(arg))
+        {
             command.arg("--powershell").arg(stand_in_powershell());
         }
         run_command(command.args(more))
@@ -795,8 +798,9 @@ fn a_powershell_that_fails_or_is_missing_stops_the_export_with_exit_3() {
     assert_eq!(exported.code, 3, "{exported:?}");
     assert!(
         exported.stderr.starts_with(&format!(
-            "wsus-airgap: PowerShell failed: cannot start PowerShell: {} was not found (give \
-             the program with --powershell PATH)\n",
+            "wsus-airgap: PowerShell failed: cannot start PowerShell: {} was not found (give it \
+             with --powershell PATH, or do without WSUS: export --no-approvals, import \
+             --approvals skip, verify --no-settings-check)\n",
             missing.display()
         )),
         "{exported:?}"
@@ -897,4 +901,21 @@ fn the_json_reports_carry_the_wsus_steps_and_match_their_schemas() {
     assert_eq!(wsus["failure"], Value::Null);
     fs::write(&written, &imported.stdout).unwrap();
     support::assert_valid_against_schema("import-report.schema.json", &written);
+}
+
+#[test]
+fn the_manifest_schema_holds_the_wsus_state_schema_s_definitions() {
+    let read = |name: &str| -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("manifests")
+            .join(name);
+        serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+    };
+    let (state, manifest) = (read("wsus-state.schema.json"), read("manifest.schema.json"));
+    let definitions = state["$defs"].as_object().unwrap();
+    assert!(definitions.len() >= 8);
+    for (name, definition) in definitions {
+        assert_eq!(&manifest["$defs"][name], definition, "{name}");
+    }
+    assert_eq!(manifest["properties"]["wsus"]["$ref"], state["$ref"]);
 }

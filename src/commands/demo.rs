@@ -152,10 +152,11 @@ fn write_files_worth_opening(out: &mut impl Write, demo: &Demo) -> std::io::Resu
     )?;
     writeln!(
         out,
-        "$ wsus-airgap verify --media {} --trust {} --state {}",
+        "$ wsus-airgap verify --media {} --trust {} --state {} --powershell {}",
         demo.media.display(),
         demo.public.display(),
-        demo.dir.join("another-server-state.json").display()
+        demo.dir.join("another-server-state.json").display(),
+        demo.disconnected_powershell.display()
     )?;
     Ok(())
 }

@@ -308,6 +308,7 @@ pub fn write_imported(imported: &Imported, wsus: &Stage, json: bool) -> io::Resu
                 printable(&receipt.display().to_string())
             )?;
         }
+        write!(Printable(&mut out), "{wsus}")?;
         writeln!(
             out,
             "result: already imported at {accepted} (sequence {}); nothing was changed",

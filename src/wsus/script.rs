@@ -42,7 +42,9 @@ pub fn default_program() -> PathBuf {
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
     #[error(
-        "cannot start PowerShell: {} was not found (give the program with --powershell PATH)",
+        "cannot start PowerShell: {} was not found (give it with --powershell PATH, or do \
+         without WSUS: export --no-approvals, import --approvals skip, verify \
+         --no-settings-check)",
         program.display()
     )]
     NotFound { program: PathBuf },
