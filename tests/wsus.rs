@@ -253,21 +253,7 @@ fn approvals_are_carried_signed_and_applied_with_groups_created_and_a_decline() 
         ),
         "{exported:?}"
     );
-    // In the signed manifest: a changed approval breaks the signature.
-    let manifest_path = servers.media().join("manifest.json");
-    let manifest: Value = serde_json::from_slice(&fs::read(&manifest_path).unwrap()).unwrap();
-    let carried = &manifest["wsus"]["approvals"];
-    assert_eq!(carried.as_array().unwrap().len(), 3, "{manifest:#}");
-    let sql = carried
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["group_id"] == SQL);
-    assert_eq!(
-        sql.unwrap()["group_path"],
-        json!(["All Computers", "Servers", "SQL"])
-    );
-
+    assert_carried_in_the_manifest(&servers.media());
     let imported = servers.import(&["--approvals", "apply"]);
     assert_eq!(imported.code, 0, "{imported:?}");
     let mut expected = vec![
@@ -391,58 +377,21 @@ fn approvals_are_held_back_for_missing_content_a_missing_update_and_a_missing_gr
     assert!(!bundling_s0.is_empty());
     let absent = "33333333-3333-4333-8333-333333333333";
     let nowhere = "44444444-4444-4444-8444-444444444444";
-    let mut approvals = vec![
-        approval(s0, ALL_COMPUTERS, None),
-        approval(s1, ALL_COMPUTERS, None),
-        json!({"update_id": absent, "revision": 1, "group_id": ALL_COMPUTERS,
-               "action": "Install", "deadline": null, "optional": false, "state": "Active"}),
-    ];
-    approvals.extend(
-        bundling_s0
-            .iter()
-            .map(|bundle| approval(bundle, ALL_COMPUTERS, None)),
-    );
-    servers.connect(approvals, Vec::new());
     // The group of s2's approval is not among the carried groups, and has no path: an
     // approvals file can say so.
-    let approvals_file = servers.trip.path("approvals.json");
-    let mut approvals_json = json!({
-        "format_version": 1,
-        "server": {"version": "10.0.17763.678", "all_languages": false, "languages": ["en"],
-                   "express_files": false},
-        "groups": [{"id": ALL_COMPUTERS, "name": "All Computers", "parent": null}],
-        "approvals": [],
-        "declines": [],
-    });
-    let entry = |update_id: &str, revision: u32, group: &str, path: Value| {
-        json!({"update_id": update_id, "revision": revision, "group_id": group,
-               "group_path": path, "action": "Install"})
-    };
-    let list = approvals_json["approvals"].as_array_mut().unwrap();
-    list.push(entry(
-        &s0.id,
-        s0.revision,
-        ALL_COMPUTERS,
-        json!(["All Computers"]),
-    ));
-    list.push(entry(
-        &s1.id,
-        s1.revision,
-        ALL_COMPUTERS,
-        json!(["All Computers"]),
-    ));
-    list.push(entry(&s2.id, s2.revision, nowhere, json!([])));
-    list.push(entry(absent, 1, ALL_COMPUTERS, json!(["All Computers"])));
-    for bundle in &bundling_s0 {
-        list.push(entry(
-            &bundle.id,
-            bundle.revision,
-            ALL_COMPUTERS,
-            json!(["All Computers"]),
-        ));
-    }
-    write_json(&approvals_file, &approvals_json);
-    support::assert_valid_against_schema("wsus-state.schema.json", &approvals_file);
+    let all = || json!(["All Computers"]);
+    let mut entries = vec![
+        (s0.id.as_str(), s0.revision, ALL_COMPUTERS, all()),
+        (s1.id.as_str(), s1.revision, ALL_COMPUTERS, all()),
+        (s2.id.as_str(), s2.revision, nowhere, json!([])),
+        (absent, 1, ALL_COMPUTERS, all()),
+    ];
+    entries.extend(
+        bundling_s0
+            .iter()
+            .map(|b| (b.id.as_str(), b.revision, ALL_COMPUTERS, all())),
+    );
+    let approvals_file = approvals_file(&servers, &entries);
 
     let exported = servers.export(&[
         "--allow-gaps",
@@ -918,4 +867,48 @@ fn the_manifest_schema_holds_the_wsus_state_schema_s_definitions() {
         assert_eq!(&manifest["$defs"][name], definition, "{name}");
     }
     assert_eq!(manifest["properties"]["wsus"]["$ref"], state["$ref"]);
+}
+
+/// The manifest carries the three approvals, the one for SQL with its path of names: in the
+/// signed manifest, a changed approval breaks the signature.
+fn assert_carried_in_the_manifest(media: &Path) {
+    let manifest_path = media.join("manifest.json");
+    let manifest: Value = serde_json::from_slice(&fs::read(&manifest_path).unwrap()).unwrap();
+    let carried = &manifest["wsus"]["approvals"];
+    assert_eq!(carried.as_array().unwrap().len(), 3, "{manifest:#}");
+    let sql = carried
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["group_id"] == SQL);
+    assert_eq!(
+        sql.unwrap()["group_path"],
+        json!(["All Computers", "Servers", "SQL"])
+    );
+}
+
+/// An approvals file (`export --approvals FILE`) of Install approvals, each (update,
+/// revision, group, group path), with All Computers the only group described; checked
+/// against its schema.
+fn approvals_file(servers: &Servers, entries: &[(&str, u32, &str, Value)]) -> PathBuf {
+    let approvals: Vec<Value> = (entries.iter())
+        .map(|(update_id, revision, group, path)| {
+            json!({"update_id": update_id, "revision": revision, "group_id": group,
+                   "group_path": path, "action": "Install"})
+        })
+        .collect();
+    let file = servers.trip.path("approvals.json");
+    write_json(
+        &file,
+        &json!({
+            "format_version": 1,
+            "server": {"version": "10.0.17763.678", "all_languages": false,
+                       "languages": ["en"], "express_files": false},
+            "groups": [{"id": ALL_COMPUTERS, "name": "All Computers", "parent": null}],
+            "approvals": approvals,
+            "declines": [],
+        }),
+    );
+    support::assert_valid_against_schema("wsus-state.schema.json", &file);
+    file
 }

@@ -422,32 +422,11 @@ fn apply(
         Ok(())
     };
     for (index, group) in plan.create_groups.iter().enumerate() {
-        let parent = group_id(
-            server,
-            &created,
-            group.parent_id.as_ref(),
-            group.parent_key.as_deref(),
-        )?;
-        let id = Guid::parse(&format!(
-            "00000000-0000-4000-8000-{:012x}",
-            server.groups.len() * 100 + index
-        ))
-        .map_err(|error| anyhow!(error))?;
-        let mut next = server.clone();
-        next.groups.push(Group {
-            id: id.clone(),
-            name: group.name.clone(),
-            parent: Some(parent),
-        });
-        created.insert(group.key.clone(), id.clone());
-        done(
-            &next,
-            Applied::CreateGroup {
-                key: group.key.clone(),
-                id,
-                name: group.name.clone(),
-            },
-        )?;
+        let (next, step) = create_group(server, &created, group, index)?;
+        if let Applied::CreateGroup { key, id, .. } = &step {
+            created.insert(key.clone(), id.clone());
+        }
+        done(&next, step)?;
         *server = next;
     }
     for id in &plan.accept_licences {
@@ -484,15 +463,7 @@ fn apply(
         *server = next;
     }
     for id in &plan.decline {
-        if server.update(id).is_none() {
-            bail!("update {id} is not on this server");
-        }
-        let mut next = server.clone();
-        next.declines.push(Decline {
-            update_id: id.clone(),
-            revision: next.update(id).expect("there").revision,
-        });
-        next.approvals.retain(|approval| &approval.update_id != id);
+        let next = decline(server, id)?;
         done(
             &next,
             Applied::Decline {
@@ -502,6 +473,52 @@ fn apply(
         *server = next;
     }
     Ok(applied)
+}
+
+/// The server with the group `group` made (the `index`th of the plan), and the step.
+fn create_group(
+    server: &StandInServer,
+    created: &std::collections::BTreeMap<String, Guid>,
+    group: &CreateGroup,
+    index: usize,
+) -> anyhow::Result<(StandInServer, Applied)> {
+    let parent = group_id(
+        server,
+        created,
+        group.parent_id.as_ref(),
+        group.parent_key.as_deref(),
+    )?;
+    let id = format!(
+        "00000000-0000-4000-8000-{:012x}",
+        server.groups.len() * 100 + index
+    );
+    let id = Guid::parse(&id).map_err(|error| anyhow!(error))?;
+    let mut next = server.clone();
+    next.groups.push(Group {
+        id: id.clone(),
+        name: group.name.clone(),
+        parent: Some(parent),
+    });
+    let step = Applied::CreateGroup {
+        key: group.key.clone(),
+        id,
+        name: group.name.clone(),
+    };
+    Ok((next, step))
+}
+
+/// The server with update `id` declined (and so no longer approved), as WSUS declines.
+fn decline(server: &StandInServer, id: &Guid) -> anyhow::Result<StandInServer> {
+    let update = server
+        .update(id)
+        .with_context(|| format!("update {id} is not on this server"))?;
+    let mut next = server.clone();
+    next.declines.push(Decline {
+        update_id: id.clone(),
+        revision: update.revision,
+    });
+    next.approvals.retain(|approval| &approval.update_id != id);
+    Ok(next)
 }
 
 /// The server after approving as `step` says, as WSUS would, or WSUS's refusal.

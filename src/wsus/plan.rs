@@ -332,7 +332,7 @@ impl<'a> Planner<'a> {
                         self.plan.present.approvals += 1;
                         return;
                     }
-                    let existing = format!("{existing}");
+                    let existing = existing.to_owned();
                     let reason = HoldReason::ApprovedDifferently { existing };
                     return self.hold(kind, name, Some(path), reason);
                 }
