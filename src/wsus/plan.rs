@@ -499,3 +499,204 @@ impl fmt::Display for PlanLines<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::{Container, Export, FileRef};
+    use crate::wsus::server::{ServerApproval, UpdateFacts};
+    use crate::wsus::state::{Approval, Group, ServerFacts};
+
+    const ALL: &str = "a0a08746-4dbe-4a37-9adf-9e7652c0b421";
+    const KIOSKS: &str = "11111111-1111-4111-8111-111111111111";
+
+    fn guid(text: &str) -> Guid {
+        Guid::parse(text).unwrap()
+    }
+
+    /// Update number `n`: id `0000000n-...`, KB `500000n`, one file.
+    fn id(n: u8) -> String {
+        format!("0000000{n}-0000-4000-8000-000000000000")
+    }
+
+    fn package(updates: &[u8]) -> Package {
+        Package {
+            container: Container::Cab,
+            export: Export::default(),
+            updates: (updates.iter())
+                .map(|&n| Update {
+                    id: id(n),
+                    revision: 1,
+                    kind: "Software".to_owned(),
+                    kb: Some(format!("500000{n}")),
+                    title: Some(format!("Update {n}")),
+                    files: vec![FileRef {
+                        sha1: crate::content::Sha1Digest([n; 20]),
+                        name: format!("update{n}.cab"),
+                        size: Some(10),
+                        modified: None,
+                        patching_type: None,
+                        sha256: None,
+                    }],
+                    bundled: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn facts() -> ServerFacts {
+        ServerFacts {
+            name: String::new(),
+            version: "10.0.17763.678".to_owned(),
+            all_languages: false,
+            languages: vec!["en".to_owned()],
+            express_files: false,
+            products: Vec::new(),
+            classifications: Vec::new(),
+        }
+    }
+
+    fn all_computers() -> Group {
+        Group {
+            id: guid(ALL),
+            name: "All Computers".to_owned(),
+            parent: None,
+        }
+    }
+
+    fn carried(approvals: &[(u8, &str)]) -> WsusState {
+        WsusState {
+            format_version: 1,
+            server: facts(),
+            groups: vec![
+                all_computers(),
+                Group {
+                    id: guid(KIOSKS),
+                    name: "Kiosks".to_owned(),
+                    parent: Some(guid(ALL)),
+                },
+            ],
+            approvals: (approvals.iter())
+                .map(|&(n, group)| Approval {
+                    update_id: guid(&id(n)),
+                    revision: 1,
+                    group_id: guid(group),
+                    group_path: Vec::new(),
+                    action: ApprovalAction::Install,
+                    deadline: None,
+                    optional: false,
+                })
+                .collect(),
+            declines: Vec::new(),
+        }
+    }
+
+    /// The receiving server: All Computers, updates `have` (`licensed` ones needing their
+    /// licence accepted, `declined` ones declined), and `approved` (update, action) for All
+    /// Computers.
+    fn server(
+        have: &[u8],
+        licensed: &[u8],
+        declined: &[u8],
+        approved: &[(u8, &str)],
+    ) -> ServerRead {
+        ServerRead {
+            format_version: 1,
+            server: facts(),
+            groups: vec![all_computers()],
+            approvals: (approved.iter())
+                .map(|&(n, action)| ServerApproval {
+                    update_id: guid(&id(n)),
+                    revision: 1,
+                    group_id: guid(ALL),
+                    action: action.to_owned(),
+                    deadline: None,
+                    optional: false,
+                    state: "Active".to_owned(),
+                })
+                .collect(),
+            declines: Vec::new(),
+            updates: (have.iter())
+                .map(|&n| UpdateFacts {
+                    id: guid(&id(n)),
+                    found: true,
+                    revision: Some(1),
+                    title: None,
+                    kb: Vec::new(),
+                    requires_licence: licensed.contains(&n),
+                    declined: declined.contains(&n),
+                    state: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn reasons(plan: &Plan) -> Vec<(String, HoldReason)> {
+        (plan.held.iter())
+            .map(|held| (held.update.id.clone(), held.reason.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn approvals_present_are_left_alone_and_no_approval_is_changed_or_undeclined() {
+        let carried = carried(&[(1, ALL), (2, ALL), (3, ALL), (4, ALL)]);
+        let package = package(&[1, 2, 3, 4]);
+        // 1 approved alike, 2 approved for removal, 3 declined here, 4 not on the server.
+        let server = server(&[1, 2, 3], &[], &[3], &[(1, "Install"), (2, "Uninstall")]);
+        let inputs = PlanInputs {
+            carried: &carried,
+            package: &package,
+            incomplete: &[],
+            server: &server,
+        };
+        let plan = plan(&inputs);
+        assert!(plan.is_empty(), "{plan:#?}");
+        assert_eq!(plan.present.approvals, 1);
+        assert_eq!(
+            reasons(&plan),
+            [
+                (
+                    id(2),
+                    HoldReason::ApprovedDifferently {
+                        existing: "Uninstall".to_owned()
+                    }
+                ),
+                (id(3), HoldReason::DeclinedHere),
+                (id(4), HoldReason::NotOnServer),
+            ]
+        );
+    }
+
+    #[test]
+    fn licences_are_accepted_for_approved_updates_only_and_a_group_is_made_once() {
+        let carried = carried(&[(1, KIOSKS), (2, KIOSKS), (3, ALL)]);
+        let package = package(&[1, 2, 3]);
+        let server = server(&[1, 2, 3], &[1, 3], &[], &[]);
+        let incomplete = [UpdateGap {
+            id: id(3),
+            revision: 1,
+            kb: None,
+            title: None,
+            files: vec!["03/x.cab".to_owned()],
+            absent_updates: Vec::new(),
+        }];
+        let inputs = PlanInputs {
+            carried: &carried,
+            package: &package,
+            incomplete: &incomplete,
+            server: &server,
+        };
+        let plan = plan(&inputs);
+        assert_eq!(plan.create_groups.len(), 1, "{plan:#?}");
+        assert_eq!(plan.create_groups[0].path, ["All Computers", "Kiosks"]);
+        let script = plan.to_script();
+        // 3 needs its licence too, but is held back for its content: not accepted.
+        assert_eq!(script.accept_licences, [guid(&id(1))]);
+        assert_eq!(script.approve.len(), 2);
+        for step in &script.approve {
+            assert_eq!(step.group_key.as_deref(), Some("group-1"));
+        }
+        assert_eq!(reasons(&plan), [(id(3), HoldReason::ContentMissing)]);
+        assert_eq!(plan.held[0].update.files, ["03/x.cab"]);
+    }
+}
