@@ -912,3 +912,54 @@ fn approvals_file(servers: &Servers, entries: &[(&str, u32, &str, Value)]) -> Pa
     support::assert_valid_against_schema("wsus-state.schema.json", &file);
     file
 }
+
+#[test]
+fn approvals_travel_with_a_transfer_split_over_volumes() {
+    let servers = Servers::new(1815);
+    let s0 = &servers.software[0];
+    servers.connect(vec![approval(s0, SERVERS, None)], Vec::new());
+    let exported = servers.export(&["--volume-size", "20000"]);
+    assert_eq!(exported.code, 0, "{exported:?}");
+    let mut volumes: Vec<PathBuf> = fs::read_dir(servers.media())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("volume-")
+        })
+        .collect();
+    volumes.sort();
+    assert!(volumes.len() > 1, "{exported:?}");
+    let mut command = servers.trip.command();
+    command
+        .env("WSUS_STANDIN_STATE", servers.disconnected_state())
+        .args(["import", "--quiet", "--trust"])
+        .arg(servers.trip.path("site.pub"))
+        .arg("--content")
+        .arg(servers.trip.content())
+        .arg("--state")
+        .arg(servers.trip.path("trust-state.json"))
+        .arg("--wsusutil")
+        .arg(support::stand_in_wsusutil())
+        .arg("--powershell")
+        .arg(stand_in_powershell())
+        .args(["--approvals", "apply"]);
+    for volume in volumes.iter().rev() {
+        command.arg("--media").arg(volume);
+    }
+    let imported = run_command(&mut command);
+    assert_eq!(imported.code, 0, "{imported:?}");
+    assert_eq!(
+        wsus_lines(&imported.stdout),
+        [
+            "created group: All Computers/Servers".to_owned(),
+            format!("approved: {} for All Computers/Servers (Install)", name(s0)),
+            "approvals: 1 approvals and 0 declines carried: 1 approved, 0 declined, 0 held \
+             back, 0 already here"
+                .to_owned(),
+        ]
+    );
+}

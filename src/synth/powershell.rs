@@ -259,20 +259,19 @@ impl StandInServer {
     }
 }
 
-/// The request, as the script reads it.
+/// The request, as the script reads it: in strict mode, so every field must be there.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Request {
     format_version: u32,
     action: String,
-    #[serde(default)]
     updates: Vec<Guid>,
-    #[serde(default)]
     include_approved: bool,
-    #[serde(default)]
     plan: Option<Plan>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Plan {
     create_groups: Vec<CreateGroup>,
     accept_licences: Vec<Guid>,
@@ -281,6 +280,7 @@ struct Plan {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CreateGroup {
     key: String,
     name: String,
@@ -289,6 +289,7 @@ struct CreateGroup {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Approve {
     update_id: Guid,
     group_id: Option<Guid>,

@@ -10,20 +10,18 @@ use super::state::{
 };
 use crate::manifest::Timestamp;
 
-/// What the script is asked to do.
+/// What the script is asked to do. Every field is always written (the script runs in strict
+/// mode, where reading a field that is not there is an error).
 #[derive(Debug, Clone, Serialize)]
 pub struct Request<'a> {
     pub format_version: u32,
     /// `read` or `apply`.
     pub action: &'static str,
     /// `read`: the updates to describe.
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub updates: &'a [Guid],
     /// `read`: describe every approved update too.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub include_approved: bool,
     /// `apply`: the plan.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<&'a ScriptPlan>,
 }
 

@@ -175,6 +175,9 @@ pub fn after_import(imported: &Imported, options: &StageOptions, events: &dyn Ev
             },
         );
     }
+    if plan_wanted && package.is_none() {
+        return Stage::not_run(mode, "no package was read to check the approvals against");
+    }
     let mut stage = Stage::not_run(mode, "");
     stage.not_run = None;
     stage.carried = carried.map(Carried::of);
