@@ -11,7 +11,7 @@ use wsus_airgap::transfer::{ImportOptions, PackageSource, default_state_path, ws
 use wsus_airgap::volumes::Size;
 use wsus_airgap::wsus::script;
 use wsus_airgap::wsus::wait::WaitOptions;
-use wsus_airgap::wsus::{ApprovalsMode, StageOptions, StateSource};
+use wsus_airgap::wsus::{ApprovalsMode, PowerShell, StageOptions, StateSource};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -448,6 +448,18 @@ pub struct VerifyArgs {
     /// Number of files hashed at once [default: one per CPU].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+}
+
+impl VerifyArgs {
+    /// The PowerShell that reads this WSUS server's settings; `None` with
+    /// `--no-settings-check`.
+    pub fn settings_powershell(&self) -> Option<PowerShell> {
+        let program = self
+            .powershell
+            .clone()
+            .unwrap_or_else(script::default_program);
+        (!self.no_settings_check).then(|| PowerShell::new(program))
+    }
 }
 
 /// What import does with the approvals the media carries, for the command line.

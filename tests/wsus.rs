@@ -312,13 +312,15 @@ fn approvals_are_carried_signed_and_applied_with_groups_created_and_a_decline() 
     assert_eq!(approvals_of(&server), wanted);
     assert_eq!(server["declines"][0]["update_id"], json!(s2.id));
 
-    // Already there: nothing is planned again, nothing unapproved.
-    let log = servers.trip.path("import.log");
-    let again = servers.import(&["--approvals", "apply", "--log", log.to_str().unwrap()]);
+    // Again: all there already, left alone, nothing unapproved.
+    let again = servers.import(&["--approvals", "apply"]);
     assert_eq!(again.code, 0, "{again:?}");
     assert_eq!(
         wsus_lines(&again.stdout),
-        ["approvals: not applied: the media was imported already"]
+        [
+            "approvals: 3 approvals and 1 declines carried: 0 approved, 0 declined, 0 held back, \
+          4 already here"
+        ]
     );
     assert_eq!(approvals_of(&servers.disconnected()), wanted);
 }
@@ -348,6 +350,21 @@ fn the_default_plans_and_changes_nothing() {
     let server = servers.disconnected();
     assert_eq!(server["approvals"], json!([]));
     assert_eq!(server["groups"].as_array().unwrap().len(), 3, "{server:#}");
+    // Once the plan reads right, the same media again applies it.
+    let applied = servers.import(&["--approvals", "apply"]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert!(
+        support::last_line(&applied.stdout).starts_with("result: already imported at "),
+        "{applied:?}"
+    );
+    assert_eq!(
+        wsus_lines(&applied.stdout)[..2],
+        [
+            "created group: All Computers/Servers".to_owned(),
+            format!("approved: {} for All Computers/Servers (Install)", name(s0)),
+        ]
+    );
+    assert_eq!(approvals_of(&servers.disconnected()).len(), 1);
     // The step log records the WSUS steps.
     let log = fs::read_to_string(log).unwrap();
     assert!(

@@ -42,16 +42,7 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
         prepared.key_id,
         demo.keys.display()
     )?;
-    writeln!(
-        stdout,
-        "demo: stand-in wsusutil at {}, stand-in PowerShell (WSUS with {} approvals, {} \
-         declines) at {} and {} (this program under those names)",
-        demo.wsusutil.display(),
-        prepared.approvals,
-        prepared.declines,
-        demo.connected_powershell.display(),
-        demo.disconnected_powershell.display()
-    )?;
+    writeln!(stdout, "demo: {}", demo.stand_ins(&prepared))?;
 
     writeln!(stdout, "\ndemo: 1. export on the connected side")?;
     writeln!(

@@ -309,10 +309,14 @@ pub fn write_imported(imported: &Imported, wsus: &Stage, json: bool) -> io::Resu
             )?;
         }
         write!(Printable(&mut out), "{wsus}")?;
+        let changed = match wsus.applied.is_empty() {
+            true => "nothing was changed",
+            false => "nothing was copied or imported; WSUS changed as listed",
+        };
+        let sequence = imported.sequence();
         writeln!(
             out,
-            "result: already imported at {accepted} (sequence {}); nothing was changed",
-            imported.sequence()
+            "result: already imported at {accepted} (sequence {sequence}); {changed}"
         )?;
         return out.flush();
     }

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use anyhow::Result;
 use wsus_airgap::transfer::{self, Outcome, VerifyMediaOptions};
-use wsus_airgap::wsus::{PowerShell, script, stage::settings_check};
+use wsus_airgap::wsus::stage::settings_check;
 use wsus_airgap::{mirror, report};
 
 use super::console::Console;
@@ -30,14 +30,7 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
     })?;
     match &outcome {
         Outcome::Done(ready) => {
-            let program = args
-                .powershell
-                .clone()
-                .unwrap_or_else(script::default_program);
-            let settings = match args.no_settings_check {
-                true => None,
-                false => settings_check(&ready.check, &PowerShell::new(program))?,
-            };
+            let settings = settings_check(&ready.check, args.settings_powershell().as_ref())?;
             write_ready(ready, settings.as_deref(), args.output.json)?
         }
         Outcome::Refused(refusal) => {

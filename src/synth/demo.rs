@@ -200,6 +200,19 @@ impl Demo {
         }
     }
 
+    /// Where the stand-ins are, in words.
+    pub fn stand_ins(&self, prepared: &Prepared) -> String {
+        format!(
+            "stand-in wsusutil at {}, stand-in PowerShell (WSUS with {} approvals, {} declines) \
+             at {} and {} (this program under those names)",
+            self.wsusutil.display(),
+            prepared.approvals,
+            prepared.declines,
+            self.connected_powershell.display(),
+            self.disconnected_powershell.display()
+        )
+    }
+
     /// After the import: approvals applied, then a wait for their files.
     pub fn stage_options(&self) -> StageOptions {
         StageOptions {

@@ -157,14 +157,17 @@ impl Stage {
 /// The WSUS steps after `imported`, telling `events` each.
 pub fn after_import(imported: &Imported, options: &StageOptions, events: &dyn Events) -> Stage {
     let mode = options.approvals;
-    if imported.already_imported.is_some() {
-        return Stage::not_run(mode, "the media was imported already");
-    }
-    if imported.receipt.is_none() {
+    if imported.receipt.is_none() && imported.already_imported.is_none() {
         return Stage::not_run(mode, "a dry run neither reads nor changes WSUS");
     }
     let carried = imported.check.verified.manifest.wsus.as_ref();
-    let package = imported.check.package.as_ref();
+    // Media imported already (a rerun, to apply what an earlier run only planned): its
+    // package is taken off the media again, as the gate takes it, and read if intact.
+    let reread = match (&imported.check.package, imported.already_imported, carried) {
+        (None, Some(_), Some(_)) => package_again(imported),
+        _ => None,
+    };
+    let package = imported.check.package.as_ref().or(reread.as_ref());
     let plan_wanted = mode != ApprovalsMode::Skip && carried.is_some();
     if !plan_wanted && options.wait.is_none() {
         return Stage::not_run(
@@ -176,7 +179,11 @@ pub fn after_import(imported: &Imported, options: &StageOptions, events: &dyn Ev
         );
     }
     if plan_wanted && package.is_none() {
-        return Stage::not_run(mode, "no package was read to check the approvals against");
+        return Stage::not_run(
+            mode,
+            "the package could not be read (on this volume, or intact) to check the approvals \
+             against",
+        );
     }
     let mut stage = Stage::not_run(mode, "");
     stage.not_run = None;
@@ -204,6 +211,21 @@ pub fn after_import(imported: &Imported, options: &StageOptions, events: &dyn Ev
     stage
 }
 
+/// The package of media imported already, taken off the media into a private folder while
+/// hashed, and read if it is the signed one; `None` otherwise (for a volume not holding it).
+fn package_again(imported: &Imported) -> Option<crate::package::Package> {
+    use crate::transfer::private::{self, PrivateFolder, Taken};
+    let entry = imported.check.verified.manifest.package.as_ref()?;
+    let folder = PrivateFolder::temporary().ok()?;
+    let source = entry.name.under(&imported.media);
+    match private::take(&source, folder.path(), entry.size).ok()? {
+        Taken::Copied { path, size, blake3 } if size == entry.size && blake3 == entry.blake3 => {
+            crate::package::open(&path).ok()
+        }
+        _ => None,
+    }
+}
+
 /// Reads the receiving server, compares its settings, plans, and applies if asked.
 fn plan_and_apply(
     stage: &mut Stage,
@@ -223,7 +245,15 @@ fn plan_and_apply(
     for warning in &stage.settings {
         events.step(&Step::Wsus(WsusStep::Setting(warning)));
     }
-    let incomplete = check::updates_incomplete(package, &imported.check.acknowledged_gaps);
+    // Media imported already was not checked again: the gaps are those its manifest
+    // acknowledges.
+    let gaps: Vec<String> = match imported.already_imported {
+        None => imported.check.acknowledged_gaps.clone(),
+        Some(_) => (imported.check.verified.manifest.gaps.iter())
+            .map(ToString::to_string)
+            .collect(),
+    };
+    let incomplete = check::updates_incomplete(package, &gaps);
     let plan = plan::plan(&PlanInputs {
         carried,
         package,
@@ -257,12 +287,14 @@ fn compare(
 }
 
 /// `verify`'s part: the receiving server's settings against those the media carries;
-/// `None` when it carries none (or no package to name updates from).
+/// `None` when it carries none (or no package to name updates from), or without a
+/// `powershell` to read the server with.
 pub fn settings_check(
     check: &MediaCheck,
-    powershell: &PowerShell,
+    powershell: Option<&PowerShell>,
 ) -> Result<Option<Vec<SettingWarning>>, ScriptError> {
-    let (Some(carried), Some(package)) = (&check.verified.manifest.wsus, &check.package) else {
+    let carried = (check.verified.manifest.wsus.as_ref()).zip(check.package.as_ref());
+    let (Some((carried, package)), Some(powershell)) = (carried, powershell) else {
         return Ok(None);
     };
     let server = powershell.read(&[], false)?;
