@@ -113,7 +113,7 @@ impl Servers {
             .arg(&self.package);
         if !more
             .iter()
-            .any(|arg| ["--approvals", "--powershell"].contains(arg))
+            .any(|arg| ["--approvals", "--powershell", "--no-approvals"].contains(arg))
         {
             command.arg("--powershell").arg(stand_in_powershell());
         }
@@ -979,4 +979,47 @@ fn approvals_travel_with_a_transfer_split_over_volumes() {
                 .to_owned(),
         ]
     );
+}
+
+#[test]
+fn verify_without_its_powershell_is_exit_3_unless_told_not_to_read_wsus() {
+    let servers = Servers::new(1816);
+    servers.connect(Vec::new(), Vec::new());
+    assert_eq!(servers.export(&[]).code, 0);
+    let missing = servers.trip.path("no-such-folder").join("powershell.exe");
+    let mut command = servers.trip.gate("verify", &servers.media());
+    let verified = run_command(command.arg("--powershell").arg(&missing));
+    assert_eq!(verified.code, 3, "{verified:?}");
+    assert!(
+        verified
+            .stderr
+            .starts_with("wsus-airgap: PowerShell failed: cannot start PowerShell: "),
+        "{verified:?}"
+    );
+    let mut command = servers.trip.gate("verify", &servers.media());
+    let unchecked = run_command(command.arg("--no-settings-check"));
+    assert_eq!(unchecked.code, 0, "{unchecked:?}");
+    assert_eq!(
+        support::last_line(&unchecked.stdout),
+        "result: ready to import"
+    );
+}
+
+#[test]
+fn media_without_a_wsus_state_imports_as_before_without_touching_wsus() {
+    let servers = Servers::new(1817);
+    let exported = servers.export(&["--no-approvals"]);
+    assert_eq!(exported.code, 0, "{exported:?}");
+    let manifest = fs::read_to_string(servers.media().join("manifest.json")).unwrap();
+    assert!(!manifest.contains("\"wsus\""), "{manifest}");
+    // No PowerShell is started: even a missing one is no error.
+    let missing = servers.trip.path("no-such-folder").join("powershell.exe");
+    let mut command = servers.trip.gate("import", &servers.media());
+    command
+        .args(["--approvals", "apply", "--powershell"])
+        .arg(&missing);
+    let imported = run_command(&mut command);
+    assert_eq!(imported.code, 0, "{imported:?}");
+    assert_eq!(wsus_lines(&imported.stdout), Vec::<String>::new());
+    assert!(!servers.disconnected_state().exists());
 }

@@ -179,11 +179,13 @@ pub fn after_import(imported: &Imported, options: &StageOptions, events: &dyn Ev
         );
     }
     if plan_wanted && package.is_none() {
-        return Stage::not_run(
+        let mut stage = Stage::not_run(
             mode,
             "the package could not be read (on this volume, or intact) to check the approvals \
              against",
         );
+        stage.carried = carried.map(Carried::of);
+        return stage;
     }
     let mut stage = Stage::not_run(mode, "");
     stage.not_run = None;
@@ -373,8 +375,10 @@ impl std::fmt::Display for WsusStep<'_> {
 /// they happen).
 impl std::fmt::Display for Stage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not run when nothing was asked of WSUS (no state carried, --approvals skip): no
+        // line; when approvals were carried but could not be planned, why.
         if let Some(reason) = self.not_run {
-            if !reason.is_empty() {
+            if self.carried.is_some() {
                 writeln!(f, "approvals: not applied: {reason}")?;
             }
             return Ok(());
