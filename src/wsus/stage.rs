@@ -137,8 +137,15 @@ impl std::fmt::Display for Carried {
 impl Stage {
     fn not_run(mode: ApprovalsMode, reason: &'static str) -> Self {
         Stage {
-            mode,
             not_run: Some(reason),
+            ..Stage::new(mode)
+        }
+    }
+
+    fn new(mode: ApprovalsMode) -> Self {
+        Stage {
+            mode,
+            not_run: None,
             carried: None,
             settings: Vec::new(),
             plan: None,
@@ -187,8 +194,7 @@ pub fn after_import(imported: &Imported, options: &StageOptions, events: &dyn Ev
         stage.carried = carried.map(Carried::of);
         return stage;
     }
-    let mut stage = Stage::not_run(mode, "");
-    stage.not_run = None;
+    let mut stage = Stage::new(mode);
     stage.carried = carried.map(Carried::of);
     let powershell = PowerShell::new(options.powershell.clone());
     if let (true, Some(carried), Some(package)) = (plan_wanted, carried, package)
