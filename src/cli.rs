@@ -16,7 +16,8 @@ use wsus_airgap::wsus::{ApprovalsMode, PowerShell, StageOptions, StateSource};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success: nothing wrong was found
-  1  the check ran and found problems, or media was refused
+  1  the check ran and found problems, or media was refused, or import --wait
+     ended with approved updates not ready
   2  usage or I/O error (for example, the folder does not exist)
   3  wsusutil or PowerShell failed (export, import, verify)";
 
