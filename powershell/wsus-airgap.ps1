@@ -248,8 +248,14 @@ function Invoke-Apply($Server, $Plan) {
         if ($step.optional) {
             [void]$update.ApproveForOptionalInstall($group)
         } elseif ($null -ne $step.deadline) {
-            $styles = [System.Globalization.DateTimeStyles]'AdjustToUniversal, AssumeUniversal'
-            $deadline = [datetime]::ParseExact([string]$step.deadline, "yyyy-MM-dd'T'HH:mm:ss'Z'", $Invariant, $styles)
+            # Windows PowerShell 5.1 leaves the time a string; a later PowerShell may have
+            # made it a DateTime already.
+            if ($step.deadline -is [datetime]) {
+                $deadline = $step.deadline.ToUniversalTime()
+            } else {
+                $styles = [System.Globalization.DateTimeStyles]'AdjustToUniversal, AssumeUniversal'
+                $deadline = [datetime]::ParseExact([string]$step.deadline, "yyyy-MM-dd'T'HH:mm:ss'Z'", $Invariant, $styles)
+            }
             [void]$update.Approve($actionValue, $group, $deadline)
         } else {
             [void]$update.Approve($actionValue, $group)
