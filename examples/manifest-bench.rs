@@ -119,5 +119,6 @@ fn synthetic(count: u64) -> Manifest {
         entries,
         gaps: Vec::new(),
         volumes: None,
+        wsus: None,
     }
 }

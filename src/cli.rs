@@ -2,20 +2,24 @@
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 use wsus_airgap::manifest::TransferMode;
 use wsus_airgap::transfer::volumes::VolumeOptions;
 use wsus_airgap::transfer::{ImportOptions, PackageSource, default_state_path, wsusutil};
 use wsus_airgap::volumes::Size;
+use wsus_airgap::wsus::script;
+use wsus_airgap::wsus::wait::WaitOptions;
+use wsus_airgap::wsus::{ApprovalsMode, PowerShell, StageOptions, StateSource};
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success: nothing wrong was found
-  1  the check ran and found problems, or media was refused
+  1  the check ran and found problems, or media was refused, or import --wait
+     ended with approved updates not ready
   2  usage or I/O error (for example, the folder does not exist)
-  3  wsusutil failed (export, import and reset only)";
+  3  wsusutil or PowerShell failed (export, import, verify)";
 
 /// Move WSUS updates into air-gapped networks, and prove they arrived authentic, complete and
 /// intact.
@@ -357,6 +361,18 @@ pub struct ExportArgs {
     /// With --volume-size: cut files larger than SIZE into chunks (fat32: 4294967295).
     #[arg(long, value_name = "SIZE", requires = "volume_size", value_parser = clap::value_parser!(Size))]
     pub max_file_size: Option<Size>,
+    /// Take the WSUS approvals, declines, computer groups and settings the manifest carries
+    /// from FILE (manifests/wsus-state.schema.json) instead of reading the server.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["no_approvals", "powershell"])]
+    pub approvals: Option<PathBuf>,
+    /// Carry no WSUS state: the other side can then neither apply approvals nor compare
+    /// settings.
+    #[arg(long)]
+    pub no_approvals: bool,
+    /// The PowerShell that runs the WSUS script [default: Windows PowerShell,
+    /// %SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe].
+    #[arg(long, value_name = "PATH", conflicts_with = "no_approvals")]
+    pub powershell: Option<PathBuf>,
     /// Show what would be staged; write nothing (needs --package).
     #[arg(long, requires = "package")]
     pub dry_run: bool,
@@ -377,6 +393,19 @@ impl ExportArgs {
             volume_size: size.0,
             max_file_size: self.max_file_size.map(|size| size.0),
         })
+    }
+
+    /// Where the WSUS state the manifest carries comes from.
+    pub fn wsus_source(&self) -> StateSource {
+        match (&self.approvals, self.no_approvals) {
+            (Some(file), _) => StateSource::File(file.clone()),
+            (None, true) => StateSource::Skip,
+            (None, false) => StateSource::Server(
+                self.powershell
+                    .clone()
+                    .unwrap_or_else(script::default_program),
+            ),
+        }
     }
 
     /// Where the package comes from: the one given, or wsusutil export.
@@ -405,6 +434,13 @@ pub struct VerifyArgs {
     /// The trust state: the last sequence imported per key.
     #[arg(long, value_name = "FILE", default_value_os_t = default_state_path())]
     pub state: PathBuf,
+    /// The PowerShell that runs the WSUS script, to compare this server's settings with
+    /// those the media carries [default: Windows PowerShell].
+    #[arg(long, value_name = "PATH")]
+    pub powershell: Option<PathBuf>,
+    /// Do not read this WSUS server: its settings are not compared with the source's.
+    #[arg(long, conflicts_with = "powershell")]
+    pub no_settings_check: bool,
     /// Also write the report as one self-contained HTML page (for a change board) to FILE.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
@@ -413,6 +449,39 @@ pub struct VerifyArgs {
     /// Number of files hashed at once [default: one per CPU].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+}
+
+impl VerifyArgs {
+    /// The PowerShell that reads this WSUS server's settings; `None` with
+    /// `--no-settings-check`.
+    pub fn settings_powershell(&self) -> Option<PowerShell> {
+        let program = self
+            .powershell
+            .clone()
+            .unwrap_or_else(script::default_program);
+        (!self.no_settings_check).then(|| PowerShell::new(program))
+    }
+}
+
+/// What import does with the approvals the media carries, for the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Approvals {
+    /// Apply them where the content is proven complete; list those held back and why.
+    Apply,
+    /// Show what would be applied and held back; change nothing.
+    Plan,
+    /// Neither read nor change WSUS (but for --wait).
+    Skip,
+}
+
+impl From<Approvals> for ApprovalsMode {
+    fn from(approvals: Approvals) -> Self {
+        match approvals {
+            Approvals::Apply => ApprovalsMode::Apply,
+            Approvals::Plan => ApprovalsMode::Plan,
+            Approvals::Skip => ApprovalsMode::Skip,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -433,6 +502,23 @@ pub struct ImportArgs {
     /// Run `wsusutil reset` after the import.
     #[arg(long)]
     pub reset: bool,
+    /// After the import, what to do with the WSUS approvals and declines the media carries.
+    #[arg(long, value_enum, default_value_t = Approvals::Plan)]
+    pub approvals: Approvals,
+    /// The PowerShell that runs the WSUS script [default: Windows PowerShell,
+    /// %SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe].
+    #[arg(long, value_name = "PATH")]
+    pub powershell: Option<PathBuf>,
+    /// After the import, wait until WSUS has the files of every approved update (exit 1 if
+    /// some are not ready when --wait-timeout passes).
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits (30s, 10m, 4h).
+    #[arg(long, value_name = "DURATION", default_value = "4h", value_parser = humantime::parse_duration, requires = "wait")]
+    pub wait_timeout: Duration,
+    /// How often --wait reads WSUS.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration, requires = "wait")]
+    pub wait_interval: Duration,
     /// The trust state: the last sequence imported per key.
     #[arg(long, value_name = "FILE", default_value_os_t = default_state_path())]
     pub state: PathBuf,
@@ -461,6 +547,21 @@ pub struct ImportArgs {
 }
 
 impl ImportArgs {
+    /// What import does with WSUS after `wsusutil import`.
+    pub fn wsus_options(&self) -> StageOptions {
+        StageOptions {
+            powershell: self
+                .powershell
+                .clone()
+                .unwrap_or_else(script::default_program),
+            approvals: self.approvals.into(),
+            wait: self.wait.then_some(WaitOptions {
+                timeout: self.wait_timeout,
+                interval: self.wait_interval,
+            }),
+        }
+    }
+
     /// The import's options, at `now`, with hash caches in `cache_folder`.
     pub fn options(&self, now: SystemTime, cache_folder: Option<PathBuf>) -> ImportOptions {
         ImportOptions {

@@ -25,3 +25,4 @@ mod serde_str;
 pub mod synth;
 pub mod transfer;
 pub mod volumes;
+pub mod wsus;

@@ -14,6 +14,11 @@ fn main() -> std::process::ExitCode {
         let args: Vec<_> = args.collect();
         return wsus_airgap::synth::wsusutil::run(&args).into();
     }
+    // Started as `powershell`: the stand-in for Windows PowerShell running the WSUS script.
+    if stem.is_some_and(|stem| stem.eq_ignore_ascii_case("powershell")) {
+        let args: Vec<_> = args.collect();
+        return wsus_airgap::synth::powershell::run(&args).into();
+    }
     let cli = cli::Cli::parse();
     commands::run(cli.command).into()
 }

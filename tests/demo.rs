@@ -13,6 +13,7 @@ fn demo_exports_verifies_and_imports_then_refuses_replay_and_tampering() {
     let target = dir.path().join("demo");
     let demo = run([OsString::from("demo"), target.clone().into()]);
     assert_eq!(demo.code, 0, "{demo:?}");
+    assert_approvals_step(&demo.stdout);
     for line in [
         "demo: 1. export on the connected side\n",
         "result: exported\n",
@@ -112,5 +113,36 @@ fn demo_exports_verifies_and_imports_then_refuses_replay_and_tampering() {
     assert!(
         again.stderr.contains("the folder is not empty"),
         "{again:?}"
+    );
+}
+
+/// The demo's approvals step: those whose content arrived are applied, the one whose file is
+/// missing is held back, saying so; the wait ends with every approved update ready.
+fn assert_approvals_step(stdout: &str) {
+    let held: Vec<&str> = (stdout.lines())
+        .filter(|line| line.starts_with("held back: approval of "))
+        .collect();
+    assert_eq!(held.len(), 1, "{stdout}");
+    assert!(
+        held[0].ends_with(" for All Computers: content missing"),
+        "{stdout}"
+    );
+    let approved = stdout.lines().filter(|line| line.starts_with("approved: "));
+    assert_eq!(approved.count(), 8, "{stdout}");
+    assert!(support::has_line(
+        stdout,
+        "created group: All Computers/Servers"
+    ));
+    assert!(
+        support::has_line(
+            stdout,
+            "approvals: 9 approvals and 1 declines carried: 8 approved, 1 declined, 1 held \
+             back, 0 already here"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nwait: all 7 approved updates ready after "),
+        "{stdout}"
     );
 }

@@ -390,7 +390,7 @@ impl Sides {
         let media = self.path(media);
         let mut command = self.command();
         command
-            .args(["export", "--quiet", "--content"])
+            .args(["export", "--quiet", "--no-approvals", "--content"])
             .arg(&self.site.root)
             .arg("--media")
             .arg(&media)

@@ -111,6 +111,7 @@ impl Trip {
         command
             .arg("export")
             .arg("--quiet")
+            .arg("--no-approvals")
             .arg("--content")
             .arg(self.connected())
             .arg("--media")
@@ -863,6 +864,7 @@ fn content_lacking_a_referenced_file_is_refused_unless_gaps_are_allowed() {
         command
             .arg("export")
             .arg("--quiet")
+            .arg("--no-approvals")
             .arg("--content")
             .arg(trip.connected())
             .arg("--media")

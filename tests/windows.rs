@@ -280,6 +280,7 @@ fn backslashes_drive_letters_and_relative_paths_carry_a_round_trip() {
     let exported = gap.run_args(&[
         os("export"),
         os("--quiet"),
+        os("--no-approvals"),
         os("--content"),
         os(r"connected\WsusContent"),
         os("--media"),
@@ -395,6 +396,7 @@ fn unc_paths_carry_a_round_trip_in_mirror_mode() {
         gap.command()
             .arg("export")
             .arg("--quiet")
+            .arg("--no-approvals")
             .arg("--mode")
             .arg("mirror")
             .arg("--content")
@@ -633,7 +635,7 @@ fn wsusutil_trust_state_and_cache_default_to_program_files_program_data_and_loca
     let export = || {
         let mut command = gap.command();
         windows_folders_in(&mut command, &root)
-            .args(["export", "--quiet", "--media"])
+            .args(["export", "--quiet", "--no-approvals", "--media"])
             .arg(&media)
             .args(["--content", r"connected\WsusContent"])
             .args(["--key", r"keys\site.key"]);

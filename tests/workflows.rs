@@ -79,6 +79,7 @@ impl Sites {
             expires_in_days: 30,
             sequence: None,
             allow_gaps: false,
+            wsus: wsus_airgap::wsus::StateSource::Skip,
             dry_run: false,
             host: "connected".to_owned(),
             now: SystemTime::now(),

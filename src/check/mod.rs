@@ -577,6 +577,39 @@ pub fn updates_needing(package: &Package, absent: &[String]) -> Vec<UpdateGap> {
     gaps
 }
 
+/// The updates (latest revisions) whose content is not proven complete: those that need any
+/// of the content paths `absent` (through bundles too), and those that bundle, at any depth,
+/// updates the package lacks. Each with what it lacks; sorted as [`updates_needing`] sorts.
+pub fn updates_incomplete(package: &Package, absent: &[String]) -> Vec<UpdateGap> {
+    let absent: BTreeSet<String> = absent.iter().map(|path| fold_case(path)).collect();
+    let latest = latest_revisions(package);
+    let mut gaps: Vec<UpdateGap> = latest
+        .iter()
+        .filter_map(|(&id, update)| {
+            let needed = files_needed(id, &latest);
+            let files: Vec<String> = (needed.files.into_iter())
+                .map(|(path, _)| path)
+                .filter(|path| absent.contains(&fold_case(path)))
+                .collect();
+            let absent_updates: Vec<String> = needed
+                .absent_updates
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            (!files.is_empty() || !absent_updates.is_empty()).then(|| UpdateGap {
+                id: update.id.clone(),
+                revision: update.revision,
+                kb: update.kb.clone(),
+                title: update.title.clone(),
+                files,
+                absent_updates,
+            })
+        })
+        .collect();
+    gaps.sort_by(report_order);
+    gaps
+}
+
 /// By KB number, then title, then id; updates without a KB number last.
 fn report_order(a: &UpdateGap, b: &UpdateGap) -> std::cmp::Ordering {
     // Borrowed, not cloned: a sort compares each update many times.

@@ -92,14 +92,10 @@ fn write_text(args: &CheckArgs, check: &Check, out: &mut impl Write) -> io::Resu
     }
     if !check.approved_not_in_package.is_empty() {
         let count = check.approved_not_in_package.len();
+        let updates_are = ["updates are", "update is"][usize::from(count == 1)];
         writeln!(
             out,
-            "note: {count} approved {} not in the package, so not checked: {}",
-            if count == 1 {
-                "update is"
-            } else {
-                "updates are"
-            },
+            "note: {count} approved {updates_are} not in the package, so not checked: {}",
             check.approved_not_in_package.join(", ")
         )?;
     }

@@ -8,11 +8,13 @@ use std::io::IsTerminal;
 
 use wsus_airgap::progress::{Milestones, Phase, Phases, Progress};
 use wsus_airgap::transfer::{Events, Outcome, Step, TransferError};
+use wsus_airgap::wsus::stage::WsusStep;
 
 use super::progress_bar::{Bar, spinner};
 use super::render::write_updates_at_risk;
 use super::step_log::StepLog;
-use wsus_airgap::printable::printable;
+use std::io::Write as _;
+use wsus_airgap::printable::{Printable, printable};
 
 /// Events shown on the terminal and written to the step log.
 pub struct Console {
@@ -98,6 +100,9 @@ impl Events for Console {
             Step::GapsAllowed { at_risk, .. } => {
                 let _ = write_updates_at_risk(&mut std::io::stderr().lock(), at_risk);
                 stderr_line!("warning: {}", printable(&step.to_string()));
+            }
+            Step::Wsus(WsusStep::Setting(warning)) => {
+                let _ = write!(Printable(std::io::stderr().lock()), "warning: {warning}");
             }
             Step::ReceiptNotOnMedia { .. } | Step::SequenceNotNewer { .. } => {
                 stderr_line!("warning: {}", printable(&step.to_string()));

@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::HumanBytes;
 use wsus_airgap::synth::demo::Demo;
 use wsus_airgap::transfer::{self, Outcome};
+use wsus_airgap::wsus;
 
 use super::Exit;
 use super::console::Console;
@@ -41,20 +42,18 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
         prepared.key_id,
         demo.keys.display()
     )?;
-    writeln!(
-        stdout,
-        "demo: stand-in wsusutil at {} (this program under that name)",
-        demo.wsusutil.display()
-    )?;
+    writeln!(stdout, "demo: {}", demo.stand_ins(&prepared))?;
 
     writeln!(stdout, "\ndemo: 1. export on the connected side")?;
     writeln!(
         stdout,
-        "$ wsus-airgap export --content {} --package {} --media {} --key {} --log {}",
+        "$ wsus-airgap export --content {} --package {} --media {} --key {} --allow-gaps \
+         --powershell {} --log {}",
         demo.content.display(),
         demo.package.display(),
         demo.media.display(),
         demo.secret.display(),
+        demo.connected_powershell.display(),
         demo.log.display()
     )?;
     stdout.flush()?;
@@ -81,24 +80,31 @@ pub fn run(args: &DemoArgs) -> Result<Exit> {
     )?;
     stdout.flush()?;
     let outcome = transfer::verify(&demo.verify_options(), &Console::bars(args.quiet))?;
-    write_ready(&done("verify", &demo.media, outcome)?, false)?;
+    write_ready(&done("verify", &demo.media, outcome)?, None, false)?;
 
     writeln!(stdout, "\ndemo: 3. import on the disconnected side")?;
     writeln!(
         stdout,
-        "$ wsus-airgap import --media {} --trust {} --content {} --state {} --wsusutil {} --log {}",
+        "$ wsus-airgap import --media {} --trust {} --content {} --state {} --wsusutil {} \
+         --powershell {} --approvals apply --wait --log {}",
         demo.media.display(),
         demo.public.display(),
         demo.disconnected_content.display(),
         demo.state.display(),
         demo.wsusutil.display(),
+        demo.disconnected_powershell.display(),
         demo.log.display()
     )?;
     stdout.flush()?;
     let console = Console::new(args.quiet, StepLog::open(Some(&demo.log), "import")?);
     let outcome = transfer::import(&demo.import_options(), &console);
     let outcome = console.logged(outcome, "the trust state is unchanged")?;
-    write_imported(&done("import", &demo.media, outcome)?, false)?;
+    let imported = done("import", &demo.media, outcome)?;
+    let stage = wsus::stage::after_import(&imported, &demo.stage_options(), &console);
+    write_imported(&imported, &stage, false)?;
+    if let Some(error) = &stage.failure {
+        bail!("the demo's WSUS step failed: {error}");
+    }
 
     write_files_worth_opening(&mut stdout, &demo)?;
     Ok(Exit::Success)
@@ -137,10 +143,11 @@ fn write_files_worth_opening(out: &mut impl Write, demo: &Demo) -> std::io::Resu
     )?;
     writeln!(
         out,
-        "$ wsus-airgap verify --media {} --trust {} --state {}",
+        "$ wsus-airgap verify --media {} --trust {} --state {} --powershell {}",
         demo.media.display(),
         demo.public.display(),
-        demo.dir.join("another-server-state.json").display()
+        demo.dir.join("another-server-state.json").display(),
+        demo.disconnected_powershell.display()
     )?;
     Ok(())
 }

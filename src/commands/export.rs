@@ -24,6 +24,7 @@ pub fn run(args: &ExportArgs) -> Result<Exit> {
         expires_in_days: args.expires,
         sequence: args.sequence,
         allow_gaps: args.allow_gaps,
+        wsus: args.wsus_source(),
         dry_run: args.dry_run,
         host: host_name(),
         now: SystemTime::now(),

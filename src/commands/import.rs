@@ -5,12 +5,12 @@ use std::time::SystemTime;
 use anyhow::Result;
 use wsus_airgap::transfer::volumes::VolumesImport;
 use wsus_airgap::transfer::{self, Outcome};
-use wsus_airgap::{mirror, report};
+use wsus_airgap::{mirror, report, wsus};
 
 use super::console::Console;
 use super::step_log::StepLog;
 use super::transfer_report::{Subject, report_refusal, write_imported, write_waiting};
-use super::{Exit, exit_code};
+use super::{Exit, exit_code, render};
 use crate::cli::ImportArgs;
 
 pub fn run(args: &ImportArgs) -> Result<Exit> {
@@ -27,7 +27,15 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
     })?;
     match &outcome {
         Outcome::Done(VolumesImport::Complete(imported)) => {
-            write_imported(imported, args.output.json)?;
+            let stage = wsus::stage::after_import(imported, &args.wsus_options(), &console);
+            write_imported(imported, &stage, args.output.json)?;
+            if let Some(error) = &stage.failure {
+                render::report_powershell(error);
+                return Ok(Exit::Wsusutil);
+            }
+            if stage.not_ready() {
+                return Ok(Exit::Problems);
+            }
         }
         Outcome::Done(waiting) => write_waiting(waiting, args.output.json)?,
         Outcome::Refused(refusal) => report_refusal(

@@ -40,6 +40,7 @@ use wsus_airgap::package::PackageError;
 use wsus_airgap::printable::printable;
 use wsus_airgap::transfer::wsusutil::WsusutilError;
 use wsus_airgap::transfer::{Outcome, TransferError};
+use wsus_airgap::wsus::ScriptError;
 
 /// How the process ends; documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +51,7 @@ pub enum Exit {
     Problems = 1,
     /// Usage or I/O error.
     Error = 2,
-    /// wsusutil failed.
+    /// wsusutil or PowerShell failed.
     Wsusutil = 3,
 }
 
@@ -97,6 +98,10 @@ pub fn run(command: Command) -> Exit {
             render::report_wsusutil(error);
             return Exit::Wsusutil;
         }
+        if let Some(error) = powershell_failure(&error) {
+            render::report_powershell(error);
+            return Exit::Wsusutil;
+        }
         stderr_line!("wsus-airgap: error: {}", printable(&message));
         if let Some(hint) = hint(&error) {
             stderr_line!("hint: {hint}");
@@ -118,6 +123,14 @@ fn wsusutil_failure(error: &anyhow::Error) -> Option<&WsusutilError> {
     error
         .downcast_ref::<TransferError>()
         .and_then(|error| error.cause().downcast_ref::<WsusutilError>())
+}
+
+/// The PowerShell failure behind `error`, if that is what it is.
+fn powershell_failure(error: &anyhow::Error) -> Option<&ScriptError> {
+    (error.downcast_ref::<TransferError>()).map_or_else(
+        || error.downcast_ref(),
+        |error| error.cause().downcast_ref(),
+    )
 }
 
 /// An error and its causes, each cause once: many errors already quote their cause.

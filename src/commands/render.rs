@@ -8,7 +8,8 @@ use wsus_airgap::manifest::contents::ContentsCheck;
 use wsus_airgap::package::EMPTY_PACKAGE_HINT;
 use wsus_airgap::transfer::wsusutil::WsusutilError;
 
-use wsus_airgap::printable::printable;
+use wsus_airgap::printable::{Printable, printable};
+use wsus_airgap::wsus::ScriptError;
 
 /// One line per file that is not as the manifest lists it.
 pub fn write_problems(check: &ContentsCheck, out: &mut impl Write) -> io::Result<()> {
@@ -63,4 +64,14 @@ pub fn report_wsusutil(error: &WsusutilError) {
     if let WsusutilError::EmptyPackage { .. } = error {
         stderr_line!("hint: {EMPTY_PACKAGE_HINT}");
     }
+}
+
+/// Exit 3's message for PowerShell: the failure, what it wrote last, and every step it
+/// carried out before it failed.
+pub fn report_powershell(error: &ScriptError) {
+    stderr_line!(
+        "wsus-airgap: PowerShell failed: {}",
+        printable(&error.to_string())
+    );
+    let _ = write!(Printable(io::stderr().lock()), "{}", error.details());
 }

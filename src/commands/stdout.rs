@@ -21,9 +21,8 @@ pub fn lock() -> Stdout {
     }
 }
 
-/// Standard output for a report of many lines (hundreds of thousands, for a large package):
-/// written in large pieces instead of line by line, which cost a system call per line. The
-/// caller flushes it when the report is done, before anything else writes.
+/// Standard output for a report of many lines, written in 64 KiB pieces rather than a system
+/// call per line; flushed by the caller when the report is done, before anything else writes.
 pub fn report() -> BufWriter<Stdout> {
     BufWriter::with_capacity(1 << 16, lock())
 }

@@ -8,16 +8,18 @@ use indicatif::HumanCount;
 use serde::Serialize;
 use wsus_airgap::manifest::contents::PackageState;
 use wsus_airgap::manifest::trusted_comment;
-use wsus_airgap::manifest::volumes::{self, VolumeLine};
+use wsus_airgap::manifest::volumes::VolumeLines;
 use wsus_airgap::mirror::ActionKind;
 use wsus_airgap::transfer::events::FileLine;
 use wsus_airgap::transfer::export::Staging;
 use wsus_airgap::transfer::gate::MediaCheck;
-use wsus_airgap::transfer::report::RefusalReport;
+use wsus_airgap::transfer::report::{Carried, RefusalReport};
 use wsus_airgap::transfer::verify::ImportWouldCopy;
 use wsus_airgap::transfer::volumes::VolumesImport;
 use wsus_airgap::transfer::volumes::outlook::StillNeeded;
 use wsus_airgap::transfer::{Exported, Imported, Ready, Refusal};
+use wsus_airgap::wsus::Stage;
+use wsus_airgap::wsus::settings::SettingWarning;
 
 use super::render::{write_problems, write_updates_at_risk};
 use wsus_airgap::printable::{Printable, printable};
@@ -208,11 +210,9 @@ pub fn write_exported(exported: &Exported, json: bool) -> io::Result<()> {
         HumanCount(manifest.totals.files),
         HumanCount(exported.files_carried()),
     )?;
-    if let Some(set) = manifest.volumes {
-        for contents in &volumes::contents(manifest) {
-            let count = set.count;
-            writeln!(out, "{}", VolumeLine { contents, count })?;
-        }
+    write!(out, "{}", VolumeLines(manifest))?;
+    if let Some(state) = &manifest.wsus {
+        writeln!(out, "wsus: {} carried", Carried::of(state))?;
     }
     writeln!(
         out,
@@ -225,10 +225,19 @@ pub fn write_exported(exported: &Exported, json: bool) -> io::Result<()> {
 }
 
 /// Media an import would take.
-pub fn write_ready(ready: &Ready, json: bool) -> io::Result<()> {
+pub fn write_ready(
+    ready: &Ready,
+    settings: Option<&[SettingWarning]>,
+    json: bool,
+) -> io::Result<()> {
     let check = &ready.check;
+    for warning in settings.unwrap_or_default() {
+        let _ = write!(Printable(io::stderr().lock()), "warning: {warning}");
+    }
     if json {
-        return write_document(&ready.report());
+        let mut report = ready.report();
+        report.settings = settings;
+        return write_document(&report);
     }
     let mut out = super::stdout::lock();
     write_media_summary(&mut out, check)?;
@@ -259,11 +268,8 @@ fn write_files(out: &mut impl Write, imported: &Imported, kind: ActionKind) -> i
     for line in lines.iter().take(FILES_SHOWN) {
         writeln!(out, "{}", printable(&line.to_string()))?;
     }
-    if let Some(more) = lines
-        .len()
-        .checked_sub(FILES_SHOWN)
-        .filter(|more| *more > 0)
-    {
+    let more = lines.len().saturating_sub(FILES_SHOWN);
+    if more > 0 {
         let verb = lines[0].verb();
         writeln!(out, "{verb}: ... and {more} more (--json lists them all)")?;
     }
@@ -280,10 +286,12 @@ pub fn write_waiting(waiting: &VolumesImport, json: bool) -> io::Result<()> {
 }
 
 /// What an import did (or, in a dry run, would do).
-pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
+pub fn write_imported(imported: &Imported, wsus: &Stage, json: bool) -> io::Result<()> {
     let copied = imported.copied;
     if json {
-        return write_document(&imported.report());
+        let mut report = imported.report();
+        report.wsus = Some(wsus);
+        return write_document(&report);
     }
     let mut out = super::stdout::lock();
     if let Some(accepted) = imported.already_imported {
@@ -300,10 +308,15 @@ pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
                 printable(&receipt.display().to_string())
             )?;
         }
+        write!(Printable(&mut out), "{wsus}")?;
+        let changed = match wsus.applied.is_empty() {
+            true => "nothing was changed",
+            false => "nothing was copied or imported; WSUS changed as listed",
+        };
+        let sequence = imported.sequence();
         writeln!(
             out,
-            "result: already imported at {accepted} (sequence {}); nothing was changed",
-            imported.sequence()
+            "result: already imported at {accepted} (sequence {sequence}); {changed}"
         )?;
         return out.flush();
     }
@@ -336,6 +349,7 @@ pub fn write_imported(imported: &Imported, json: bool) -> io::Result<()> {
         "receipt: {}",
         printable(&receipt.display().to_string())
     )?;
+    write!(Printable(&mut out), "{wsus}")?;
     writeln!(out, "result: imported sequence {}", imported.sequence())?;
     out.flush()
 }

@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use anyhow::Result;
 use wsus_airgap::transfer::{self, Outcome, VerifyMediaOptions};
+use wsus_airgap::wsus::stage::settings_check;
 use wsus_airgap::{mirror, report};
 
 use super::console::Console;
@@ -28,7 +29,10 @@ pub fn run(args: &VerifyArgs) -> Result<Exit> {
         report::html::verify(&outcome, &args.media, args.content.as_deref(), made)
     })?;
     match &outcome {
-        Outcome::Done(ready) => write_ready(ready, args.output.json)?,
+        Outcome::Done(ready) => {
+            let settings = settings_check(&ready.check, args.settings_powershell().as_ref())?;
+            write_ready(ready, settings.as_deref(), args.output.json)?
+        }
         Outcome::Refused(refusal) => {
             report_refusal(Subject::Media(&args.media), refusal, None, args.output.json)?
         }

@@ -312,6 +312,7 @@ fn assemble(
         entries,
         gaps: Vec::new(),
         volumes: None,
+        wsus: None,
     }
 }
 

@@ -59,6 +59,10 @@ pub struct Manifest {
     /// The volumes of a transfer split over several; written only then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volumes: Option<volumes::VolumeSet>,
+    /// The connected WSUS server's approvals, declines, computer groups and settings;
+    /// written only when the export carries them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wsus: Option<crate::wsus::WsusState>,
 }
 
 /// The trusted comment signed with a manifest: what `minisign -V` prints, so that an operator

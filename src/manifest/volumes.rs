@@ -81,37 +81,34 @@ pub fn contents(manifest: &Manifest) -> Vec<VolumeContents> {
     volumes
 }
 
-/// `volume 2 of 7: 140 files, 1 chunk, the package (4.37 GiB)`.
-pub struct VolumeLine<'a> {
-    pub contents: &'a VolumeContents,
-    pub count: u32,
-}
+/// A line per volume of the manifest, `volume 2 of 7: 140 files, 1 chunk, the package
+/// (4.37 GiB)`, each ending in a newline; nothing without volumes.
+pub struct VolumeLines<'a>(pub &'a Manifest);
 
-impl std::fmt::Display for VolumeLine<'_> {
+impl std::fmt::Display for VolumeLines<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use indicatif::{HumanBytes, HumanCount};
-        let contents = self.contents;
         let plural = |count: u64, word: &str| {
-            format!(
-                "{} {word}{}",
-                HumanCount(count),
-                if count == 1 { "" } else { "s" }
-            )
+            let s = if count == 1 { "" } else { "s" };
+            format!("{} {word}{s}", HumanCount(count))
         };
-        write!(
-            f,
-            "volume {} of {}: {}, {}{} ({})",
-            contents.volume,
-            self.count,
-            plural(contents.files, "file"),
-            plural(contents.chunks, "chunk"),
-            if contents.package {
-                ", the package"
-            } else {
-                ""
-            },
-            HumanBytes(contents.bytes)
-        )
+        let count = self.0.volumes.map_or(0, |set| set.count);
+        for contents in contents(self.0) {
+            writeln!(
+                f,
+                "volume {} of {count}: {}, {}{} ({})",
+                contents.volume,
+                plural(contents.files, "file"),
+                plural(contents.chunks, "chunk"),
+                if contents.package {
+                    ", the package"
+                } else {
+                    ""
+                },
+                HumanBytes(contents.bytes)
+            )?;
+        }
+        Ok(())
     }
 }
 

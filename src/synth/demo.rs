@@ -5,13 +5,21 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use super::SyntheticExport;
+use super::powershell::{STATE_FILE, StandInServer};
 use super::{ExportSpec, SiteSpec, generate, write_export};
+use crate::manifest::Timestamp;
 use crate::manifest::TransferMode;
 use crate::manifest::create::host_name;
 use crate::manifest::keys::{self, KeyError, KeyId};
 use crate::transfer::{ExportOptions, ImportOptions, PackageSource, VerifyMediaOptions};
+use crate::wsus::groups::ALL_COMPUTERS;
+use crate::wsus::server::ServerApproval;
+use crate::wsus::state::{Decline, Group, Guid};
+use crate::wsus::wait::WaitOptions;
+use crate::wsus::{ApprovalsMode, StageOptions, StateSource};
 
 /// Why the demo's sites could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +52,11 @@ pub struct Demo {
     pub state: PathBuf,
     pub log: PathBuf,
     pub wsusutil: PathBuf,
+    /// The stand-in PowerShell of the connected server, its state beside it.
+    pub connected_powershell: PathBuf,
+    /// The stand-in PowerShell of the disconnected server, its state beside it (where the
+    /// stand-in wsusutil, beside it too, adds the imported updates).
+    pub disconnected_powershell: PathBuf,
 }
 
 /// What [`Demo::prepare`] made.
@@ -53,6 +66,9 @@ pub struct Prepared {
     pub bytes: u64,
     pub updates: usize,
     pub key_id: KeyId,
+    /// The connected server's approvals and declines.
+    pub approvals: usize,
+    pub declines: usize,
 }
 
 /// Small enough to run in seconds, varied enough to look like a real store.
@@ -85,9 +101,9 @@ impl Demo {
             public: keys.join("site.pub"),
             state: disconnected.join("trust-state.json"),
             log: dir.join("wsus-airgap.log"),
-            wsusutil: dir
-                .join("tools")
-                .join(format!("wsusutil{}", std::env::consts::EXE_SUFFIX)),
+            wsusutil: tool(&dir, "disconnected", "wsusutil"),
+            connected_powershell: tool(&dir, "connected", "powershell"),
+            disconnected_powershell: tool(&dir, "disconnected", "powershell"),
             connected,
             disconnected,
             keys,
@@ -109,8 +125,10 @@ impl Demo {
         };
         let site = generate(&self.content, &sample())
             .map_err(io_error(&self.content, "generate the sample site"))?;
+        // One update lacks a file: its approval is held back on the other side.
         let export_spec = ExportSpec {
             software_updates: 40,
+            missing_files: 1,
             ..ExportSpec::default()
         };
         let exported = write_export(&self.package, &site.files, &export_spec)
@@ -119,20 +137,40 @@ impl Demo {
         let key = keys::generate(&self.secret, &self.public, false)?;
         fs::create_dir_all(&self.disconnected_content)
             .map_err(io_error(&self.disconnected_content, "create"))?;
-        let tools = self.wsusutil.parent().expect("the tools folder");
-        fs::create_dir_all(tools).map_err(io_error(tools, "create"))?;
-        fs::copy(this_program, &self.wsusutil)
-            .map_err(io_error(&self.wsusutil, "copy this program to"))?;
+        let connected = connected_server(&exported);
+        for (program, server) in [
+            (&self.wsusutil, None),
+            (&self.connected_powershell, Some(&connected)),
+            (
+                &self.disconnected_powershell,
+                Some(&StandInServer::default()),
+            ),
+        ] {
+            let tools = program.parent().expect("the tools folder");
+            fs::create_dir_all(tools).map_err(io_error(tools, "create"))?;
+            fs::copy(this_program, program).map_err(io_error(program, "copy this program to"))?;
+            if let Some(server) = server {
+                let path = tools.join(STATE_FILE);
+                server.save(&path).map_err(|error| DemoError::Io {
+                    path,
+                    action: "write",
+                    source: io::Error::other(format!("{error:#}")),
+                })?;
+            }
+        }
         Ok(Prepared {
             files: site.files.len(),
             bytes: site.files.iter().map(|file| file.size).sum(),
             updates: exported.updates.len(),
             key_id: key.id,
+            approvals: connected.approvals.len(),
+            declines: connected.declines.len(),
         })
     }
 
     pub fn export_options(&self) -> ExportOptions {
         ExportOptions {
+            wsus: StateSource::Server(self.connected_powershell.clone()),
             content: self.content.clone(),
             media: self.media.clone(),
             key: self.secret.clone(),
@@ -141,7 +179,7 @@ impl Demo {
             since: None,
             expires_in_days: 30,
             sequence: None,
-            allow_gaps: false,
+            allow_gaps: true,
             dry_run: false,
             host: host_name(),
             now: SystemTime::now(),
@@ -162,6 +200,31 @@ impl Demo {
         }
     }
 
+    /// Where the stand-ins are, in words.
+    pub fn stand_ins(&self, prepared: &Prepared) -> String {
+        format!(
+            "stand-in wsusutil at {}, stand-in PowerShell (WSUS with {} approvals, {} declines) \
+             at {} and {} (this program under those names)",
+            self.wsusutil.display(),
+            prepared.approvals,
+            prepared.declines,
+            self.connected_powershell.display(),
+            self.disconnected_powershell.display()
+        )
+    }
+
+    /// After the import: approvals applied, then a wait for their files.
+    pub fn stage_options(&self) -> StageOptions {
+        StageOptions {
+            powershell: self.disconnected_powershell.clone(),
+            approvals: ApprovalsMode::Apply,
+            wait: Some(WaitOptions {
+                timeout: Duration::from_secs(10),
+                interval: Duration::from_millis(200),
+            }),
+        }
+    }
+
     pub fn import_options(&self) -> ImportOptions {
         ImportOptions {
             media: self.media.clone(),
@@ -178,6 +241,72 @@ impl Demo {
             jobs: None,
         }
     }
+}
+
+/// `<dir>/tools/<side>/<name>`, with the platform's program suffix.
+fn tool(dir: &Path, side: &str, name: &str) -> PathBuf {
+    let name = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    dir.join("tools").join(side).join(name)
+}
+
+/// The demo's connected WSUS server: a group `Servers` under All Computers; the first eight
+/// software updates with files approved for All Computers (the second also for Servers,
+/// with a deadline), among them the one whose file is missing; the ninth declined.
+fn connected_server(exported: &SyntheticExport) -> StandInServer {
+    let all = Guid::parse(ALL_COMPUTERS).expect("a GUID");
+    let servers = Guid::parse("5e7e75e2-0000-4000-8000-000000000001").expect("a GUID");
+    let mut server = StandInServer::default();
+    server.server.name = "WSUS-CONNECTED".to_owned();
+    server.groups.push(Group {
+        id: servers.clone(),
+        name: "Servers".to_owned(),
+        parent: Some(all.clone()),
+    });
+    let missing = |update: &&super::SyntheticUpdate| {
+        update
+            .files
+            .iter()
+            .any(|file| exported.missing.contains(file))
+    };
+    let with_files: Vec<&super::SyntheticUpdate> = (exported.updates.iter())
+        .filter(|update| update.kind == "Software" && !update.files.is_empty())
+        .collect();
+    let mut chosen: Vec<&super::SyntheticUpdate> = with_files
+        .iter()
+        .copied()
+        .filter(|u| !missing(u))
+        .take(7)
+        .collect();
+    chosen.extend(with_files.iter().copied().find(missing));
+    let approve = |update: &super::SyntheticUpdate, group: &Guid, deadline: Option<Timestamp>| {
+        ServerApproval {
+            update_id: Guid::parse(&update.id).expect("a GUID"),
+            revision: update.revision,
+            group_id: group.clone(),
+            action: "Install".to_owned(),
+            deadline,
+            optional: false,
+            state: "Active".to_owned(),
+        }
+    };
+    for (index, update) in chosen.iter().enumerate() {
+        server.approvals.push(approve(update, &all, None));
+        if index == 1 {
+            let deadline =
+                Timestamp::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_798_761_600));
+            server
+                .approvals
+                .push(approve(update, &servers, Some(deadline)));
+        }
+    }
+    if let Some(declined) = with_files.iter().find(|u| !chosen.contains(u)) {
+        server.declines.push(Decline {
+            update_id: Guid::parse(&declined.id).expect("a GUID"),
+            revision: declined.revision,
+        });
+    }
+    server.import_synthetic(exported);
+    server
 }
 
 /// The folder to generate into: the one given, if it is new or empty, or a fresh temporary

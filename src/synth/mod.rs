@@ -18,6 +18,7 @@ use crate::content::{Sha1Digest, content_path};
 
 pub mod demo;
 mod export;
+pub mod powershell;
 pub mod wsusutil;
 
 pub use export::{

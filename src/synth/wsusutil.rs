@@ -22,6 +22,8 @@
 //!   reset appends `reset`.
 //! - `WSUSUTIL_FAIL`: fail at once, logging `Fatal error: the stand-in was told to fail`.
 //! - `WSUSUTIL_HANG=<seconds>`: sleep that long before doing anything else.
+//! - `WSUS_STANDIN_STATE`: the stand-in WSUS server's state file (see `super::powershell`):
+//!   import adds the package's updates to it.
 //! - `WSUSUTIL_EMPTY_PACKAGE` (export): leave a zero-byte package and report success anyway,
 //!   like the real tool after some failed exports.
 
@@ -192,9 +194,10 @@ fn import(package: &Path, log: &mut Log) -> anyhow::Result<()> {
         package.display(),
         blake3::hash(&bytes)
     ));
-    let updates = crate::package::open(package)
-        .map(|read| read.updates.len())
-        .map_err(|error| anyhow!("{error}"))?;
+    let read = crate::package::open(package).map_err(|error| anyhow!("{error}"))?;
+    let updates = read.updates.len();
+    // The stand-in WSUS server (see `super::powershell`), if there is one, now has them.
+    super::powershell::record_import(&read)?;
     log.line(&format!("Imported {updates} updates"));
     log.line("Import completed successfully");
     record(&format!("import {} {updates} updates", package.display()))

@@ -99,6 +99,8 @@ pub enum Step<'a> {
     },
     /// A step of a transfer split over volumes.
     Volume(super::volumes::VolumeStep<'a>),
+    /// A step of WSUS itself: its state carried, read, planned, applied, waited for.
+    Wsus(crate::wsus::stage::WsusStep<'a>),
 }
 
 /// The step in words, as a step log records it.
@@ -195,6 +197,7 @@ impl fmt::Display for Step<'_> {
             ),
             Step::AlreadyImported { .. } => already_imported(f, self),
             Step::Volume(step) => write!(f, "{step}"),
+            Step::Wsus(step) => write!(f, "{step}"),
         }
     }
 }

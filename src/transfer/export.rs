@@ -56,6 +56,9 @@ pub struct ExportOptions {
     /// Export even when the content lacks files the package references, listing them as
     /// gaps.
     pub allow_gaps: bool,
+    /// Where the WSUS state the manifest carries comes from (approvals, declines, computer
+    /// groups, settings).
+    pub wsus: crate::wsus::StateSource,
     /// Plan only: write nothing, run nothing, record nothing.
     pub dry_run: bool,
     /// This machine's name, for the manifest.
@@ -352,12 +355,22 @@ pub(super) fn build_manifest(
         now: options.now,
         jobs: options.jobs,
     };
+    // The server is read before the hour of hashing: a PowerShell that fails fails at once.
+    let wsus = crate::wsus::stage::carried_state(&options.wsus)?;
+    if let Some(state) = &wsus {
+        events.step(&Step::Wsus(crate::wsus::stage::WsusStep::Carried {
+            approvals: state.approvals.len(),
+            declines: state.declines.len(),
+            groups: state.groups.len(),
+        }));
+    }
     let result = {
         let progress = events.progress(Phase::Hashing);
         create::build(&create_options, &*progress)
     };
     match result {
-        Ok(created) => {
+        Ok(mut created) => {
+            created.manifest.wsus = wsus;
             for warning in &created.warnings {
                 events.step(&Step::ContentWarning(warning));
             }

@@ -311,6 +311,8 @@ pub enum TransferError {
     Copy(#[from] CopyError),
     #[error(transparent)]
     Volumes(#[from] super::volumes::VolumesError),
+    #[error(transparent)]
+    Wsus(#[from] crate::wsus::stage::CarryError),
     #[error("{}: cannot {action}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -358,6 +360,8 @@ impl TransferError {
             TransferError::Copy(error) => error,
             TransferError::Place(error) => error,
             TransferError::Volumes(error) => error,
+            TransferError::Wsus(crate::wsus::stage::CarryError::Script(error)) => error,
+            TransferError::Wsus(error) => error,
             TransferError::Unrecordable(error) => error.cause(),
             other => other,
         }

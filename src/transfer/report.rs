@@ -15,6 +15,9 @@ use super::outcome::Concerned;
 use super::volumes::Marker;
 use super::volumes::outlook::VolumeNeeded;
 use super::{Exported, Imported, Ready, Refusal};
+use crate::wsus::Stage;
+use crate::wsus::settings::SettingWarning;
+pub use crate::wsus::stage::Carried;
 
 /// An export's report (`result`: `exported`, or `dry-run`).
 #[derive(Debug, Serialize)]
@@ -33,6 +36,8 @@ pub struct ExportReport<'a> {
     /// A split transfer: what each volume holds.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<VolumeContents>,
+    /// What the manifest carries of the WSUS server; `None` with `--no-approvals`.
+    pub wsus: Option<Carried>,
 }
 
 impl Exported {
@@ -57,6 +62,7 @@ impl Exported {
                 .as_ref()
                 .map(|written| written.manifest.display().to_string()),
             volumes: crate::manifest::volumes::contents(manifest),
+            wsus: manifest.wsus.as_ref().map(Carried::of),
         }
     }
 }
@@ -83,6 +89,10 @@ pub struct ReadyReport<'a> {
     /// For a volume of a split transfer, with `--content`: the other volumes still needed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub volumes_needed: Option<&'a [VolumeNeeded]>,
+    /// The settings this WSUS server does not share with the source; `None` when they were
+    /// not compared (no WSUS state on the media, or `--no-settings-check`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<&'a [SettingWarning]>,
 }
 
 impl Ready {
@@ -104,6 +114,7 @@ impl Ready {
             import_would_copy: self.import_would_copy,
             volume: check.volume,
             volumes_needed: self.volumes_needed.as_deref(),
+            settings: None,
         }
     }
 }
@@ -158,6 +169,10 @@ pub struct ImportReport<'a> {
     /// When the manifest was accepted, for media imported already.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub already_imported_at: Option<String>,
+    /// What the WSUS steps after the import did: settings compared, approvals planned or
+    /// applied, the wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wsus: Option<&'a Stage>,
 }
 
 impl Imported {
@@ -189,6 +204,7 @@ impl Imported {
                 .map(|receipt| receipt.display().to_string()),
             reset: self.reset,
             already_imported_at: self.already_imported.map(|time| time.to_string()),
+            wsus: None,
         }
     }
 }

@@ -47,20 +47,31 @@ pub fn binary() -> PathBuf {
 /// so that a test process of another run that still starts that copy is not disturbed.
 pub fn stand_in_wsusutil() -> &'static Path {
     static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
-    PROGRAM.get_or_init(|| {
-        let folder = std::path::absolute(Path::new(env!("CARGO_TARGET_TMPDIR")).join("stand-in"))
-            .expect("the temporary folder for tests has an absolute path");
-        fs::create_dir_all(&folder).unwrap();
-        let suffix = std::env::consts::EXE_SUFFIX;
-        let program = folder.join(format!("wsusutil{suffix}"));
-        let staged = folder.join(format!("wsusutil-{}.new{suffix}", std::process::id()));
-        let _ = fs::remove_file(&staged);
-        if cfg!(windows) || fs::hard_link(binary(), &staged).is_err() {
-            fs::copy(binary(), &staged).unwrap();
-        }
-        fs::rename(&staged, &program).unwrap();
-        program
-    })
+    PROGRAM.get_or_init(|| stand_in("wsusutil"))
+}
+
+/// The stand-in for Windows PowerShell running the WSUS script (see
+/// `src/synth/powershell.rs`), placed as [`stand_in_wsusutil`] is, as `powershell`
+/// (`powershell.exe` on Windows). Its WSUS server is the file `WSUS_STANDIN_STATE` names.
+pub fn stand_in_powershell() -> &'static Path {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    PROGRAM.get_or_init(|| stand_in("powershell"))
+}
+
+/// This binary, placed as `name` in `stand-in` below cargo's temporary folder for tests.
+fn stand_in(name: &str) -> PathBuf {
+    let folder = std::path::absolute(Path::new(env!("CARGO_TARGET_TMPDIR")).join("stand-in"))
+        .expect("the temporary folder for tests has an absolute path");
+    fs::create_dir_all(&folder).unwrap();
+    let suffix = std::env::consts::EXE_SUFFIX;
+    let program = folder.join(format!("{name}{suffix}"));
+    let staged = folder.join(format!("{name}-{}.new{suffix}", std::process::id()));
+    let _ = fs::remove_file(&staged);
+    if cfg!(windows) || fs::hard_link(binary(), &staged).is_err() {
+        fs::copy(binary(), &staged).unwrap();
+    }
+    fs::rename(&staged, &program).unwrap();
+    program
 }
 
 /// Runs the binary with `args` and collects what it did.
@@ -110,13 +121,17 @@ pub fn run_into_closed_pipes(command: &mut Command) -> i32 {
     status.code().expect("the binary exited, not killed")
 }
 
-/// Environment variables that change how the binary or the stand-in wsusutil behave.
-const FAULTS: [&str; 5] = [
+/// Environment variables that change how the binary or the stand-ins behave.
+const FAULTS: [&str; 9] = [
     "WSUSUTIL_FAIL",
     "WSUSUTIL_HANG",
     "WSUSUTIL_EMPTY_PACKAGE",
     "WSUSUTIL_SEED",
     "WSUS_AIRGAP_TEST_ABORT_AFTER_BYTES",
+    "WSUS_STANDIN_STATE",
+    "WSUS_STANDIN_FAIL",
+    "WSUS_STANDIN_FAIL_AFTER",
+    "WSUS_STANDIN_READY_AFTER",
 ];
 
 /// The binary for the round trip: the hash cache in `cache`, the stand-in wsusutil exporting

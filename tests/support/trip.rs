@@ -65,7 +65,7 @@ impl Trip {
     pub fn export(&self, media: &Path, package: Option<&Path>) -> Command {
         let mut command = self.command();
         command
-            .args(["export", "--quiet", "--content"])
+            .args(["export", "--quiet", "--no-approvals", "--content"])
             .arg(&self.site.root)
             .arg("--media")
             .arg(media)
