@@ -12,6 +12,9 @@
 #             of the median wall times is printed beside it.
 #   BIN       the wsus-airgap to measure (default: this tree's release build), to compare
 #             builds on the same data.
+#   COLD      1: drop the page cache before every command (needs root: writes
+#             /proc/sys/vm/drop_caches), so that each reads its files from the disk; the
+#             default is a warm cache, where the hashing is measured.
 # Needs: sha1sum (coreutils), b3sum.
 #
 # Trees (examples/synth-site):
@@ -25,6 +28,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=${RUNS:-5}
+cold=${COLD:-0}
+if [ "$cold" = 1 ] && ! [ -w /proc/sys/vm/drop_caches ]; then
+  echo "bench: COLD=1 needs a writable /proc/sys/vm/drop_caches (root)" >&2; exit 2
+fi
+# settle: with COLD=1, write back and drop the page cache.
+settle() { if [ "$cold" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi; }
 case $runs in '' | *[!0-9]* | 0*) echo "bench: RUNS must be a whole number >= 1" >&2; exit 2 ;; esac
 dir=${1:-${TMPDIR:-/tmp}/wsus-airgap-bench-hash}
 for tool in sha1sum b3sum; do
@@ -82,12 +91,15 @@ measure() {
   local files bytes
   files=$(wc -l <<<"$list")
   bytes=$(cd "$media/WsusContent" && tr '\n' '\0' <<<"$list" | xargs -0 stat -c %s | awk '{s += $1} END {printf "%.0f", s}')
-  (cd "$media/WsusContent" && tr '\n' '\0' <<<"$list" | xargs -0 cat > /dev/null) # warm the cache
+  if [ "$cold" != 1 ]; then # warm the cache
+    (cd "$media/WsusContent" && tr '\n' '\0' <<<"$list" | xargs -0 cat > /dev/null)
+  fi
   echo "$(basename "$media"): $files content files, $bytes bytes ($(awk -v b="$bytes" 'BEGIN {printf "%.2f", b / 1e9}') GB)"
   local -A walls cpus
   local round name
   for round in $(seq "$runs"); do
     for name in "${ORDER[@]}"; do
+      settle
       read -r wall user sys < <(cd "$media/WsusContent" && time_of bash -c "${COMMANDS[$name]}")
       walls[$name]+="$wall "
       cpus[$name]+="$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') "
@@ -105,7 +117,7 @@ measure() {
 abs=$(cd "$dir" && pwd)
 absbin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 common="--quiet --trust '$abs/site.pub'"
-echo "bench: $(nproc) CPUs, median of $runs rounds; $("$absbin" --version 2>/dev/null || echo "$absbin"),"
+echo "bench: $(nproc) CPUs, median of $runs rounds, page cache $([ "$cold" = 1 ] && echo "dropped before each command" || echo warm); $("$absbin" --version 2>/dev/null || echo "$absbin"),"
 echo "       $(sha1sum --version | head -n 1), $(b3sum --version)"
 echo
 declare -A COMMANDS=(

@@ -32,15 +32,23 @@ impl Sha1Digest {
     }
 }
 
-impl fmt::Display for Sha1Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Written at once: a manifest writes millions, and `{:02X}` per byte was most of it.
+impl Sha1Digest {
+    /// The 40 upper-case hex digits, without allocating.
+    pub fn hex(&self) -> [u8; 40] {
         const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
         let mut hex = [0u8; 40];
         for (pair, byte) in hex.chunks_exact_mut(2).zip(self.0) {
             pair[0] = DIGITS[usize::from(byte >> 4)];
             pair[1] = DIGITS[usize::from(byte & 0xF)];
         }
+        hex
+    }
+}
+
+impl fmt::Display for Sha1Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Written at once: a manifest writes millions, and `{:02X}` per byte was most of it.
+        let hex = self.hex();
         f.write_str(std::str::from_utf8(&hex).map_err(|_| fmt::Error)?)
     }
 }

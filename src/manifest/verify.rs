@@ -6,7 +6,7 @@
 //! duplicates, names colliding on Windows, totals, the trusted comment), the expiry and the
 //! sequence against the trust state. Any failure rejects the whole manifest.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -246,7 +246,8 @@ pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
     }
     // Each name folded once; the index borrows them.
     let folded: Vec<String> = entries.iter().map(|entry| entry.path.folded()).collect();
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+    let mut index: HashMap<&str, usize> =
+        HashMap::with_capacity_and_hasher(entries.len(), Default::default());
     for (position, path) in folded.iter().enumerate() {
         if let Some(first) = index.insert(path, position) {
             return Err(format!(
@@ -315,6 +316,12 @@ pub(crate) fn check_consistency(manifest: &Manifest) -> Result<(), String> {
 /// its bytes (audit warns of those, and manifests include them).
 fn contradicted_sha1(entry: &FileEntry) -> Option<Sha1Digest> {
     let sha1 = entry.sha1?;
+    // Most names agree: their stem is the digest's hex (in some case), which is cheap to see.
+    let name = entry.path.as_str().rsplit('/').next().unwrap_or_default();
+    let stem = name.split_once('.').map_or(name, |(stem, _)| stem);
+    if stem.as_bytes().eq_ignore_ascii_case(&sha1.hex()) {
+        return None;
+    }
     let components: Vec<&OsStr> = entry.path.as_str().split('/').map(OsStr::new).collect();
     match classify(&components) {
         Placement::Content { name, .. }
