@@ -217,6 +217,51 @@ mod tests {
     use std::fs;
     use std::time::SystemTime;
 
+    /// Only a file that is not there is an empty state: a folder where the file should be,
+    /// or a file where its folder should be, is an error, never a state that forgot every
+    /// sequence (which would let old media in again).
+    #[test]
+    fn only_a_missing_file_is_an_empty_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("trust.json");
+        fs::create_dir(&folder).unwrap();
+        assert!(matches!(
+            TrustState::load(&folder),
+            Err(TrustStateError::Io { .. })
+        ));
+        let in_the_way = dir.path().join("a-file");
+        fs::write(&in_the_way, "x").unwrap();
+        assert!(matches!(
+            TrustState::load(&in_the_way.join("trust.json")),
+            Err(TrustStateError::Io { .. })
+        ));
+    }
+
+    /// A thousand signing keys fit: the size limit is a megabyte, not a few kilobytes.
+    #[test]
+    fn a_state_of_a_thousand_keys_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trust.json");
+        let mut state = TrustState::default();
+        let when = Timestamp::new(SystemTime::now());
+        for index in 0..1000u64 {
+            let key = KeyId(index.to_le_bytes());
+            state.accept(key, index + 1, when, Blake3Digest(blake3::hash(b"m")));
+        }
+        state.save(&path).unwrap();
+        assert!(fs::metadata(&path).unwrap().len() > 100_000);
+        assert_eq!(TrustState::load(&path).unwrap(), state);
+    }
+
+    #[test]
+    fn keys_that_are_not_an_object_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trust.json");
+        fs::write(&path, r#"{"format_version": 1, "keys": []}"#).unwrap();
+        let error = TrustState::load(&path).unwrap_err().to_string();
+        assert!(error.contains("expected an object of key ids"), "{error}");
+    }
+
     #[test]
     fn saves_and_loads_and_a_missing_file_is_empty() {
         let dir = tempfile::tempdir().unwrap();
