@@ -237,6 +237,34 @@ mod tests {
         ));
     }
 
+    /// A newer sequence replaces the record (time and manifest too); the same sequence again,
+    /// even of other bytes, or an older one changes nothing.
+    #[test]
+    fn the_record_moves_only_to_a_higher_sequence() {
+        let key = KeyId([9; 8]);
+        let (first, later) = (
+            Timestamp::new(SystemTime::UNIX_EPOCH),
+            Timestamp::new(SystemTime::now()),
+        );
+        let (seven, eight, other) = (
+            Blake3Digest(blake3::hash(b"7")),
+            Blake3Digest(blake3::hash(b"8")),
+            Blake3Digest(blake3::hash(b"other")),
+        );
+        let mut state = TrustState::default();
+        state.accept(key, 7, first, seven);
+        state.accept(key, 8, later, eight);
+        let recorded = Accepted {
+            sequence: 8,
+            accepted: later,
+            manifest_blake3: Some(eight),
+        };
+        assert_eq!(state.accepted(key), Some(recorded));
+        state.accept(key, 8, first, other);
+        state.accept(key, 7, later, seven);
+        assert_eq!(state.accepted(key), Some(recorded));
+    }
+
     /// A thousand signing keys fit: the size limit is a megabyte, not a few kilobytes.
     #[test]
     fn a_state_of_a_thousand_keys_loads() {
