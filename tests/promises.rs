@@ -354,8 +354,16 @@ fn every_flag_in_help_is_documented_and_every_documented_flag_exists() {
             existing.insert(flag);
         }
     }
-    // Flags of other programs the pages show: cargo's, and the Windows build script's.
-    let others = ["--locked", "--release", "--target", "--test", "--check"];
+    // Flags of other programs the pages show: cargo's, the Windows build script's, and
+    // scripts/mutants'.
+    let others = [
+        "--locked",
+        "--release",
+        "--target",
+        "--test",
+        "--check",
+        "--changed",
+    ];
     for flag in documented {
         assert!(
             existing.contains(&flag) || others.contains(&flag.as_str()),
