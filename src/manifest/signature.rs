@@ -202,13 +202,22 @@ mod tests {
         assert!(parse(&text.as_bytes()[..40]).is_err());
         let swapped = format!("{}\n{}\n{}\n{}\n", lines[0], lines[1], lines[3], lines[2]);
         assert!(parse(swapped.as_bytes()).is_err());
-        let legacy_line = {
+        let with_algorithm = |algorithm: &[u8; 2]| {
             let mut bytes = BASE64.decode(lines[1]).unwrap();
-            bytes[1] = b'd';
-            BASE64.encode(bytes)
+            bytes[..2].copy_from_slice(algorithm);
+            let line = BASE64.encode(bytes);
+            format!("{}\n{line}\n{}\n{}\n", lines[0], lines[2], lines[3])
         };
-        let legacy = format!("{}\n{legacy_line}\n{}\n{}\n", lines[0], lines[2], lines[3]);
+        let legacy = with_algorithm(b"Ed");
         assert_eq!(parse(legacy.as_bytes()), Err(SignatureError::Legacy));
+        // Neither prehashed nor legacy Ed25519: not a signature this tool knows.
+        let unknown = with_algorithm(b"XX");
+        assert_eq!(
+            parse(unknown.as_bytes()),
+            Err(SignatureError::Malformed(
+                "the signature algorithm is not Ed25519".to_owned()
+            ))
+        );
         let crlf = text.replace('\n', "\r\n");
         assert_eq!(parse(crlf.as_bytes()), parse(text.as_bytes()));
     }
