@@ -411,6 +411,12 @@ fn throughput(bytes: u64, elapsed: Duration) -> f64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn throughput_is_bytes_per_second_and_zero_without_time() {
+        assert_eq!(throughput(3_000, Duration::from_millis(1_500)), 2_000.0);
+        assert_eq!(throughput(5, Duration::ZERO), 0.0);
+    }
+
     fn name(hex: &str, extension: &str) -> ContentName {
         ContentName {
             sha1: Sha1Digest::from_hex(hex).unwrap(),
