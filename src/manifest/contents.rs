@@ -345,3 +345,94 @@ fn changed_entry(entry: &FileEntry, found: Found) -> Changed {
         found,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::manifest::{FORMAT_VERSION, ManifestTotals, Source, Timestamp, TransferMode};
+    use crate::relpath::RelPath;
+
+    fn entry(path: &str, bytes: &[u8], carried: bool) -> FileEntry {
+        FileEntry {
+            path: RelPath::new(path).unwrap(),
+            size: bytes.len() as u64,
+            blake3: Blake3Digest(blake3::hash(bytes)),
+            sha1: None,
+            carried,
+            volume: None,
+            chunks: Vec::new(),
+        }
+    }
+
+    fn manifest(entries: Vec<FileEntry>) -> Manifest {
+        let created = Timestamp::new(SystemTime::now());
+        Manifest {
+            format_version: FORMAT_VERSION,
+            tool: "test".into(),
+            sequence: 1,
+            created,
+            expires: created.plus_days(1),
+            mode: TransferMode::Incremental,
+            source: Source {
+                server_id: None,
+                host: "test".into(),
+            },
+            package: None,
+            totals: ManifestTotals {
+                files: entries.len() as u64,
+                bytes: entries.iter().map(|entry| entry.size).sum(),
+            },
+            entries,
+            gaps: Vec::new(),
+            volumes: None,
+            wsus: None,
+        }
+    }
+
+    /// Files left off the media on purpose are counted apart, neither missing nor intact.
+    #[test]
+    fn files_not_carried_are_counted_not_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("here.cab"), b"here").unwrap();
+        let listed = manifest(vec![
+            entry("elsewhere.cab", b"a", false),
+            entry("gone.cab", b"b", true),
+            entry("here.cab", b"here", true),
+            entry("held.cab", b"c", false),
+        ]);
+        let check = check(&listed, dir.path(), Path::new(""), None, &NoProgress).unwrap();
+        assert_eq!(check.not_carried, 2);
+        assert_eq!(check.missing, ["gone.cab"]);
+        assert_eq!((check.intact_files, check.intact_bytes), (1, 4));
+    }
+
+    /// Only a package that is not there is missing; one that cannot be looked at is changed,
+    /// with why.
+    #[test]
+    fn a_package_is_missing_only_when_it_is_not_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let blake3 = Blake3Digest(blake3::hash(b"package"));
+        let absent = dir.path().join("export.cab");
+        assert_eq!(
+            check_package(7, blake3, &absent),
+            PackageState::Missing { path: absent }
+        );
+        // A name no system takes (a NUL in it): the look-up itself fails.
+        let unnamable = dir.path().join("export\0.cab");
+        assert!(matches!(
+            check_package(7, blake3, &unnamable),
+            PackageState::Changed {
+                found: Found::Unreadable { .. },
+                ..
+            }
+        ));
+        let intact = dir.path().join("intact.cab");
+        std::fs::write(&intact, b"package").unwrap();
+        assert_eq!(
+            check_package(7, blake3, &intact),
+            PackageState::Intact { path: intact }
+        );
+    }
+}
