@@ -362,3 +362,166 @@ fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, VerifyError> {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::manifest::keys::{self, SecretKey};
+    use crate::manifest::{
+        FORMAT_VERSION, FileEntry, ManifestTotals, Source, TransferMode, create,
+    };
+    use crate::relpath::RelPath;
+
+    /// Media signed by a key of its own: `entries` files listed, none on disk.
+    struct Media {
+        _dir: tempfile::TempDir,
+        folder: PathBuf,
+        public: PublicKey,
+        manifest: Manifest,
+    }
+
+    fn signed(entries: u32) -> Media {
+        let dir = tempfile::tempdir().unwrap();
+        let (secret, public) = (dir.path().join("site.key"), dir.path().join("site.pub"));
+        keys::generate(&secret, &public, false).unwrap();
+        let entries: Vec<FileEntry> = (0..entries)
+            .map(|index| FileEntry {
+                path: RelPath::new(&format!("{index:08}.cab")).unwrap(),
+                size: u64::from(index),
+                blake3: Blake3Digest(blake3::hash(&index.to_le_bytes())),
+                sha1: None,
+                carried: true,
+                volume: None,
+                chunks: Vec::new(),
+            })
+            .collect();
+        let created = Timestamp::new(SystemTime::now());
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            tool: "test".into(),
+            sequence: 5,
+            created,
+            expires: created.plus_days(1),
+            mode: TransferMode::Incremental,
+            source: Source {
+                server_id: None,
+                host: "test".into(),
+            },
+            package: None,
+            totals: ManifestTotals {
+                files: entries.len() as u64,
+                bytes: entries.iter().map(|entry| entry.size).sum(),
+            },
+            entries,
+            gaps: Vec::new(),
+            volumes: None,
+            wsus: None,
+        };
+        let folder = dir.path().join("media");
+        fs::create_dir(&folder).unwrap();
+        create::sign_and_write(&manifest, &SecretKey::read(&secret).unwrap(), &folder).unwrap();
+        Media {
+            public: PublicKey::read(&public).unwrap(),
+            _dir: dir,
+            folder,
+            manifest,
+        }
+    }
+
+    fn at(now: SystemTime, state: Option<TrustState>) -> VerifyOptions {
+        VerifyOptions {
+            now,
+            allow_expired: false,
+            allow_rollback: false,
+            state,
+            allow_already_accepted: true,
+        }
+    }
+
+    /// Far more than a megabyte of manifest is read: the limit is 256 MiB.
+    #[test]
+    fn a_manifest_of_megabytes_verifies() {
+        let media = signed(12_000);
+        let size = fs::metadata(media.folder.join(MANIFEST_FILE))
+            .unwrap()
+            .len();
+        assert!(size > 1_100_000, "{size} bytes");
+        let verified = verify(&media.folder, &media.public, &at(SystemTime::now(), None));
+        assert_eq!(verified.unwrap().manifest.entries.len(), 12_000);
+    }
+
+    /// No signature is unfinished media (a refusal); a signature that cannot be read is an
+    /// error of the system.
+    #[test]
+    fn a_missing_signature_is_unsigned_and_an_unreadable_one_an_error() {
+        let media = signed(1);
+        let signature = media.folder.join(SIGNATURE_FILE);
+        fs::remove_file(&signature).unwrap();
+        let options = at(SystemTime::now(), None);
+        assert!(matches!(
+            verify(&media.folder, &media.public, &options),
+            Err(VerifyError::Unsigned { .. })
+        ));
+        fs::create_dir(&signature).unwrap();
+        assert!(matches!(
+            verify(&media.folder, &media.public, &options),
+            Err(VerifyError::Io { .. })
+        ));
+    }
+
+    /// A manifest is good up to and including the second it expires.
+    #[test]
+    fn expiry_is_after_the_last_second() {
+        let media = signed(1);
+        let expires = media.manifest.expires.time();
+        assert!(verify(&media.folder, &media.public, &at(expires, None)).is_ok());
+        let later = expires + Duration::from_secs(1);
+        assert!(matches!(
+            verify(&media.folder, &media.public, &at(later, None)),
+            Err(VerifyError::Expired { .. })
+        ));
+    }
+
+    /// Only the very manifest last accepted (its sequence and its bytes) is "already
+    /// accepted", past its expiry too; another manifest of that sequence is replayed.
+    #[test]
+    fn already_accepted_is_the_same_sequence_and_the_same_bytes() {
+        let media = signed(1);
+        let bytes = fs::read(media.folder.join(MANIFEST_FILE)).unwrap();
+        let when = Timestamp::new(SystemTime::now());
+        let key = media.public.id;
+        let with = |sequence: u64, manifest: &[u8]| {
+            let mut state = TrustState::default();
+            state.accept(key, sequence, when, Blake3Digest(blake3::hash(manifest)));
+            Some(state)
+        };
+        let expired = media.manifest.expires.time() + Duration::from_secs(60);
+        let same = verify(&media.folder, &media.public, &at(expired, with(5, &bytes)));
+        assert!(same.unwrap().already_accepted);
+        let other_bytes = verify(
+            &media.folder,
+            &media.public,
+            &at(SystemTime::now(), with(5, b"other")),
+        );
+        assert!(matches!(
+            other_bytes,
+            Err(VerifyError::Replayed {
+                sequence: 5,
+                accepted: 5,
+                ..
+            })
+        ));
+        let newer = verify(
+            &media.folder,
+            &media.public,
+            &at(SystemTime::now(), with(6, &bytes)),
+        );
+        assert!(matches!(
+            newer,
+            Err(VerifyError::Replayed { accepted: 6, .. })
+        ));
+    }
+}
