@@ -322,11 +322,10 @@ fn contradicted_sha1(entry: &FileEntry) -> Option<Sha1Digest> {
     if stem.as_bytes().eq_ignore_ascii_case(&sha1.hex()) {
         return None;
     }
+    // The name is not `sha1`'s: it contradicts it if it is a content file's name at all.
     let components: Vec<&OsStr> = entry.path.as_str().split('/').map(OsStr::new).collect();
     match classify(&components) {
-        Placement::Content { name, .. }
-            if name.sha1 != sha1 && !name.extension.eq_ignore_ascii_case("esd") =>
-        {
+        Placement::Content { name, .. } if !name.extension.eq_ignore_ascii_case("esd") => {
             Some(name.sha1)
         }
         _ => None,
@@ -383,23 +382,40 @@ mod tests {
         manifest: Manifest,
     }
 
+    fn entry(path: &str, size: u64, sha1: Option<Sha1Digest>) -> FileEntry {
+        FileEntry {
+            path: RelPath::new(path).unwrap(),
+            size,
+            blake3: Blake3Digest(blake3::hash(path.as_bytes())),
+            sha1,
+            carried: true,
+            volume: None,
+            chunks: Vec::new(),
+        }
+    }
+
     fn signed(entries: u32) -> Media {
         let dir = tempfile::tempdir().unwrap();
         let (secret, public) = (dir.path().join("site.key"), dir.path().join("site.pub"));
         keys::generate(&secret, &public, false).unwrap();
         let entries: Vec<FileEntry> = (0..entries)
-            .map(|index| FileEntry {
-                path: RelPath::new(&format!("{index:08}.cab")).unwrap(),
-                size: u64::from(index),
-                blake3: Blake3Digest(blake3::hash(&index.to_le_bytes())),
-                sha1: None,
-                carried: true,
-                volume: None,
-                chunks: Vec::new(),
-            })
+            .map(|index| entry(&format!("{index:08}.cab"), u64::from(index), None))
             .collect();
+        let manifest = manifest_of(entries);
+        let folder = dir.path().join("media");
+        fs::create_dir(&folder).unwrap();
+        create::sign_and_write(&manifest, &SecretKey::read(&secret).unwrap(), &folder).unwrap();
+        Media {
+            public: PublicKey::read(&public).unwrap(),
+            _dir: dir,
+            folder,
+            manifest,
+        }
+    }
+
+    fn manifest_of(entries: Vec<FileEntry>) -> Manifest {
         let created = Timestamp::new(SystemTime::now());
-        let manifest = Manifest {
+        Manifest {
             format_version: FORMAT_VERSION,
             tool: "test".into(),
             sequence: 5,
@@ -419,15 +435,6 @@ mod tests {
             gaps: Vec::new(),
             volumes: None,
             wsus: None,
-        };
-        let folder = dir.path().join("media");
-        fs::create_dir(&folder).unwrap();
-        create::sign_and_write(&manifest, &SecretKey::read(&secret).unwrap(), &folder).unwrap();
-        Media {
-            public: PublicKey::read(&public).unwrap(),
-            _dir: dir,
-            folder,
-            manifest,
         }
     }
 
@@ -523,5 +530,32 @@ mod tests {
             newer,
             Err(VerifyError::Replayed { accepted: 6, .. })
         ));
+    }
+
+    /// A manifest may expire the second it was made, never before it.
+    #[test]
+    fn a_manifest_may_not_expire_before_it_was_made() {
+        let mut manifest = manifest_of(vec![entry("a.cab", 1, None)]);
+        manifest.expires = manifest.created;
+        assert_eq!(check_consistency(&manifest), Ok(()));
+        manifest.expires = Timestamp::new(manifest.created.time() - Duration::from_secs(1));
+        let refused = check_consistency(&manifest).unwrap_err();
+        assert!(refused.starts_with("expires ("), "{refused}");
+    }
+
+    /// A content file's name states its SHA-1; a manifest saying otherwise is refused,
+    /// except for `.esd` files, which WSUS may decrypt in place.
+    #[test]
+    fn a_sha1_that_contradicts_the_name_is_refused_except_for_esd() {
+        let named = Sha1Digest([0xAB; 20]);
+        let other = Sha1Digest([0xCD; 20]);
+        let path = |extension: &str| format!("AB/{named}.{extension}");
+        let agreeing = manifest_of(vec![entry(&path("cab"), 1, Some(named))]);
+        assert_eq!(check_consistency(&agreeing), Ok(()));
+        let contradicting = manifest_of(vec![entry(&path("cab"), 1, Some(other))]);
+        let refused = check_consistency(&contradicting).unwrap_err();
+        assert!(refused.contains("where its name says"), "{refused}");
+        let esd = manifest_of(vec![entry(&path("esd"), 1, Some(other))]);
+        assert_eq!(check_consistency(&esd), Ok(()));
     }
 }
