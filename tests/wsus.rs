@@ -416,7 +416,8 @@ fn approvals_are_held_back_for_missing_content_a_missing_update_and_a_missing_gr
         approvals_file.to_str().unwrap(),
     ]);
     assert_eq!(exported.code, 0, "{exported:?}");
-    let imported = servers.import(&["--approvals", "apply"]);
+    let html = servers.trip.path("import.html");
+    let imported = servers.import(&["--approvals", "apply", "--html", html.to_str().unwrap()]);
     assert_eq!(imported.code, 0, "{imported:?}");
 
     let mut expected = vec![format!(
@@ -457,6 +458,19 @@ fn approvals_are_held_back_for_missing_content_a_missing_update_and_a_missing_gr
         total - 1
     ));
     assert_eq!(wsus_lines(&imported.stdout), expected, "{imported:?}");
+    // The change board's page says the same, in a section of its own.
+    let page = fs::read_to_string(&html).unwrap();
+    let section = page
+        .split_once("<section id=\"wsus\">")
+        .unwrap_or_else(|| panic!("no WSUS section in {page}"))
+        .1;
+    for line in &expected {
+        let escaped = line
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        assert!(section.contains(&escaped), "{line} not in {section}");
+    }
     assert_eq!(
         approvals_of(&servers.disconnected()),
         [(

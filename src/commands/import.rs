@@ -22,12 +22,13 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
     );
     let imported = transfer::volumes::import_any(&options, &args.media, &console);
     let outcome = console.logged(imported, "the trust state is unchanged")?;
+    let stage = wsus::stage::after(&outcome, &args.wsus_options(), &console);
     report::write_html(args.html.as_deref(), |made| {
-        report::html::import(&outcome, &options.media, &options.content, made)
+        let (media, content) = (&options.media, &options.content);
+        report::html::import(&outcome, stage.as_ref(), media, content, made)
     })?;
-    match &outcome {
-        Outcome::Done(VolumesImport::Complete(imported)) => {
-            let stage = wsus::stage::after_import(imported, &args.wsus_options(), &console);
+    match (&outcome, stage) {
+        (Outcome::Done(VolumesImport::Complete(imported)), Some(stage)) => {
             write_imported(imported, &stage, args.output.json)?;
             if let Some(error) = &stage.failure {
                 render::report_powershell(error);
@@ -37,8 +38,8 @@ pub fn run(args: &ImportArgs) -> Result<Exit> {
                 return Ok(Exit::Problems);
             }
         }
-        Outcome::Done(waiting) => write_waiting(waiting, args.output.json)?,
-        Outcome::Refused(refusal) => report_refusal(
+        (Outcome::Done(waiting), _) => write_waiting(waiting, args.output.json)?,
+        (Outcome::Refused(refusal), _) => report_refusal(
             Subject::Media(&options.media),
             refusal,
             None,

@@ -20,9 +20,10 @@ use super::settings::{self, SettingWarning};
 use super::state::{StateError, WsusState};
 use super::wait::{self, WaitOptions, Waited};
 use crate::check;
-use crate::transfer::Imported;
 use crate::transfer::events::{Events, Step};
 use crate::transfer::gate::MediaCheck;
+use crate::transfer::volumes::VolumesImport;
+use crate::transfer::{Imported, Outcome};
 
 /// Where `export` takes the WSUS state from.
 #[derive(Debug, Clone)]
@@ -158,6 +159,21 @@ impl Stage {
     /// True when a wait ended with updates not ready.
     pub fn not_ready(&self) -> bool {
         self.wait.as_ref().is_some_and(|waited| !waited.is_ready())
+    }
+}
+
+/// [`after_import`] of an import that completed; `None` for one still waiting for volumes,
+/// or refused.
+pub fn after(
+    outcome: &Outcome<VolumesImport>,
+    options: &StageOptions,
+    events: &dyn Events,
+) -> Option<Stage> {
+    match outcome {
+        Outcome::Done(VolumesImport::Complete(imported)) => {
+            Some(after_import(imported, options, events))
+        }
+        _ => None,
     }
 }
 

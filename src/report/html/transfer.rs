@@ -15,6 +15,7 @@ use crate::report::Made;
 use crate::transfer::report::{GateReport, ImportReport, ReadyReport};
 use crate::transfer::volumes::{VolumePreview, VolumesImport};
 use crate::transfer::{Outcome, Ready};
+use crate::wsus::Stage;
 
 /// Files an import acted on, listed by name; the JSON report lists them all.
 const FILES_SHOWN: usize = 200;
@@ -44,6 +45,7 @@ pub fn verify(
 /// transfer) into the content folder `content`.
 pub fn import(
     outcome: &Outcome<VolumesImport>,
+    wsus: Option<&Stage>,
     media: &Path,
     content: &Path,
     made: &Made,
@@ -51,7 +53,9 @@ pub fn import(
     let content = content.display().to_string();
     match outcome {
         Outcome::Done(VolumesImport::Complete(imported)) => {
-            imported_page(&imported.report(), &content, made)
+            let mut report = imported.report();
+            report.wsus = wsus;
+            imported_page(&report, &content, made)
         }
         Outcome::Done(VolumesImport::Waiting {
             sequence,
@@ -161,11 +165,22 @@ fn imported_page(report: &ImportReport, content: &str, made: &Made) -> String {
     } else {
         "What an import would do in the content folder"
     };
+    // What the WSUS step said (approvals applied or held back, settings, waiting), as text.
+    let wsus = report
+        .wsus
+        .map(ToString::to_string)
+        .filter(|text| !text.is_empty());
     let sections = html! {
         (acknowledged(report.acknowledged_gaps, report.updates_at_risk))
         @if report.already_imported_at.is_none() {
             (plan("copied", heading, &report.content, report.quarantine.is_some()))
             (files_acted_on(report.files))
+        }
+        @if let Some(wsus) = wsus {
+            section id="wsus" {
+                h2 { "WSUS: approvals and settings" }
+                pre { (wsus) }
+            }
         }
     };
     page("import", &verdict, &checked, &sections, made)
