@@ -348,10 +348,8 @@ fn changed_entry(entry: &FileEntry, found: Found) -> Changed {
 
 #[cfg(test)]
 mod tests {
-    use std::time::SystemTime;
-
     use super::*;
-    use crate::manifest::{FORMAT_VERSION, ManifestTotals, Source, Timestamp, TransferMode};
+    use crate::manifest::create;
     use crate::relpath::RelPath;
 
     fn entry(path: &str, bytes: &[u8], carried: bool) -> FileEntry {
@@ -366,37 +364,12 @@ mod tests {
         }
     }
 
-    fn manifest(entries: Vec<FileEntry>) -> Manifest {
-        let created = Timestamp::new(SystemTime::now());
-        Manifest {
-            format_version: FORMAT_VERSION,
-            tool: "test".into(),
-            sequence: 1,
-            created,
-            expires: created.plus_days(1),
-            mode: TransferMode::Incremental,
-            source: Source {
-                server_id: None,
-                host: "test".into(),
-            },
-            package: None,
-            totals: ManifestTotals {
-                files: entries.len() as u64,
-                bytes: entries.iter().map(|entry| entry.size).sum(),
-            },
-            entries,
-            gaps: Vec::new(),
-            volumes: None,
-            wsus: None,
-        }
-    }
-
     /// Files left off the media on purpose are counted apart, neither missing nor intact.
     #[test]
     fn files_not_carried_are_counted_not_missing() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("here.cab"), b"here").unwrap();
-        let listed = manifest(vec![
+        let listed = create::for_tests(vec![
             entry("elsewhere.cab", b"a", false),
             entry("gone.cab", b"b", true),
             entry("here.cab", b"here", true),

@@ -316,6 +316,27 @@ fn assemble(
     }
 }
 
+/// A manifest of `entries` (sorted by path), sequence 5, made now and good for a day, for
+/// the tests of the modules that read manifests.
+#[cfg(test)]
+pub(crate) fn for_tests(entries: Vec<FileEntry>) -> Manifest {
+    let options = CreateOptions {
+        content: PathBuf::new(),
+        package: None,
+        sequence: 5,
+        expires_in_days: 1,
+        mode: TransferMode::Incremental,
+        host: "test".into(),
+        now: SystemTime::now(),
+        jobs: None,
+    };
+    let source = Source {
+        server_id: None,
+        host: options.host.clone(),
+    };
+    assemble(&options, source, None, entries)
+}
+
 /// Reads the package whole (so a broken one is never signed) and hashes it.
 fn describe_package(path: &Path) -> Result<(PackageEntry, Package), CreateError> {
     let package = package::open(path)?;

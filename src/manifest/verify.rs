@@ -369,9 +369,7 @@ mod tests {
 
     use super::*;
     use crate::manifest::keys::{self, SecretKey};
-    use crate::manifest::{
-        FORMAT_VERSION, FileEntry, ManifestTotals, Source, TransferMode, create,
-    };
+    use crate::manifest::{FileEntry, create};
     use crate::relpath::RelPath;
 
     /// Media signed by a key of its own: `entries` files listed, none on disk.
@@ -401,7 +399,7 @@ mod tests {
         let entries: Vec<FileEntry> = (0..entries)
             .map(|index| entry(&format!("{index:08}.cab"), u64::from(index), None))
             .collect();
-        let manifest = manifest_of(entries);
+        let manifest = create::for_tests(entries);
         let folder = dir.path().join("media");
         fs::create_dir(&folder).unwrap();
         create::sign_and_write(&manifest, &SecretKey::read(&secret).unwrap(), &folder).unwrap();
@@ -410,31 +408,6 @@ mod tests {
             _dir: dir,
             folder,
             manifest,
-        }
-    }
-
-    fn manifest_of(entries: Vec<FileEntry>) -> Manifest {
-        let created = Timestamp::new(SystemTime::now());
-        Manifest {
-            format_version: FORMAT_VERSION,
-            tool: "test".into(),
-            sequence: 5,
-            created,
-            expires: created.plus_days(1),
-            mode: TransferMode::Incremental,
-            source: Source {
-                server_id: None,
-                host: "test".into(),
-            },
-            package: None,
-            totals: ManifestTotals {
-                files: entries.len() as u64,
-                bytes: entries.iter().map(|entry| entry.size).sum(),
-            },
-            entries,
-            gaps: Vec::new(),
-            volumes: None,
-            wsus: None,
         }
     }
 
@@ -535,7 +508,7 @@ mod tests {
     /// A manifest may expire the second it was made, never before it.
     #[test]
     fn a_manifest_may_not_expire_before_it_was_made() {
-        let mut manifest = manifest_of(vec![entry("a.cab", 1, None)]);
+        let mut manifest = create::for_tests(vec![entry("a.cab", 1, None)]);
         manifest.expires = manifest.created;
         assert_eq!(check_consistency(&manifest), Ok(()));
         manifest.expires = Timestamp::new(manifest.created.time() - Duration::from_secs(1));
@@ -550,12 +523,12 @@ mod tests {
         let named = Sha1Digest([0xAB; 20]);
         let other = Sha1Digest([0xCD; 20]);
         let path = |extension: &str| format!("AB/{named}.{extension}");
-        let agreeing = manifest_of(vec![entry(&path("cab"), 1, Some(named))]);
+        let agreeing = create::for_tests(vec![entry(&path("cab"), 1, Some(named))]);
         assert_eq!(check_consistency(&agreeing), Ok(()));
-        let contradicting = manifest_of(vec![entry(&path("cab"), 1, Some(other))]);
+        let contradicting = create::for_tests(vec![entry(&path("cab"), 1, Some(other))]);
         let refused = check_consistency(&contradicting).unwrap_err();
         assert!(refused.contains("where its name says"), "{refused}");
-        let esd = manifest_of(vec![entry(&path("esd"), 1, Some(other))]);
+        let esd = create::for_tests(vec![entry(&path("esd"), 1, Some(other))]);
         assert_eq!(check_consistency(&esd), Ok(()));
     }
 }

@@ -102,21 +102,14 @@ pub fn import(
     let mut last = None;
     for volume_path in volumes {
         let media = Media::new(volume_path);
-        let against = Against {
-            trust: &options.trust,
-            state: &state,
-            now: options.now,
-            allow_already_accepted: false,
-        };
-        let check = proceed!(gate::pass(
+        let (check, marker) = proceed!(pass_volume(
+            options,
+            &state,
             &media,
-            &against,
             package_folder.path(),
-            options.jobs,
-            events,
+            events
         )?);
         let manifest = &check.verified.manifest;
-        let marker = read_marker(volume_path).expect("a volume that passed the gate says which");
         let mut current = proceed!(follow_and_drop(
             progress.take(),
             manifest,
@@ -182,6 +175,32 @@ pub fn import(
     )?);
     remove_folder(&staging)?;
     Ok(Outcome::Done(VolumesImport::Complete(Box::new(imported))))
+}
+
+/// Passes one volume through the gate against the trust `state`; with it, which volume it
+/// says it is.
+fn pass_volume(
+    options: &ImportOptions,
+    state: &crate::manifest::trust::TrustState,
+    media: &Media,
+    package_folder: &Path,
+    events: &dyn Events,
+) -> Result<Outcome<(MediaCheck, super::Marker)>, TransferError> {
+    let against = Against {
+        trust: &options.trust,
+        state,
+        now: options.now,
+        allow_already_accepted: false,
+    };
+    let check = proceed!(gate::pass(
+        media,
+        &against,
+        package_folder,
+        options.jobs,
+        events
+    )?);
+    let marker = read_marker(&media.root).expect("a volume that passed the gate says which");
+    Ok(Outcome::Done((check, marker)))
 }
 
 /// Where a volume stands against the progress under way.
@@ -362,8 +381,7 @@ fn to_stage(manifest: &Manifest, root: &Path, volume: u32, folder: &Path) -> Vec
             });
         }
     }
-    let holds_package = (manifest.volumes).is_some_and(|set| set.package_volume == volume);
-    if let Some(package) = manifest.package.as_ref().filter(|_| holds_package) {
+    if let Some(package) = (manifest.package.as_ref()).filter(|_| holds_package(manifest, volume)) {
         let name = package.name.as_str();
         staged.push(Staged {
             source: root.join(name),
@@ -374,6 +392,11 @@ fn to_stage(manifest: &Manifest, root: &Path, volume: u32, folder: &Path) -> Vec
         });
     }
     staged
+}
+
+/// True when volume `volume` is the one that carries the package.
+fn holds_package(manifest: &Manifest, volume: u32) -> bool {
+    (manifest.volumes).is_some_and(|set| set.package_volume == volume)
 }
 
 /// Joins every cut file whose chunks are all staged, checks it against its BLAKE3 and SHA-1,
@@ -571,21 +594,14 @@ pub fn preview(
     let mut previews = Vec::new();
     for volume_path in volumes {
         let media = Media::new(volume_path);
-        let against = Against {
-            trust: &options.trust,
-            state: &state,
-            now: options.now,
-            allow_already_accepted: false,
-        };
-        let check = proceed!(gate::pass(
+        let (check, marker) = proceed!(pass_volume(
+            options,
+            &state,
             &media,
-            &against,
             package_folder.path(),
-            options.jobs,
-            events,
+            events
         )?);
         let manifest = &check.verified.manifest;
-        let marker = read_marker(volume_path).expect("a volume that passed the gate says which");
         let mut current = match proceed!(follow(progress.take(), manifest, volume_path)) {
             Follow::With(current) | Follow::Supersede { fresh: current, .. } => current,
         };
@@ -594,12 +610,10 @@ pub fn preview(
         if !taken_before {
             let whole = whole_files(manifest, marker.volume);
             place = place_whole(options, &media, whole, None, events)?.0.totals;
-            let staged = to_stage(manifest, volume_path, marker.volume, Path::new(""));
-            package = manifest
-                .volumes
-                .is_some_and(|set| set.package_volume == marker.volume)
-                && manifest.package.is_some();
-            chunks = staged.len() as u64 - u64::from(package);
+            package = holds_package(manifest, marker.volume) && manifest.package.is_some();
+            chunks = (manifest.entries.iter().flat_map(|entry| &entry.chunks))
+                .filter(|chunk| chunk.volume == marker.volume)
+                .count() as u64;
             current.taken.push(marker.volume);
         }
         previews.push(VolumePreview {
