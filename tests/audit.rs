@@ -275,6 +275,7 @@ fn a_non_utf8_file_name_does_not_crash() {
 
 #[cfg(windows)]
 #[test]
+#[ignore = "Wine, where the Windows tests run, refuses unpaired surrogates in names (NTFS takes them): run it on Windows with --ignored"]
 fn a_non_unicode_file_name_does_not_crash() {
     use std::os::windows::ffi::OsStringExt;
     let site = TestSite::small();
@@ -283,11 +284,7 @@ fn a_non_unicode_file_name_does_not_crash() {
     wide.push(0xD800);
     wide.extend("name.cab".encode_utf16());
     let name = OsString::from_wide(&wide);
-    if let Err(error) = fs::write(site.root().join(&name), b"x") {
-        // NTFS accepts such names; Wine's mapping onto a Unix file system refuses them.
-        eprintln!("skipped: this file system refuses unpaired surrogates: {error}");
-        return;
-    }
+    fs::write(site.root().join(&name), b"x").unwrap();
     let run = audit(site.root(), &[]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -297,7 +294,10 @@ fn a_non_unicode_file_name_does_not_crash() {
     );
 }
 
-#[cfg(unix)]
+#[cfg_attr(
+    windows,
+    ignore = "a link on Windows needs the create-symbolic-link privilege, which the test run lacks"
+)]
 #[test]
 fn links_are_listed_and_never_followed() {
     let site = TestSite::small();
@@ -310,7 +310,7 @@ fn links_are_listed_and_never_followed() {
         b"not it",
     )
     .unwrap();
-    std::os::unix::fs::symlink(&outside, site.root().join("ZZ")).unwrap();
+    support::symlink(&outside, &site.root().join("ZZ"));
     let run = audit(site.root(), &[]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -474,7 +474,10 @@ fn json_parses_and_matches_the_text_findings() {
 
 /// The published schema accepts what the binary writes, checked with an independent
 /// validator (Python's `jsonschema`), on a report holding every kind of finding.
-#[cfg(unix)]
+#[cfg_attr(
+    windows,
+    ignore = "Python's jsonschema is a Linux program here, and a link on Windows needs a privilege the test run lacks"
+)]
 #[test]
 fn json_report_validates_against_the_published_schema() {
     let site = TestSite::small();
@@ -489,7 +492,7 @@ fn json_report_validates_against_the_published_schema() {
             .join(format!("{folder}/{}", name.to_lowercase())),
     )
     .unwrap();
-    std::os::unix::fs::symlink("nowhere", site.root().join("link")).unwrap();
+    support::symlink(Path::new("nowhere"), &site.root().join("link"));
     let unreadable = site.root().join(&site.site.files[10].path);
     let json = audit_with_unreadable(&site, &unreadable, &["--json"]);
     assert_eq!(json.code, 1, "{json:?}");

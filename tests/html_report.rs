@@ -669,6 +669,10 @@ fn render(chromium: &Path, html: &Path) -> String {
     fs::read_to_string(&dom).unwrap()
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "Chromium is a Linux program here: the Linux run renders the page"
+)]
 #[test]
 fn chromium_renders_the_verdict_the_failing_update_and_ten_thousand_of_them() {
     let Some(chromium) = support::tool("chromium") else {

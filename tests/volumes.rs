@@ -183,7 +183,6 @@ fn a_volume_of_an_older_transfer_is_refused_by_name() {
     );
 }
 
-#[cfg(unix)]
 #[test]
 fn a_killed_volume_import_converges_on_a_rerun() {
     let trip = trip(5);

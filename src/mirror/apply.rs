@@ -546,18 +546,7 @@ fn stage_file(
             }
         }
     };
-    let target_error = |error: io::Error| {
-        if error.kind() == io::ErrorKind::StorageFull {
-            MirrorError::DestinationFull {
-                path: target.to_owned(),
-            }
-        } else {
-            MirrorError::Io {
-                path: target.to_owned(),
-                source: error,
-            }
-        }
-    };
+    let target_error = |error: io::Error| staging_error(target, error);
     let mut input = File::open(source).map_err(source_error)?;
     let metadata = input.metadata().map_err(source_error)?;
     if !metadata.is_file() {
@@ -593,6 +582,20 @@ fn stage_file(
         source_modified,
         source_stamp,
     })
+}
+
+/// An error writing the temporary file beside `target`: a full disk is named as such.
+fn staging_error(target: &Path, error: io::Error) -> MirrorError {
+    if error.kind() == io::ErrorKind::StorageFull {
+        MirrorError::DestinationFull {
+            path: target.to_owned(),
+        }
+    } else {
+        MirrorError::Io {
+            path: target.to_owned(),
+            source: error,
+        }
+    }
 }
 
 /// Makes sure `relative` below `root` is a chain of real folders, refusing a link or a file
@@ -666,8 +669,264 @@ fn move_entry(from: &Path, to: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::TransferMode;
     use crate::mirror::ActionPath;
+    use crate::mirror::plan::{Listing, PlanOptions, plan};
+    use crate::progress::NoProgress;
     use crate::relpath::RelPath;
+    use std::sync::Mutex;
+
+    /// Two sides in a temporary folder: `files` written under `source/` and `destination/`.
+    struct Sides {
+        folder: tempfile::TempDir,
+    }
+
+    impl Sides {
+        fn new(source: &[(&str, &[u8])], destination: &[(&str, &[u8])]) -> Self {
+            let sides = Sides {
+                folder: tempfile::tempdir().unwrap(),
+            };
+            for (root, files) in [("source", source), ("destination", destination)] {
+                fs::create_dir(sides.folder.path().join(root)).unwrap();
+                for (relative, bytes) in files {
+                    let path = sides.folder.path().join(root).join(relative);
+                    fs::create_dir_all(path.parent().unwrap()).unwrap();
+                    fs::write(path, bytes).unwrap();
+                }
+            }
+            sides
+        }
+
+        fn source(&self) -> PathBuf {
+            self.folder.path().join("source")
+        }
+
+        fn destination(&self) -> PathBuf {
+            self.folder.path().join("destination")
+        }
+
+        fn plan(&self, mode: TransferMode, quarantine: Option<PathBuf>) -> (Plan, Caches) {
+            let options = PlanOptions {
+                mode,
+                full: false,
+                quarantine,
+                jobs: None,
+            };
+            plan(
+                &self.source(),
+                &self.destination(),
+                &Listing::Scan,
+                &options,
+                |_| HashCache::default(),
+                &NoProgress,
+            )
+            .unwrap()
+        }
+    }
+
+    fn run(plan: &Plan, caches: &mut Caches, quarantine: Option<PathBuf>) -> Applied {
+        let options = ApplyOptions {
+            max_delete: None,
+            quarantine,
+        };
+        apply(plan, &options, caches, &NoProgress)
+    }
+
+    fn stamped(path: &Path) -> (SystemTime, Option<Stamp>) {
+        let modified = fs::metadata(path).unwrap().modified().unwrap();
+        (modified, Stamp::of_path(path).ok())
+    }
+
+    /// Remembers what the run announced at its start.
+    #[derive(Default)]
+    struct Announced(Mutex<Vec<(u64, u64)>>);
+
+    impl Progress for Announced {
+        fn start(&self, files: u64, bytes: u64) {
+            self.0.lock().unwrap().push((files, bytes));
+        }
+    }
+
+    #[test]
+    fn the_run_announces_every_copy_and_replacement_and_both_caches_remember_them() {
+        let sides = Sides::new(
+            &[("00/new.cab", b"new"), ("01/changed.cab", b"fresh")],
+            &[("01/changed.cab", b"old!")],
+        );
+        let (plan, mut caches) = sides.plan(TransferMode::Incremental, None);
+        let announced = Announced::default();
+        let applied = apply(&plan, &ApplyOptions::default(), &mut caches, &announced);
+        assert!(applied.is_complete(), "{applied:?}");
+        // One new file of 3 bytes and one replacement of 5.
+        assert_eq!(*announced.0.lock().unwrap(), [(2, 8)]);
+        for (relative, bytes) in [("00/new.cab", &b"new"[..]), ("01/changed.cab", b"fresh")] {
+            let expected = Blake3Digest(blake3::hash(bytes));
+            let size = bytes.len() as u64;
+            for (cache, root) in [
+                (&caches.destination, sides.destination()),
+                (&caches.source, sides.source()),
+            ] {
+                let (modified, stamp) = stamped(&root.join(relative));
+                assert_eq!(
+                    cache.lookup(relative, size, modified, || stamp),
+                    Some(expected),
+                    "{relative} under {}",
+                    root.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_source_file_that_vanishes_after_the_plan_stops_the_run_by_name() {
+        let sides = Sides::new(&[("00/gone.cab", b"gone")], &[]);
+        let (plan, mut caches) = sides.plan(TransferMode::Incremental, None);
+        let source = sides.source().join("00/gone.cab");
+        fs::remove_file(&source).unwrap();
+        let applied = run(&plan, &mut caches, None);
+        assert!(
+            matches!(&applied.stopped, Some(MirrorError::SourceVanished { path }) if *path == source),
+            "{:?}",
+            applied.stopped
+        );
+        assert_eq!(
+            fs::read_dir(sides.destination().join("00"))
+                .unwrap()
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_full_disk_is_named_and_other_write_errors_are_passed_on() {
+        let target = Path::new("media/00/a.cab");
+        let full = staging_error(target, io::ErrorKind::StorageFull.into());
+        assert!(matches!(full, MirrorError::DestinationFull { path } if path == target));
+        let other = staging_error(target, io::ErrorKind::PermissionDenied.into());
+        assert!(
+            matches!(other, MirrorError::Io { path, source } if path == target
+                && source.kind() == io::ErrorKind::PermissionDenied)
+        );
+    }
+
+    /// A folder of the destination swapped for a link after the plan is refused: nothing is
+    /// written through it.
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_replaced_by_a_link_during_the_run_is_never_written_through() {
+        let sides = Sides::new(&[("00/new.cab", b"new")], &[("00/old.cab", b"old")]);
+        let (plan, mut caches) = sides.plan(TransferMode::Incremental, None);
+        let outside = sides.folder.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        let folder = sides.destination().join("00");
+        fs::remove_dir_all(&folder).unwrap();
+        std::os::unix::fs::symlink(&outside, &folder).unwrap();
+        let applied = run(&plan, &mut caches, None);
+        assert!(
+            matches!(&applied.stopped, Some(MirrorError::InTheWay { path, found, .. })
+                if *path == folder && found == "a link or file"),
+            "{:?}",
+            applied.stopped
+        );
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+    }
+
+    /// A deletion whose folder vanished after the plan is refused, and the folder is not made
+    /// again.
+    #[test]
+    fn a_deletion_whose_folder_vanished_is_refused_and_the_folder_not_made() {
+        let sides = Sides::new(&[("00/kept.cab", b"kept")], &[("03/extra.cab", b"extra")]);
+        let (plan, mut caches) = sides.plan(TransferMode::Mirror, None);
+        let folder = sides.destination().join("03");
+        fs::remove_dir_all(&folder).unwrap();
+        let applied = run(&plan, &mut caches, None);
+        assert!(
+            matches!(&applied.stopped, Some(MirrorError::InTheWay { path, found, .. })
+                if *path == folder && found == "nothing"),
+            "{:?}",
+            applied.stopped
+        );
+        assert!(fs::symlink_metadata(&folder).is_err());
+    }
+
+    /// A file the plan deletes that became a folder meanwhile is not deleted: the plan did not
+    /// list a folder.
+    #[test]
+    fn a_file_to_delete_that_became_a_folder_is_left_alone() {
+        let sides = Sides::new(&[("00/kept.cab", b"kept")], &[("03/extra.cab", b"extra")]);
+        let (plan, mut caches) = sides.plan(TransferMode::Mirror, None);
+        let extra = sides.destination().join("03/extra.cab");
+        fs::remove_file(&extra).unwrap();
+        fs::create_dir(&extra).unwrap();
+        let applied = run(&plan, &mut caches, None);
+        assert!(
+            matches!(&applied.stopped, Some(MirrorError::Io { path, .. }) if *path == extra),
+            "{:?}",
+            applied.stopped
+        );
+        assert!(extra.is_dir());
+    }
+
+    /// A quarantine on another file system copies the file: a file swapped for a link after
+    /// the plan is refused, never copied through (which would read outside the tree).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_to_quarantine_elsewhere_that_became_a_link_is_not_copied_through() {
+        let sides = Sides::new(&[("00/kept.cab", b"kept")], &[("03/extra.cab", b"extra")]);
+        let elsewhere = tempfile::tempdir_in("/dev/shm").unwrap();
+        let quarantine = elsewhere.path().join("quarantine");
+        let (plan, mut caches) = sides.plan(TransferMode::Mirror, Some(quarantine.clone()));
+        let secret = sides.folder.path().join("secret.txt");
+        fs::write(&secret, b"not for the quarantine").unwrap();
+        let extra = sides.destination().join("03/extra.cab");
+        fs::remove_file(&extra).unwrap();
+        std::os::unix::fs::symlink(&secret, &extra).unwrap();
+        let applied = run(&plan, &mut caches, Some(quarantine.clone()));
+        assert!(
+            matches!(&applied.stopped, Some(MirrorError::Io { path, source }) if *path == extra
+                && source.kind() == io::ErrorKind::CrossesDevices),
+            "{:?}",
+            applied.stopped
+        );
+        assert!(fs::symlink_metadata(&extra).unwrap().is_symlink());
+        assert!(!quarantine.join("03/extra.cab").exists());
+    }
+
+    #[test]
+    fn a_folder_cannot_be_made_where_its_parent_is_missing() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("missing/child");
+        let error = real_folder(&path, true).unwrap_err();
+        assert!(
+            matches!(&error, MirrorError::Io { path: named, source } if *named == path
+                && source.kind() == io::ErrorKind::NotFound),
+            "{error:?}"
+        );
+    }
+
+    /// Copies on several threads make the same new folder at once: whichever loses the race
+    /// finds it made, and goes on.
+    #[test]
+    fn copies_making_the_same_folder_at_once_all_go_on() {
+        let folder = tempfile::tempdir().unwrap();
+        for round in 0..200 {
+            let path = folder.path().join(round.to_string());
+            let start = std::sync::Barrier::new(4);
+            std::thread::scope(|scope| {
+                let racers: Vec<_> = (0..4)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            start.wait();
+                            real_folder(&path, true)
+                        })
+                    })
+                    .collect();
+                for racer in racers {
+                    assert!(racer.join().unwrap().is_ok(), "round {round}");
+                }
+            });
+        }
+    }
 
     fn copy(size: u64) -> Action {
         Action {

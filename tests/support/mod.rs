@@ -544,3 +544,16 @@ pub fn assert_valid_against_schema(schema: &str, document: &Path) {
         String::from_utf8_lossy(&validate.stderr)
     );
 }
+
+/// Makes `link`, a symbolic link to `target` (a folder link on Windows when `target` is a
+/// folder).
+pub fn symlink(target: &Path, link: &Path) {
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(target, link).unwrap();
+    #[cfg(windows)]
+    if target.is_dir() {
+        std::os::windows::fs::symlink_dir(target, link).unwrap();
+    } else {
+        std::os::windows::fs::symlink_file(target, link).unwrap();
+    }
+}
