@@ -546,12 +546,10 @@ fn references_written_by_hand_into_the_real_export_are_checked() {
 }
 
 /// The update added by hand to the real export.
-#[cfg(unix)]
 const ID: &str = "5e1d7a00-0b1c-4d2e-8f30-405060708090";
 
 /// The real export with [`ID`] added by hand, unpacked by `cabextract` and packed again by
 /// `gcab` into `dir`.
-#[cfg(unix)]
 fn hand_written_package(
     dir: &std::path::Path,
     cabextract: &std::path::Path,

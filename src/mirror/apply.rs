@@ -811,7 +811,10 @@ mod tests {
 
     /// A folder of the destination swapped for a link after the plan is refused: nothing is
     /// written through it.
-    #[cfg(unix)]
+    #[cfg_attr(
+        windows,
+        ignore = "Wine, where the Windows tests run, makes no usable link (it reports success and leaves nothing)"
+    )]
     #[test]
     fn a_folder_replaced_by_a_link_during_the_run_is_never_written_through() {
         let sides = Sides::new(&[("00/new.cab", b"new")], &[("00/old.cab", b"old")]);
@@ -820,7 +823,10 @@ mod tests {
         fs::create_dir(&outside).unwrap();
         let folder = sides.destination().join("00");
         fs::remove_dir_all(&folder).unwrap();
+        #[cfg(unix)]
         std::os::unix::fs::symlink(&outside, &folder).unwrap();
+        #[cfg(windows)]
+        std::os::windows::fs::symlink_dir(&outside, &folder).unwrap();
         let applied = run(&plan, &mut caches, None);
         assert!(
             matches!(&applied.stopped, Some(MirrorError::InTheWay { path, found, .. })
