@@ -325,6 +325,82 @@ fn with_an_approved_list_only_approved_updates_fail() {
     ));
 }
 
+/// Approved updates the package does not hold are named as not checked, and the verdict says
+/// it covers only those in the package; with none, the verdict is the plain one.
+#[test]
+fn the_verdict_says_when_approved_updates_were_not_in_the_package() {
+    let test = TestExport::small();
+    let (intact, _) = standalone(&test, 2);
+    let absent = [
+        "00000000-1111-2222-3333-444444444444",
+        "55555555-6666-7777-8888-999999999999",
+    ];
+    let verdicts = [
+        "result: complete: every update's content is present and intact\n",
+        "result: complete for the approved updates in the package; 1 approved update is not in it\n",
+        "result: complete for the approved updates in the package; 2 approved updates are not in it\n",
+    ];
+    for (count, verdict) in verdicts.iter().enumerate() {
+        let text: String = std::iter::once(intact.id.as_str())
+            .chain(absent[..count].iter().copied())
+            .map(|id| format!("{id}\n"))
+            .collect();
+        let list = write_list(&test, "approved.txt", &text);
+        let run = test.check(&["--approved", &list]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.ends_with(verdict), "{count}: {}", run.stdout);
+    }
+
+    // With a gap in an update not approved, the verdict names both.
+    remove_in_bundle_and_corrupt_standalone(&test);
+    let list = write_list(
+        &test,
+        "approved.txt",
+        &format!("{}\n{}\n", intact.id, absent[0]),
+    );
+    let run = test.check(&["--approved", &list]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.ends_with(
+            "result: complete for the approved updates in the package; \
+             2 updates not approved lack content\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Damage to files the package does not need is not the package's gap, but it is named in a
+/// note pointing at the audit, counted and spelt for one and for several.
+#[test]
+fn damage_the_package_does_not_need_is_noted_and_passes() {
+    let test = TestExport::small();
+    let content = test.site.root().display().to_string();
+    let expected = [
+        format!(
+            "note: the folder has 1 other problem that this package does not need; \
+             `wsus-airgap audit {content}` lists it\n"
+        ),
+        format!(
+            "note: the folder has 2 other problems that this package does not need; \
+             `wsus-airgap audit {content}` lists them\n"
+        ),
+    ];
+    for (orphan, note) in test.export.unreferenced.iter().zip(&expected) {
+        test.site.site.corrupt(test.index_of(&orphan.path)).unwrap();
+        let run = test.check(&[]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stdout.ends_with(&format!(
+                "{note}result: complete: every update's content is present and intact\n"
+            )),
+            "{}",
+            run.stdout
+        );
+    }
+    assert!(test.export.unreferenced.len() >= 2);
+}
+
 #[test]
 fn bad_approved_lists_and_inputs_are_errors_that_name_the_file() {
     let test = TestExport::small();

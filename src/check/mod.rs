@@ -783,6 +783,24 @@ mod tests {
         Sha1Digest([byte; 20])
     }
 
+    #[test]
+    fn an_unreadable_file_is_shown_with_the_error_that_stopped_its_reading() {
+        let check = FileCheck {
+            path: "0A/0A0A.cab".into(),
+            sha1: sha1(10),
+            name: "windows10.0-kb1-x64.cab".into(),
+            size: Some(1234),
+            state: FileState::Unreadable {
+                error: "Access is denied. (os error 5)".into(),
+            },
+        };
+        assert_eq!(
+            check.to_string(),
+            "unreadable: 0A/0A0A.cab (windows10.0-kb1-x64.cab, 1,234 bytes): \
+             Access is denied. (os error 5)"
+        );
+    }
+
     fn file(byte: u8) -> FileRef {
         FileRef {
             sha1: sha1(byte),
