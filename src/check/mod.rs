@@ -871,6 +871,35 @@ mod tests {
         assert!(check.orphans.is_empty());
     }
 
+    /// What a transfer leaving out `absent` paths would leave incomplete: the updates needing
+    /// them, directly or through a bundle (matched ignoring case), and a bundle of an update
+    /// the package lacks even with all its files there; never an update with all it needs.
+    #[test]
+    fn updates_incomplete_names_the_absent_files_and_bundled_updates() {
+        let package = package(vec![
+            update("leaf", 1, &[3], &[]),
+            update("whole", 1, &[4], &[]),
+            update("bundle", 1, &[], &["leaf"]),
+            update("orphaned", 1, &[4], &["gone"]),
+        ]);
+        let path = file(3).content_path();
+        let gaps = updates_incomplete(&package, &[path.to_lowercase()]);
+        let found: Vec<(&str, &[String], &[String])> = gaps
+            .iter()
+            .map(|gap| (gap.id.as_str(), &gap.files[..], &gap.absent_updates[..]))
+            .collect();
+        let (files, none, gone) = ([path.clone()], [] as [String; 0], ["gone".to_owned()]);
+        assert_eq!(
+            found,
+            [
+                ("leaf", &files[..], &none[..]),
+                ("bundle", &files[..], &none[..]),
+                ("orphaned", &none[..], &gone[..]),
+            ]
+        );
+        assert_eq!(updates_incomplete(&package, &[]).len(), 1);
+    }
+
     #[test]
     fn bundle_cycles_end_and_unknown_bundled_updates_are_named() {
         let package = package(vec![
