@@ -363,6 +363,7 @@ fn every_flag_in_help_is_documented_and_every_documented_flag_exists() {
         "--test",
         "--check",
         "--changed",
+        "--iterate",
     ];
     for flag in documented {
         assert!(
