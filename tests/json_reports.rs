@@ -155,10 +155,24 @@ fn import_writes_one_document_for_each_outcome() {
     let trip = Trip::new(3);
     let media = exported(&trip);
 
+    // The files: every content file the site holds and its anonymousCheckFile.txt, each a
+    // copy of its size; no folder the copy makes.
+    let mut expected: Vec<Value> = (trip.site.files.iter())
+        .map(|file| json!({ "kind": "copy", "path": file.path, "size": file.size }))
+        .chain([json!({ "kind": "copy", "path": "anonymousCheckFile.txt", "size": 0 })])
+        .collect();
+    let sorted = |files: &Value| {
+        let mut files = files.as_array().unwrap().clone();
+        files.sort_by_key(|file| file["path"].as_str().unwrap().to_owned());
+        files
+    };
+    expected.sort_by_key(|file| file["path"].as_str().unwrap().to_owned());
+
     let mut dry_run = trip.gate("import", &media);
     let (code, document) = run_json(dry_run.arg("--dry-run"), SCHEMA);
     assert_eq!((code, &document["result"]), (0, &json!("dry-run")));
     assert_eq!(document["receipt"], Value::Null);
+    assert_eq!(sorted(&document["files"]), expected);
 
     let mut failing = trip.gate("import", &media);
     let (code, document) = run_json(failing.env("WSUSUTIL_FAIL", "1"), SCHEMA);
@@ -168,6 +182,8 @@ fn import_writes_one_document_for_each_outcome() {
     let (code, document) = run_json(&mut trip.gate("import", &media), SCHEMA);
     assert_eq!((code, &document["result"]), (0, &json!("imported")));
     assert_eq!(document["sequence"], 1);
+    // The import wsusutil failed had copied them all already.
+    assert_eq!(document["files"], json!([]));
     assert_eq!(
         document["receipt"],
         trip.path("disconnected")

@@ -391,6 +391,35 @@ fn quarantine_moves_extras_out_instead_of_deleting_them() {
     assert_quarantines_the_extra_file(&sides, &quarantine);
 }
 
+/// Where the file system keeps names differing only in case apart, a source file is paired
+/// with the destination file of its own spelling, never with another spelling beside it: that
+/// one is neither replaced nor deleted.
+#[cfg_attr(windows, ignore = "NTFS holds no two names that differ only in case")]
+#[test]
+fn a_file_is_paired_with_its_own_spelling_and_another_spelling_beside_it_is_left_alone() {
+    let sides = Sides::new();
+    let (source, destination) = (sides.source(), sides.destination());
+    write(&source, "0A/X.cab", b"same", true);
+    write(&destination, "0A/X.cab", b"same", true);
+    write(&destination, "0A/x.cab", b"other!", true);
+    // A loose file the source lacks, named to come first: kept, even in mirror mode.
+    write(&destination, "0-notes.txt", b"keep", true);
+    let before = snapshot(&destination);
+    assert_eq!(before.len(), 4, "{before:?}");
+    for mode in ["incremental", "mirror"] {
+        let run = sides.mirror(&["--mode", mode]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(
+            run.stdout,
+            format!(
+                "planned ({mode} mode): 0 to copy (0 B), 0 to replace (0 B), 0 to delete (0 B), \
+                 1 unchanged (4 B)\nresult: done\n"
+            )
+        );
+        assert_eq!(snapshot(&destination), before, "{mode}");
+    }
+}
+
 /// Names that differ only in case are one file on NTFS and FAT (and under Windows), two on
 /// ext4. Either way a mirror run never deletes the destination's spelling of a source file:
 /// where the file system takes them for one file, it is kept or replaced in place and the
