@@ -391,6 +391,72 @@ fn quarantine_moves_extras_out_instead_of_deleting_them() {
     assert_quarantines_the_extra_file(&sides, &quarantine);
 }
 
+/// A plan's totals count each kind of action it lists, a leftover temporary file and the
+/// folders made and removed among them.
+#[test]
+fn the_totals_count_every_kind_of_action() {
+    let sides = small_sides();
+    write(
+        &sides.destination(),
+        "01/.wsus-airgap-ABC123.tmp",
+        b"partial",
+        false,
+    );
+    let run = sides.mirror(&["--mode", "mirror", "--dry-run", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let document: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        document["plan"]["totals"],
+        serde_json::json!({
+            "copy_files": 1, "copy_bytes": 3,
+            "replace_files": 1, "replace_bytes": 4,
+            "delete_files": 1, "delete_bytes": 5,
+            "create_folders": 1, "delete_folders": 1, "remove_temporary": 1,
+            "unchanged_files": 1, "unchanged_bytes": 4,
+        })
+    );
+}
+
+/// The hash caches are trusted while a file's size, time and stamp are unchanged, and `--full`
+/// ignores them: with a cache remembering a wrong hash for a file both sides hold alike, a
+/// run plans to replace it, and a `--full` run finds it unchanged.
+#[test]
+fn full_ignores_the_hash_caches_a_run_trusts() {
+    let sides = Sides::new();
+    write(&sides.source(), "01/same.cab", b"same", true);
+    write(&sides.destination(), "01/same.cab", b"same", true);
+    let first = sides.mirror(&[]);
+    assert!(
+        first.stdout.contains(" 1 unchanged (4 B)\n"),
+        "{}",
+        first.stdout
+    );
+    // One side's cache now remembers another BLAKE3: it ends with the record's digest.
+    let caches: Vec<PathBuf> = fs::read_dir(sides.path("cache"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(caches.len(), 2, "{caches:?}");
+    let mut bytes = fs::read(&caches[0]).unwrap();
+    *bytes.last_mut().unwrap() ^= 0xFF;
+    fs::write(&caches[0], bytes).unwrap();
+
+    let trusting = sides.mirror(&["--dry-run"]);
+    assert!(
+        trusting
+            .stdout
+            .starts_with("* replace 01/same.cab (4 bytes)\n"),
+        "{}",
+        trusting.stdout
+    );
+    let full = sides.mirror(&["--dry-run", "--full"]);
+    assert_eq!(
+        full.stdout,
+        "plan (incremental mode): 0 to copy (0 B), 0 to replace (0 B), 0 to delete (0 B), \
+         1 unchanged (4 B)\ndry run: nothing was changed\n"
+    );
+}
+
 /// Where the file system keeps names differing only in case apart, a source file is paired
 /// with the destination file of its own spelling, never with another spelling beside it: that
 /// one is neither replaced nor deleted.

@@ -648,12 +648,10 @@ fn extras(
         files.iter().map(|f| f.path.folded()).collect()
     };
     let mut deleted = Vec::new();
-    let mut kept_below: HashSet<String> = HashSet::default();
     for entry in unmatched {
         let path = &entry.relative;
         let loose = !path.contains('/');
         if loose || source_folded.contains(&fold_case(path)) {
-            mark_ancestors(path, &mut kept_below);
             continue;
         }
         let kind = if quarantine {
@@ -668,13 +666,13 @@ fn extras(
         };
         deleted.push(action(kind, ActionPath::Destination(path.clone()), size));
     }
-    // A folder spelt in another case is the source's own folder on NTFS and FAT.
+    // A folder spelt in another case is the source's own folder on NTFS and FAT. A folder
+    // holding a kept file is kept too: the file is loose (held by no folder) or one of the
+    // source's spelt in another case, whose folders are the source's.
     let source_folders: HashSet<String> = folders.iter().map(RelPath::folded).collect();
     let mut empty_folders: Vec<&String> = destination_folders
         .iter()
-        .filter(|folder| {
-            !source_folders.contains(&fold_case(folder)) && !kept_below.contains(*folder)
-        })
+        .filter(|folder| !source_folders.contains(&fold_case(folder)))
         .collect();
     empty_folders.sort_by(|a, b| b.cmp(a));
     deleted.extend(empty_folders.into_iter().map(|folder| {
@@ -682,12 +680,6 @@ fn extras(
         action(ActionKind::DeleteFolder, path, 0)
     }));
     deleted
-}
-
-fn mark_ancestors(path: &str, kept_below: &mut HashSet<String>) {
-    for (end, _) in path.match_indices('/') {
-        kept_below.insert(path[..end].to_owned());
-    }
 }
 
 fn action(kind: ActionKind, path: ActionPath, size: u64) -> Action {
