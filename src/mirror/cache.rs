@@ -241,6 +241,32 @@ mod tests {
         assert!(HashCache::load(&path).files.is_empty());
     }
 
+    /// A forgotten file is forgotten in the file too; times before 1970 are not taken for
+    /// the same distance after it.
+    #[test]
+    fn a_forgotten_file_stays_forgotten_and_times_before_1970_keep_their_sign() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hashes.bin");
+        let stamp = Stamp { id: 1, changed: 2 };
+        let now = || Some(stamp);
+        let hash = Blake3Digest(blake3::hash(b"x"));
+        let (before_1970, after_1970) = (time_from_nanos(-5_000), time_from_nanos(5_000));
+        let mut cache = HashCache::default();
+        cache.record("00/A.cab", 1, before_1970, stamp, hash);
+        cache.record("00/B.cab", 1, after_1970, stamp, hash);
+        cache.save(&path).unwrap();
+        let mut cache = HashCache::load(&path);
+        assert_eq!(cache.lookup("00/A.cab", 1, before_1970, now), Some(hash));
+        assert_eq!(cache.lookup("00/A.cab", 1, after_1970, now), None);
+
+        cache.forget("00/B.cab");
+        assert_eq!(cache.lookup("00/B.cab", 1, after_1970, now), None);
+        cache.save(&path).unwrap();
+        let cache = HashCache::load(&path);
+        assert_eq!(cache.lookup("00/B.cab", 1, after_1970, now), None);
+        assert_eq!(cache.lookup("00/A.cab", 1, before_1970, now), Some(hash));
+    }
+
     #[test]
     fn writing_a_file_in_place_changes_its_stamp_even_with_its_time_set_back() {
         let dir = tempfile::tempdir().unwrap();
