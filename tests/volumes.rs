@@ -426,13 +426,127 @@ fn export_and_verify_say_what_each_volume_holds() {
     let verified = run_command(&mut trip.gate("verify", &folders[other - 1]));
     assert_eq!(verified.code, 0, "{}", verified.stderr);
     let media_line = verified.stdout.lines().nth(1).unwrap();
-    assert!(
-        media_line.starts_with(&format!("media: volume {other} of {count}: ")),
-        "{media_line}"
+    let on_disk: Vec<Vec<u8>> = ["WsusContent", "chunks"]
+        .iter()
+        .flat_map(|part| support::files_below(&folders[other - 1].join(part)).into_values())
+        .collect();
+    let bytes: u64 = on_disk.iter().map(|file| file.len() as u64).sum();
+    assert!(bytes > 0);
+    assert_eq!(
+        media_line,
+        format!(
+            "media: volume {other} of {count}: {} files intact ({}), 0 held by the receiving \
+             side, the package is on volume {package_volume}",
+            on_disk.len(),
+            indicatif::HumanBytes(bytes)
+        )
+    );
+}
+
+/// Each kind of damage to the volume that holds the package is refused, naming what is
+/// wrong: the package changed, a file the manifest does not put there, a whole file gone, a
+/// marker that is missing or claims another set of volumes. Put right, the same volume
+/// passes.
+#[test]
+fn a_volume_is_refused_for_each_kind_of_damage_and_passes_once_put_right() {
+    let trip = trip(12);
+    let volumes = export(&trip, &trip.path("media"), &[]);
+    let volume = &volumes[0];
+    let verify = || run_command(&mut trip.gate("verify", volume));
+    let refused = |what: &str, expected: &str| {
+        let run = verify();
+        assert_eq!(run.code, 1, "{what}: {}", run.stderr);
+        assert!(
+            run.stderr.lines().any(|line| line == expected),
+            "{what}: {}",
+            run.stderr
+        );
+    };
+
+    let package = volume.join("export.xml.gz");
+    let original = fs::read(&package).unwrap();
+    let mut changed = original.clone();
+    changed[original.len() / 2] ^= 0xff;
+    fs::write(&package, &changed).unwrap();
+    refused(
+        "package",
+        &format!(
+            "package: {}: changed: found {} bytes, BLAKE3 {}",
+            package.display(),
+            indicatif::HumanCount(changed.len() as u64),
+            support::independent_blake3(&package)
+        ),
+    );
+    fs::write(&package, &original).unwrap();
+
+    let extra = volume.join("WsusContent").join("extra.txt");
+    fs::write(&extra, b"x").unwrap();
+    refused("extra", "extra: WsusContent/extra.txt: not in the manifest");
+    fs::remove_file(&extra).unwrap();
+
+    let whole = support::file_names_below(&volume.join("WsusContent"))
+        .into_iter()
+        .next()
+        .expect("a whole file on volume 1");
+    let whole_path = volume.join("WsusContent").join(&whole);
+    let bytes = fs::read(&whole_path).unwrap();
+    fs::remove_file(&whole_path).unwrap();
+    refused("gone", &format!("missing: WsusContent/{whole}"));
+    fs::write(&whole_path, &bytes).unwrap();
+
+    let marker = volume.join("volume.json");
+    let said = fs::read_to_string(&marker).unwrap();
+    let count = volumes.len();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&said).unwrap(),
+        serde_json::json!({ "volume": 1, "count": count })
+    );
+    fs::remove_file(&marker).unwrap();
+    refused("no marker", "missing: volume.json");
+    // A marker of another set: more volumes than the manifest's, or a volume beyond them.
+    for (volume_number, claimed_count) in [(1, count + 1), (count + 1, count)] {
+        let other = format!("{{\"volume\": {volume_number}, \"count\": {claimed_count}}}");
+        fs::write(&marker, other).unwrap();
+        refused(
+            &format!("{volume_number} of {claimed_count}"),
+            "missing: volume.json",
+        );
+    }
+    fs::write(&marker, &said).unwrap();
+
+    let run = verify();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+/// A link where a whole file belongs is refused as not a file, never read through.
+#[cfg_attr(
+    windows,
+    ignore = "Wine, where the Windows tests run, makes no usable link (it reports success and leaves nothing)"
+)]
+#[test]
+fn a_link_where_a_whole_file_belongs_on_a_volume_is_refused() {
+    let trip = trip(13);
+    let volumes = export(&trip, &trip.path("media"), &[]);
+    let volume = &volumes[0];
+    let whole = support::file_names_below(&volume.join("WsusContent"))
+        .into_iter()
+        .next()
+        .expect("a whole file on volume 1");
+    let whole_path = volume.join("WsusContent").join(&whole);
+    let elsewhere = trip.path("elsewhere.cab");
+    fs::rename(&whole_path, &elsewhere).unwrap();
+    support::symlink(&elsewhere, &whole_path);
+    let run = run_command(&mut trip.gate("verify", volume));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let expected = format!(
+        "changed: WsusContent/{whole}: expected {} bytes, BLAKE3 {}; found a link, not a file",
+        indicatif::HumanCount(fs::metadata(&elsewhere).unwrap().len()),
+        support::independent_blake3(&elsewhere)
     );
     assert!(
-        media_line.ends_with(&format!("the package is on volume {package_volume}")),
-        "{media_line}"
+        run.stderr.lines().any(|line| line == expected),
+        "{}",
+        run.stderr
     );
 }
 
