@@ -154,8 +154,7 @@ pub fn check_media(
         Some(_) => {
             let checked = super::volumes::check_volume(manifest, media, jobs, progress)?;
             volume = checked.marker;
-            let here = checked.contents.package.is_some();
-            (checked.contents, here)
+            (checked.contents, checked.package_here)
         }
         None => {
             let copy_path = manifest

@@ -1,6 +1,7 @@
 //! Checking one volume on its own, against the signed manifest every volume carries: which
 //! volume it says it is (`volume.json`), and that it holds exactly the whole files, chunks
-//! and package the manifest puts on that volume, each intact, and nothing else. The verdict
+//! and package the manifest puts on that volume, each intact (the package is judged by the
+//! gate as it copies it), and nothing else. The verdict
 //! has the shape of a single-media check, so the gate and the reports read it alike; a chunk
 //! is named `chunks/<path>.<offset>`, a whole file `WsusContent/<path>`.
 
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::content::FolderError;
 use crate::content::hash::hash_blake3;
 use crate::content::tree::{self, EntryType};
-use crate::manifest::contents::{Changed, ContentsCheck, Extra, Found, PackageState};
+use crate::manifest::contents::{Changed, ContentsCheck, Extra, Found};
 use crate::manifest::{Blake3Digest, MANIFEST_FILE, Manifest, SIGNATURE_FILE};
 use crate::progress::Progress;
 use crate::relpath::fold_case;
@@ -35,7 +36,10 @@ pub struct Expected {
 pub struct VolumeCheck {
     /// Which volume it says it is; `None` when it does not say.
     pub marker: Option<Marker>,
+    /// Its files; the package, judged as the gate copies it, is not among them.
     pub contents: ContentsCheck,
+    /// True when the manifest puts the package on this volume.
+    pub package_here: bool,
 }
 
 /// True when `folder` is a volume of a split transfer (it holds `volume.json`).
@@ -135,10 +139,6 @@ pub fn check_volume(
     if marker.is_none() {
         missing.insert(0, MARKER.to_owned());
     }
-    let package = package_here.map(|entry| {
-        let path = entry.name.under(&media.root);
-        package_state(entry.size, entry.blake3, path)
-    });
     let not_carried = manifest
         .entries
         .iter()
@@ -152,9 +152,13 @@ pub fn check_volume(
         intact_files,
         intact_bytes,
         not_carried,
-        package,
+        package: None,
     };
-    Ok(VolumeCheck { marker, contents })
+    Ok(VolumeCheck {
+        marker,
+        contents,
+        package_here: package_here.is_some(),
+    })
 }
 
 /// Hashes the expected files that are there, adding those not as listed to `changed`;
@@ -209,26 +213,3 @@ fn changed_file(file: &Expected, found: Found) -> Changed {
     }
 }
 
-/// The package at `path` against its size and hash.
-fn package_state(size: u64, blake3: Blake3Digest, path: PathBuf) -> PackageState {
-    if !path.is_file() {
-        return PackageState::Missing { path };
-    }
-    let mut buffer = vec![0u8; crate::content::hash::READ_CHUNK];
-    match hash_blake3(&path, &mut buffer, &crate::progress::NoProgress) {
-        Ok((actual, hash)) if actual == size && hash == blake3.0 => PackageState::Intact { path },
-        Ok((size, hash)) => PackageState::Changed {
-            path,
-            found: Found::Content {
-                size,
-                blake3: Blake3Digest(hash),
-            },
-        },
-        Err(error) => PackageState::Changed {
-            path,
-            found: Found::Unreadable {
-                error: error.to_string(),
-            },
-        },
-    }
-}
