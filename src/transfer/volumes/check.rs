@@ -212,4 +212,3 @@ fn changed_file(file: &Expected, found: Found) -> Changed {
         found,
     }
 }
-
