@@ -157,16 +157,16 @@ fn import_writes_one_document_for_each_outcome() {
 
     // The files: every content file the site holds and its anonymousCheckFile.txt, each a
     // copy of its size; no folder the copy makes.
-    let mut expected: Vec<Value> = (trip.site.files.iter())
-        .map(|file| json!({ "kind": "copy", "path": file.path, "size": file.size }))
-        .chain([json!({ "kind": "copy", "path": "anonymousCheckFile.txt", "size": 0 })])
-        .collect();
     let sorted = |files: &Value| {
         let mut files = files.as_array().unwrap().clone();
         files.sort_by_key(|file| file["path"].as_str().unwrap().to_owned());
         files
     };
-    expected.sort_by_key(|file| file["path"].as_str().unwrap().to_owned());
+    let expected = sorted(&Value::from_iter(
+        (trip.site.files.iter())
+            .map(|file| json!({ "kind": "copy", "path": file.path, "size": file.size }))
+            .chain([json!({ "kind": "copy", "path": "anonymousCheckFile.txt", "size": 0 })]),
+    ));
 
     let mut dry_run = trip.gate("import", &media);
     let (code, document) = run_json(dry_run.arg("--dry-run"), SCHEMA);

@@ -737,6 +737,16 @@ mod tests {
         (modified, Stamp::of_path(path).ok())
     }
 
+    /// `applied` stopped because `found` was at `path` where a folder was needed.
+    fn assert_stopped_by_what_is_in_the_way(applied: &Applied, path: &Path, found: &str) {
+        assert!(
+            matches!(&applied.stopped, Some(MirrorError::InTheWay { path: at, found: what, .. })
+                if at == path && what == found),
+            "{:?}",
+            applied.stopped
+        );
+    }
+
     /// Remembers what the run announced at its start.
     #[derive(Default)]
     struct Announced(Mutex<Vec<(u64, u64)>>);
@@ -828,12 +838,7 @@ mod tests {
         #[cfg(windows)]
         std::os::windows::fs::symlink_dir(&outside, &folder).unwrap();
         let applied = run(&plan, &mut caches, None);
-        assert!(
-            matches!(&applied.stopped, Some(MirrorError::InTheWay { path, found, .. })
-                if *path == folder && found == "a link or file"),
-            "{:?}",
-            applied.stopped
-        );
+        assert_stopped_by_what_is_in_the_way(&applied, &folder, "a link or file");
         assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
     }
 
@@ -846,12 +851,7 @@ mod tests {
         let folder = sides.destination().join("03");
         fs::remove_dir_all(&folder).unwrap();
         let applied = run(&plan, &mut caches, None);
-        assert!(
-            matches!(&applied.stopped, Some(MirrorError::InTheWay { path, found, .. })
-                if *path == folder && found == "nothing"),
-            "{:?}",
-            applied.stopped
-        );
+        assert_stopped_by_what_is_in_the_way(&applied, &folder, "nothing");
         assert!(fs::symlink_metadata(&folder).is_err());
     }
 
